@@ -1,0 +1,111 @@
+import { z } from 'zod';
+
+/**
+ * Deployment settings: the one source of truth shared by the CDK construct (which validates
+ * them at synth and hands them to every function as `HOOKLINE_SETTINGS`), the Lambda handlers
+ * and local mode. Pure data, no AWS SDK.
+ */
+
+/** The event type reserved for `POST …/webhooks/{id}/test`; it can never be subscribed to. */
+export const TEST_EVENT_TYPE = 'webhook.test';
+
+/** Seed 001's catalog, minus the reserved test type. */
+export const DEFAULT_EVENT_CATALOG: readonly string[] = [
+  'agent.created',
+  'agent.updated',
+  'agent.deleted',
+  'thread.created',
+  'thread.status.changed',
+  'thread.completed',
+  'thread.failed',
+  'turn.created',
+  'turn.completed',
+  'turn.failed',
+  'message.created',
+  'approval.requested',
+  'approval.resolved',
+  'approval.granted',
+  'schedule.created',
+  'schedule.deleted',
+  'schedule.triggered',
+  'connection.attached',
+  'connection.detached',
+];
+
+/** Delays in seconds before retry 1, 2, … (DESIGN.md: 5 s, 30 s, 2 min, 10 min, 1 h, 3 h, 6 h, 10 h). */
+export const DEFAULT_RETRY_DELAYS_SECONDS: readonly number[] = [5, 30, 120, 600, 3_600, 10_800, 21_600, 36_000];
+
+/** SQS refuses a visibility timeout above 12 hours. */
+export const MAX_VISIBILITY_SECONDS = 43_200;
+
+const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
+const HEADER_PREFIX_PATTERN = /^[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]$/;
+const CIDR_PATTERN = /^[0-9a-fA-F:.]+\/\d{1,3}$/;
+
+export const deploymentSettingsSchema = z
+  .object({
+    /** Event types producers may publish and subscribers may choose from. */
+    eventCatalog: z
+      .array(z.string().regex(EVENT_TYPE_PATTERN, 'must be dotted lower-case words, e.g. "thread.completed"'))
+      .min(1)
+      .max(500)
+      .refine((types) => new Set(types).size === types.length, 'must not repeat an event type')
+      .refine((types) => !types.includes(TEST_EVENT_TYPE), `must not contain the reserved type ${TEST_EVENT_TYPE}`)
+      .default([...DEFAULT_EVENT_CATALOG]),
+    /** EventBridge `source` the bus rule matches. */
+    eventSource: z.string().min(1).max(256).default('hookline'),
+    /** Attempts per delivery round; also the deliveries queue's maxReceiveCount. */
+    maxAttempts: z.number().int().min(1).max(50).default(9),
+    /** Delays before each retry; the last one repeats when maxAttempts needs more. */
+    retryDelaysSeconds: z
+      .array(z.number().int().min(0).max(MAX_VISIBILITY_SECONDS))
+      .min(1)
+      .max(49)
+      .default([...DEFAULT_RETRY_DELAYS_SECONDS]),
+    /** Each delay is multiplied by a random factor in [1 - jitter, 1 + jitter]. */
+    retryJitter: z.number().min(0).max(0.5).default(0.2),
+    /** Upper bound applied to a receiver's Retry-After. */
+    retryAfterMaxSeconds: z.number().int().min(0).max(MAX_VISIBILITY_SECONDS).default(MAX_VISIBILITY_SECONDS),
+    /** Default per-attempt HTTP timeout; a subscription may choose 1–30 s. */
+    attemptTimeoutSeconds: z.number().int().min(1).max(30).default(10),
+    /** Prefix of the seed-scheme headers: `<prefix>-Delivery-Id`, `-Timestamp`, `-Signature`. */
+    signatureHeaderPrefix: z
+      .string()
+      .regex(HEADER_PREFIX_PATTERN, 'must be an HTTP header name fragment such as "X-Webhook"')
+      .max(64)
+      .default('X-Webhook'),
+    /** `false`, `true` (every private range) or a list of CIDR ranges delivery may target. */
+    allowPrivateTargets: z
+      .union([z.boolean(), z.array(z.string().regex(CIDR_PATTERN, 'must be a CIDR range such as "10.0.0.0/8"')).max(100)])
+      .default(false),
+    /** How long stored events (and delivery logs) are kept for replay. */
+    eventRetentionDays: z.number().int().min(1).max(365).default(30),
+    /** How long a rotated-out secret keeps signing alongside the new one. */
+    rotationGraceHours: z.number().min(0).max(24 * 7).default(24),
+    /** A subscription whose deliveries have all failed for this long is disabled. */
+    autoDisableAfterDays: z.number().min(0.0001).max(90).default(5),
+    /** Largest accepted event `data`, serialised, in bytes (an SQS message holds 256 KiB). */
+    maxPayloadBytes: z.number().int().min(1_024).max(200_000).default(65_536),
+    /** Largest replay window. */
+    maxReplayDays: z.number().int().min(1).max(90).default(14),
+  })
+  .strict();
+
+export type DeploymentSettings = z.infer<typeof deploymentSettingsSchema>;
+export type DeploymentSettingsInput = z.input<typeof deploymentSettingsSchema>;
+
+/**
+ * Validates settings and returns them with defaults applied.
+ * Throws an Error whose message names every offending setting.
+ */
+export function parseDeploymentSettings(input: unknown, origin = 'settings'): DeploymentSettings {
+  const result = deploymentSettingsSchema.safeParse(input ?? {});
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const path = issue.path.length > 0 ? issue.path.join('.') : '(root)';
+      return `${path}: ${issue.message}`;
+    });
+    throw new Error(`Invalid Hookline ${origin}: ${problems.join('; ')}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,96 @@
+/**
+ * DynamoDB layout of every Hookline table, as plain data. The CDK construct and local mode both
+ * build their tables from this, so the deployed stack and `npm start` cannot drift apart.
+ */
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: 'S' | 'N';
+}
+
+export interface IndexSchema {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  /** Non-key attributes copied into the index; absent means ALL. */
+  readonly nonKeyAttributes?: readonly string[];
+}
+
+export interface TableSchema {
+  /** Logical name: construct id in CDK, table name suffix locally. */
+  readonly logicalName: 'Subscriptions' | 'Events' | 'Deliveries' | 'Tokens';
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  readonly globalSecondaryIndexes: readonly IndexSchema[];
+  /** Epoch-seconds attribute DynamoDB TTL expires items by. */
+  readonly timeToLiveAttribute?: string;
+}
+
+const S = (name: string): KeyAttribute => ({ name, type: 'S' });
+
+/** Fields a delivery-log page shows; attempts stay in the base table. */
+export const DELIVERY_SUMMARY_ATTRIBUTES: readonly string[] = [
+  'fleetId',
+  'eventId',
+  'eventType',
+  'webhookUrl',
+  'status',
+  'attemptCount',
+  'lastAttemptAt',
+  'httpStatusCode',
+  'latencyMs',
+  'responseContentLength',
+  'errorMessage',
+  'errorKind',
+  'nextAttemptAt',
+  'createdAt',
+  'updatedAt',
+];
+
+export const SUBSCRIPTIONS_TABLE: TableSchema = {
+  logicalName: 'Subscriptions',
+  partitionKey: S('fleetId'),
+  sortKey: S('id'),
+  globalSecondaryIndexes: [],
+};
+
+export const EVENTS_BY_TIME_INDEX = 'byTime';
+
+export const EVENTS_TABLE: TableSchema = {
+  logicalName: 'Events',
+  partitionKey: S('fleetId'),
+  sortKey: S('id'),
+  globalSecondaryIndexes: [{ indexName: EVENTS_BY_TIME_INDEX, partitionKey: S('fleetId'), sortKey: S('timeKey') }],
+  timeToLiveAttribute: 'expiresAt',
+};
+
+export const DELIVERIES_BY_SUBSCRIPTION_INDEX = 'bySubscription';
+export const DELIVERIES_BY_STATUS_INDEX = 'bySubscriptionStatus';
+
+export const DELIVERIES_TABLE: TableSchema = {
+  logicalName: 'Deliveries',
+  partitionKey: S('id'),
+  globalSecondaryIndexes: [
+    {
+      indexName: DELIVERIES_BY_SUBSCRIPTION_INDEX,
+      partitionKey: S('subscriptionId'),
+      sortKey: S('createdKey'),
+      nonKeyAttributes: DELIVERY_SUMMARY_ATTRIBUTES,
+    },
+    {
+      indexName: DELIVERIES_BY_STATUS_INDEX,
+      partitionKey: S('subscriptionStatus'),
+      sortKey: S('createdKey'),
+      nonKeyAttributes: DELIVERY_SUMMARY_ATTRIBUTES,
+    },
+  ],
+  timeToLiveAttribute: 'expiresAt',
+};
+
+export const TOKENS_TABLE: TableSchema = {
+  logicalName: 'Tokens',
+  partitionKey: S('id'),
+  globalSecondaryIndexes: [],
+};
+
+export const TABLE_SCHEMAS: readonly TableSchema[] = [SUBSCRIPTIONS_TABLE, EVENTS_TABLE, DELIVERIES_TABLE, TOKENS_TABLE];

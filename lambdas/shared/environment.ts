@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { parseDeploymentSettings, type DeploymentSettings } from '../core/settings';
+
+/**
+ * Environment contract between the CDK construct (and local mode) and the Lambda handlers.
+ * Each handler reads what it needs once at cold start and fails loudly naming the variable.
+ */
+export const ENV = {
+  subscriptionsTable: 'HOOKLINE_SUBSCRIPTIONS_TABLE',
+  eventsTable: 'HOOKLINE_EVENTS_TABLE',
+  deliveriesTable: 'HOOKLINE_DELIVERIES_TABLE',
+  tokensTable: 'HOOKLINE_TOKENS_TABLE',
+  eventsQueueUrl: 'HOOKLINE_EVENTS_QUEUE_URL',
+  deliveriesQueueUrl: 'HOOKLINE_DELIVERIES_QUEUE_URL',
+  /** Secrets Manager name prefix every signing secret lives under, e.g. `hookline/MyStack/`. */
+  secretPrefix: 'HOOKLINE_SECRET_PREFIX',
+  /** JSON of the deployment settings (see core/settings.ts). */
+  settings: 'HOOKLINE_SETTINGS',
+} as const;
+
+export type EnvKey = keyof typeof ENV;
+
+const nonEmpty = z.string().trim().min(1, 'must be set and non-empty');
+
+/**
+ * Reads the named variables from `source`; throws one Error naming every missing or bad one.
+ */
+export function readEnvironment<K extends EnvKey>(
+  keys: readonly K[],
+  source: NodeJS.ProcessEnv = process.env,
+): Record<K, string> {
+  const values = {} as Record<K, string>;
+  const problems: string[] = [];
+  for (const key of keys) {
+    const name = ENV[key];
+    const parsed = nonEmpty.safeParse(source[name]);
+    if (parsed.success) values[key] = parsed.data;
+    else problems.push(`${name} ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
+  }
+  if (problems.length > 0) throw new Error(`Hookline configuration error: ${problems.join('; ')}`);
+  return values;
+}
+
+/** Deployment settings from `HOOKLINE_SETTINGS` (defaults when unset). */
+export function readSettings(source: NodeJS.ProcessEnv = process.env): DeploymentSettings {
+  const raw = source[ENV.settings];
+  let parsed: unknown = {};
+  if (raw !== undefined && raw.trim() !== '') {
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      throw new Error(`Hookline configuration error: ${ENV.settings} is not valid JSON`);
+    }
+  }
+  return parseDeploymentSettings(parsed, ENV.settings);
+}
