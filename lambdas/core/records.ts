@@ -75,8 +75,6 @@ export interface AttemptRecord {
   key: string;
   /** 1-based attempt number within its round (the SQS ApproximateReceiveCount). */
   attempt: number;
-  /** Rounds start at 1 and grow when a delivery is retried, replayed or redriven. */
-  round?: number;
   at: string;
   statusCode?: number;
   latencyMs: number;

@@ -1,0 +1,90 @@
+import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+
+/** SQS accepts at most 10 entries per SendMessageBatch. */
+export const SQS_BATCH_SIZE = 10;
+
+export interface BatchSendOptions {
+  /** SendMessageBatch calls in flight at once. */
+  concurrency?: number;
+  /** Extra rounds for entries SQS refused in a batch (throttling, internal errors). */
+  retries?: number;
+  /** Delay before retry round n is `baseDelayMs * 2^(n-1)`. */
+  baseDelayMs?: number;
+}
+
+export class QueueSendError extends Error {
+  constructor(
+    readonly failedCount: number,
+    readonly reasons: string[],
+  ) {
+    super(`SQS refused ${failedCount} message(s): ${reasons.slice(0, 3).join('; ')}`);
+    this.name = 'QueueSendError';
+  }
+}
+
+/**
+ * Sends JSON bodies in batches of 10, several batches at once, retrying the entries SQS refused.
+ * Throws QueueSendError when some still fail, so the caller's record is retried and nothing is lost.
+ */
+export async function sendJsonBatch(
+  sqs: SQSClient,
+  queueUrl: string,
+  bodies: readonly unknown[],
+  options: BatchSendOptions = {},
+): Promise<{ calls: number }> {
+  const { concurrency = 5, retries = 3, baseDelayMs = 50 } = options;
+  let pending = bodies.map((body) => JSON.stringify(body));
+  let calls = 0;
+  let reasons: string[] = [];
+  for (let round = 0; pending.length > 0 && round <= retries; round += 1) {
+    if (round > 0) await sleep(baseDelayMs * 2 ** (round - 1));
+    const chunks: string[][] = [];
+    for (let index = 0; index < pending.length; index += SQS_BATCH_SIZE) {
+      chunks.push(pending.slice(index, index + SQS_BATCH_SIZE));
+    }
+    const failed: string[] = [];
+    reasons = [];
+    await forEachLimited(chunks, concurrency, async (chunk) => {
+      calls += 1;
+      try {
+        const result = await sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: chunk.map((body, index) => ({ Id: String(index), MessageBody: body })),
+          }),
+        );
+        for (const entry of result.Failed ?? []) {
+          const body = chunk[Number(entry.Id)];
+          if (body !== undefined) failed.push(body);
+          reasons.push(`${entry.Code ?? 'error'}${entry.SenderFault === true ? ' (sender fault)' : ''}`);
+        }
+      } catch (error) {
+        failed.push(...chunk);
+        reasons.push(error instanceof Error ? error.name : 'error');
+      }
+    });
+    pending = failed;
+  }
+  if (pending.length > 0) throw new QueueSendError(pending.length, reasons);
+  return { calls };
+}
+
+export async function sendJson(sqs: SQSClient, queueUrl: string, body: unknown): Promise<void> {
+  await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(body) }));
+}
+
+async function forEachLimited<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next] as T;
+      next += 1;
+      await run(item);
+    }
+  });
+  await Promise.all(workers);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
