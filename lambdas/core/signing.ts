@@ -1,0 +1,116 @@
+import { createHmac } from 'node:crypto';
+import { signingKeyBytes } from './secrets';
+
+/**
+ * Request signing, two schemes side by side (DESIGN.md "Delivery contract"): Standard Webhooks,
+ * which the `standardwebhooks` and `svix` packages verify as they are, and seed 000's
+ * `<prefix>-Signature: sha256=<hex>` keyed with the whole secret string.
+ */
+
+export interface StandardWebhooksInput {
+  msgId: string;
+  /** Unix seconds of this attempt. */
+  timestamp: number;
+  body: string;
+  /** Newest first; each one adds a `v1,` signature so a receiver mid-rotation accepts either. */
+  secrets: string[];
+}
+
+export function signStandardWebhooks(input: StandardWebhooksInput): string {
+  assertUnixSeconds(input.timestamp);
+  if (input.secrets.length === 0) throw new TypeError('At least one signing secret is required');
+  const signedContent = `${input.msgId}.${input.timestamp}.${input.body}`;
+  return input.secrets
+    .map((secret) => `v1,${createHmac('sha256', signingKeyBytes(secret)).update(signedContent, 'utf8').digest('base64')}`)
+    .join(' ');
+}
+
+export function signSeedScheme(input: { timestamp: number; body: string; secret: string }): string {
+  assertUnixSeconds(input.timestamp);
+  const mac = createHmac('sha256', Buffer.from(input.secret, 'utf8'));
+  return `sha256=${mac.update(`${input.timestamp}.${input.body}`, 'utf8').digest('hex')}`;
+}
+
+export interface DeliveryHeadersInput {
+  deliveryId: string;
+  timestamp: number;
+  body: string;
+  secrets: string[];
+  headerPrefix: string;
+  userAgent: string;
+  customHeaders?: Record<string, string>;
+}
+
+/**
+ * Every header of one attempt, names lower-cased so a custom header can't sit next to a signed
+ * one under a different spelling. Custom headers come first and never replace a reserved one.
+ */
+export function buildDeliveryHeaders(input: DeliveryHeadersInput): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(input.customHeaders ?? {})) {
+    if (!isReservedHeaderName(name, input.headerPrefix)) headers[name.trim().toLowerCase()] = value;
+  }
+  const [current] = input.secrets;
+  if (current === undefined) throw new TypeError('At least one signing secret is required');
+  const prefix = input.headerPrefix.toLowerCase();
+  const timestamp = String(input.timestamp);
+  headers['content-type'] = 'application/json';
+  headers['user-agent'] = input.userAgent;
+  headers['webhook-id'] = input.deliveryId;
+  headers['webhook-timestamp'] = timestamp;
+  headers['webhook-signature'] = signStandardWebhooks({
+    msgId: input.deliveryId,
+    timestamp: input.timestamp,
+    body: input.body,
+    secrets: input.secrets,
+  });
+  headers[`${prefix}-delivery-id`] = input.deliveryId;
+  headers[`${prefix}-timestamp`] = timestamp;
+  headers[`${prefix}-signature`] = signSeedScheme({ timestamp: input.timestamp, body: input.body, secret: current });
+  return headers;
+}
+
+/**
+ * Headers a subscription may not set: the signed ones, those HTTP framing depends on, and the
+ * hop-by-hop ones undici refuses to send.
+ */
+const RESERVED_HEADERS: ReadonlySet<string> = new Set([
+  'content-type',
+  'user-agent',
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'expect',
+  'te',
+  'trailer',
+  'proxy-connection',
+]);
+
+export function isReservedHeaderName(name: string, headerPrefix: string): boolean {
+  const lower = name.trim().toLowerCase();
+  return (
+    RESERVED_HEADERS.has(lower) || lower.startsWith('webhook-') || lower.startsWith(`${headerPrefix.toLowerCase()}-`)
+  );
+}
+
+/** RFC 9110 field-name: a non-empty token. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** RFC 9110 field-value without obs-text, and no leading/trailing whitespace (undici would trim it). */
+const HEADER_VALUE = /^(?:[\x21-\x7e](?:[\x20-\x7e\t]*[\x21-\x7e])?)?$/;
+
+export function isValidHeaderName(name: string): boolean {
+  return HEADER_NAME.test(name);
+}
+
+export function isValidHeaderValue(value: string): boolean {
+  return HEADER_VALUE.test(value);
+}
+
+function assertUnixSeconds(timestamp: number): void {
+  if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
+    throw new TypeError(`Signature timestamp must be whole unix seconds, got ${timestamp}`);
+  }
+}
