@@ -1,0 +1,309 @@
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { isIP, type LookupFunction } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { StringDecoder } from 'node:string_decoder';
+import { Agent, buildConnector, request } from 'undici';
+import { createAddressPolicy, type AddressPolicy } from '../core/address';
+import type { AttemptErrorKind } from '../core/records';
+import { parseRetryAfter } from '../core/schedule';
+
+/** One resolved address, as `dns.lookup(…, {all: true})` returns them. */
+export interface ResolvedAddress {
+  address: string;
+  family: 4 | 6;
+}
+
+export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
+
+export interface HttpDeliveryOptions {
+  /** Which resolved addresses may be connected to (core address policy built from allowPrivateTargets). */
+  policy: AddressPolicy;
+  /** Defaults to the system resolver (`dns.lookup`, every address). */
+  resolve?: Resolver;
+  /** Response body bytes kept; reading stops once this many have arrived. */
+  maxExcerptBytes?: number;
+  /** Bytes of response headers (names + values) kept in the attempt record. */
+  maxHeaderBytes?: number;
+  /** Keep-alive connections per origin. */
+  connections?: number;
+}
+
+export interface HttpPostRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  timeoutMs: number;
+}
+
+export interface HttpAttemptResult {
+  statusCode?: number;
+  latencyMs: number;
+  responseContentLength?: number;
+  responseHeaders: Record<string, string>;
+  responseBodyExcerpt?: string;
+  retryAfterSeconds?: number;
+  errorKind?: AttemptErrorKind;
+  errorMessage?: string;
+}
+
+export interface HttpDelivery {
+  post(request: HttpPostRequest): Promise<HttpAttemptResult>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_MAX_EXCERPT_BYTES = 4_096;
+export const DEFAULT_MAX_HEADER_BYTES = 2_048;
+const DEFAULT_CONNECTIONS = 64;
+/** Longest per-attempt timeout a subscription may choose; the connector's own limit sits above it. */
+const CONNECT_TIMEOUT_MS = 30_000;
+const MAX_ERROR_MESSAGE_LENGTH = 300;
+
+/** Raised by the guarded lookup; carries the policy's human-readable reason. */
+export class BlockedAddressError extends Error {
+  override name = 'BlockedAddressError';
+  readonly code = 'HOOKLINE_BLOCKED';
+}
+
+class AttemptTimeoutError extends Error {
+  override name = 'AttemptTimeoutError';
+  readonly code = 'HOOKLINE_TIMEOUT';
+}
+
+const defaultResolver: Resolver = async (hostname) => {
+  const addresses = await dnsLookup(hostname, { all: true, verbatim: true });
+  return addresses.map(({ address, family }) => ({ address, family: family === 6 ? 6 : 4 }));
+};
+
+/**
+ * Signed POSTs to subscriber endpoints over one keep-alive undici Agent. Every connection goes
+ * through a guarded connector: the host is resolved once, every address is checked against the
+ * policy, and the socket connects to a checked address — there is no second lookup an attacker's
+ * DNS could answer differently. Host and SNI stay the URL's hostname. Redirects are never followed.
+ */
+export function createHttpDelivery(options: HttpDeliveryOptions): HttpDelivery {
+  const {
+    policy,
+    resolve = defaultResolver,
+    maxExcerptBytes = DEFAULT_MAX_EXCERPT_BYTES,
+    maxHeaderBytes = DEFAULT_MAX_HEADER_BYTES,
+    connections = DEFAULT_CONNECTIONS,
+  } = options;
+  // Plain http is for private test receivers only: an address the strict policy would allow is global.
+  const globalOnly = createAddressPolicy(false);
+  const connectors = {
+    https: buildConnector({ timeout: CONNECT_TIMEOUT_MS, lookup: guardedLookup(policy, globalOnly, resolve, false) }),
+    http: buildConnector({ timeout: CONNECT_TIMEOUT_MS, lookup: guardedLookup(policy, globalOnly, resolve, true) }),
+  };
+  const agent = new Agent({
+    connections,
+    connect: (connectOptions, callback) => {
+      const plainHttp = connectOptions.protocol === 'http:';
+      const literal = stripBrackets(connectOptions.hostname);
+      // Node skips `lookup` for IP literals, so they are checked here.
+      if (isIP(literal) !== 0) {
+        const refusal = refusalFor(literal, policy, globalOnly, plainHttp);
+        if (refusal !== undefined) {
+          callback(new BlockedAddressError(refusal), null);
+          return;
+        }
+      }
+      (plainHttp ? connectors.http : connectors.https)(connectOptions, callback);
+    },
+  });
+
+  return {
+    async post({ url, headers, body, timeoutMs }) {
+      const started = performance.now();
+      const elapsed = () => Math.round(performance.now() - started);
+      const controller = new AbortController();
+      const timer = setTimeout(
+        () => controller.abort(new AttemptTimeoutError(`no complete response within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      try {
+        const response = await request(url, {
+          dispatcher: agent,
+          method: 'POST',
+          headers,
+          body,
+          signal: controller.signal,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        });
+        const responseHeaders = boundHeaders(response.headers, maxHeaderBytes);
+        const read = await readExcerpt(response.body, maxExcerptBytes);
+        const declaredLength = Number(responseHeaders['content-length'] ?? Number.NaN);
+        const ok = response.statusCode >= 200 && response.statusCode < 300;
+        return {
+          statusCode: response.statusCode,
+          latencyMs: elapsed(),
+          responseContentLength: Number.isSafeInteger(declaredLength) && declaredLength >= 0 ? declaredLength : read.bytes,
+          responseHeaders,
+          responseBodyExcerpt: read.excerpt,
+          ...optional('retryAfterSeconds', parseRetryAfter(singleHeader(response.headers['retry-after']), new Date())),
+          ...(ok ? {} : { errorKind: 'http' as const, errorMessage: `endpoint answered HTTP ${response.statusCode}` }),
+        };
+      } catch (error) {
+        const kind = controller.signal.aborted ? 'timeout' : classifyNetworkError(error);
+        return {
+          latencyMs: elapsed(),
+          responseHeaders: {},
+          errorKind: kind,
+          errorMessage: describeError(kind, controller.signal.aborted ? controller.signal.reason : error),
+        };
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    async close() {
+      await agent.close();
+    },
+  };
+}
+
+function guardedLookup(policy: AddressPolicy, globalOnly: AddressPolicy, resolve: Resolver, plainHttp: boolean): LookupFunction {
+  return (hostname, lookupOptions, callback) => {
+    resolve(hostname).then(
+      (addresses) => {
+        if (addresses.length === 0) {
+          callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), '', 4);
+          return;
+        }
+        for (const { address } of addresses) {
+          const refusal = refusalFor(address, policy, globalOnly, plainHttp);
+          if (refusal !== undefined) {
+            callback(new BlockedAddressError(`${hostname} resolves to ${address}: ${refusal}`), '', 4);
+            return;
+          }
+        }
+        if (lookupOptions.all === true) {
+          (callback as unknown as (error: null, all: ResolvedAddress[]) => void)(null, addresses);
+        } else {
+          const first = addresses[0] as ResolvedAddress;
+          callback(null, first.address, first.family);
+        }
+      },
+      (error: unknown) => callback(error as NodeJS.ErrnoException, '', 4),
+    );
+  };
+}
+
+function refusalFor(address: string, policy: AddressPolicy, globalOnly: AddressPolicy, plainHttp: boolean): string | undefined {
+  const verdict = policy.check(address);
+  if (!verdict.allowed) return verdict.reason;
+  if (plainHttp && globalOnly.check(address).allowed) {
+    return `plain http is only allowed to an allowed private address, and ${address} is public`;
+  }
+  return undefined;
+}
+
+function stripBrackets(hostname: string): string {
+  return hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
+}
+
+/** Reads at most `cap` bytes, then destroys the stream so the rest is never transferred. */
+async function readExcerpt(
+  body: AsyncIterable<Buffer> & { destroy(error?: Error): unknown },
+  cap: number,
+): Promise<{ excerpt: string; bytes: number }> {
+  const decoder = new StringDecoder('utf8');
+  let excerpt = '';
+  let bytes = 0;
+  let kept = 0;
+  for await (const chunk of body) {
+    bytes += chunk.length;
+    if (kept < cap) {
+      const slice = chunk.subarray(0, cap - kept);
+      kept += slice.length;
+      // write() holds back an incomplete trailing character instead of emitting U+FFFD.
+      excerpt += decoder.write(slice);
+    }
+    if (bytes >= cap) {
+      body.destroy();
+      break;
+    }
+  }
+  return { excerpt, bytes };
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return (value === undefined ? {} : { [key]: value }) as Partial<Record<K, V>>;
+}
+
+function singleHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function boundHeaders(headers: Record<string, string | string[] | undefined>, maxBytes: number): Record<string, string> {
+  const kept: Record<string, string> = {};
+  let used = 0;
+  for (const [name, raw] of Object.entries(headers)) {
+    if (raw === undefined) continue;
+    const value = Array.isArray(raw) ? raw.join(', ') : raw;
+    const size = Buffer.byteLength(name) + Buffer.byteLength(value);
+    if (used + size > maxBytes) continue;
+    used += size;
+    kept[name.toLowerCase()] = value;
+  }
+  return kept;
+}
+
+const ERROR_KIND_BY_CODE: Readonly<Record<string, AttemptErrorKind>> = {
+  HOOKLINE_BLOCKED: 'blocked',
+  HOOKLINE_TIMEOUT: 'timeout',
+  UND_ERR_CONNECT_TIMEOUT: 'timeout',
+  UND_ERR_HEADERS_TIMEOUT: 'timeout',
+  UND_ERR_BODY_TIMEOUT: 'timeout',
+  UND_ERR_ABORTED: 'timeout',
+  ETIMEDOUT: 'timeout',
+  ENOTFOUND: 'dns',
+  EAI_AGAIN: 'dns',
+  EAI_FAIL: 'dns',
+  EAI_NODATA: 'dns',
+  EAI_NONAME: 'dns',
+  ENODATA: 'dns',
+  ECONNREFUSED: 'connection',
+  ECONNRESET: 'connection',
+  ECONNABORTED: 'connection',
+  EPIPE: 'connection',
+  EHOSTUNREACH: 'connection',
+  ENETUNREACH: 'connection',
+  UND_ERR_SOCKET: 'connection',
+  UND_ERR_CLOSED: 'connection',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'tls',
+  SELF_SIGNED_CERT_IN_CHAIN: 'tls',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'tls',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'tls',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'tls',
+};
+
+/** Maps undici / Node errors (walking `cause`) to an attempt error kind. */
+export function classifyNetworkError(error: unknown): AttemptErrorKind {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth += 1) {
+    // Node's ECONNRESET while the TLS handshake is still running: the endpoint's TLS set-up refused us.
+    if (/before secure TLS connection was established/.test(current.message)) return 'tls';
+    const code = (current as NodeJS.ErrnoException).code;
+    if (typeof code === 'string') {
+      const known = ERROR_KIND_BY_CODE[code];
+      if (known !== undefined) return known;
+      if (/^(CERT_|ERR_TLS_|ERR_SSL_)/.test(code)) return 'tls';
+    }
+    if (current.name === 'AbortError' || current.name === 'TimeoutError') return 'timeout';
+    if (/\b(SSL|TLS)\b|certificate/i.test(current.message)) return 'tls';
+  }
+  return 'connection';
+}
+
+/**
+ * Short, secret-free description: the kind, the error's first line and its code. The URL's path and
+ * query (which may carry tokens) never appear: Node and undici name only the host and port.
+ */
+function describeError(kind: AttemptErrorKind, error: unknown): string {
+  const base = error instanceof Error ? error : new Error(String(error));
+  const firstLine = (base.message.split('\n')[0] ?? '').replace(/\s+/g, ' ').trim();
+  const code = [base, base.cause]
+    .map((candidate) => (candidate as NodeJS.ErrnoException | undefined)?.code)
+    .find((candidate) => typeof candidate === 'string' && !candidate.startsWith('HOOKLINE_'));
+  const text = `${kind}: ${firstLine || base.name}${code !== undefined && !firstLine.includes(code) ? ` (${code})` : ''}`;
+  return text.length > MAX_ERROR_MESSAGE_LENGTH ? `${text.slice(0, MAX_ERROR_MESSAGE_LENGTH - 1)}…` : text;
+}
