@@ -1,0 +1,81 @@
+import { ClientError } from '../core/errors';
+import { parseApiToken, tokenSecretMatches } from '../core/secrets';
+import type { TokenRecord } from '../core/records';
+
+/** What a valid token may touch. */
+export interface Principal {
+  tokenId: string;
+  /** Granted fleet ids; `*` grants every fleet. */
+  fleets: readonly string[];
+}
+
+export interface TokenLookup {
+  get(id: string): Promise<TokenRecord | undefined>;
+}
+
+export interface AuthenticatorOptions {
+  tokens: TokenLookup;
+  now?: () => number;
+  /**
+   * How long a token record read from the table is reused. This bounds how long a revoked token
+   * keeps working on one warm Lambda instance: at most this many milliseconds after `token revoke`.
+   */
+  cacheTtlMs?: number;
+  maxCachedTokens?: number;
+}
+
+/** Default revocation bound: a revoked token stops working within 5 seconds. */
+export const TOKEN_CACHE_TTL_MS = 5_000;
+
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+
+export function grantsFleet(principal: Principal, fleetId: string): boolean {
+  return principal.fleets.includes('*') || principal.fleets.includes(fleetId);
+}
+
+/**
+ * Bearer token check: parse `hlk_<tokenId>_<secret>`, fetch the record by id, compare the secret's
+ * hash in constant time. Only records are cached (never a verdict), so every request still proves
+ * it holds the secret; unknown ids are not cached, so a just-created token works at once.
+ */
+export function createAuthenticator(options: AuthenticatorOptions): (authorization: string | undefined) => Promise<Principal> {
+  const { tokens, now = Date.now, cacheTtlMs = TOKEN_CACHE_TTL_MS, maxCachedTokens = 1_000 } = options;
+  const cache = new Map<string, { record: TokenRecord; fetchedAt: number }>();
+
+  async function lookup(tokenId: string): Promise<TokenRecord | undefined> {
+    const cached = cache.get(tokenId);
+    if (cached !== undefined && now() - cached.fetchedAt < cacheTtlMs) return cached.record;
+    cache.delete(tokenId);
+    const record = await tokens.get(tokenId);
+    if (record === undefined) return undefined;
+    if (cache.size >= maxCachedTokens) {
+      const oldest = cache.keys().next().value;
+      if (oldest !== undefined) cache.delete(oldest);
+    }
+    cache.set(tokenId, { record, fetchedAt: now() });
+    return record;
+  }
+
+  return async (authorization) => {
+    const match = authorization === undefined ? null : BEARER.exec(authorization);
+    if (match === null) throw missingToken();
+    const parsed = parseApiToken(match[1] as string);
+    if (parsed === undefined) throw invalidToken();
+    const record = await lookup(parsed.tokenId);
+    if (record === undefined || !tokenSecretMatches(parsed.secret, record.secretHash)) throw invalidToken();
+    return { tokenId: record.id, fleets: record.fleets };
+  };
+}
+
+function missingToken(): ClientError {
+  return new ClientError(401, 'unauthorized', 'A bearer token is required.', [
+    { field: 'authorization', reason: 'must be "Bearer <token>"' },
+  ]);
+}
+
+/** One answer for every bad token, so a caller cannot tell an unknown id from a wrong secret. */
+function invalidToken(): ClientError {
+  return new ClientError(401, 'unauthorized', 'The bearer token is not valid.', [
+    { field: 'authorization', reason: 'is not a valid or current Hookline token' },
+  ]);
+}

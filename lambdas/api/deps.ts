@@ -1,0 +1,51 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { DeploymentSettings } from '../core/settings';
+import type { DeliveriesStore } from '../shared/deliveries-store';
+import type { EventsStore } from '../shared/events-store';
+import type { SigningSecrets } from '../shared/signing-secrets';
+import type { SubscriptionsStore } from '../shared/subscriptions-store';
+import type { TokenLookup } from './auth';
+import type { Resolver } from './endpoint-check';
+
+/** The slice of a Powertools Logger the API uses; tests may pass a capturing one. */
+export interface ApiLogger {
+  info(message: string, attributes: Record<string, unknown>): void;
+  error(message: string, attributes: Record<string, unknown>): void;
+}
+
+export interface ResponseInfo {
+  /** The route template (`/fleets/{fleetId}/webhooks`), or `unmatched`. */
+  route: string;
+  method: string;
+  statusCode: number;
+  latencyMs: number;
+}
+
+export interface ApiDeps {
+  settings: DeploymentSettings;
+  subscriptions: SubscriptionsStore;
+  events: EventsStore;
+  deliveries: DeliveriesStore;
+  tokens: TokenLookup;
+  secrets: SigningSecrets;
+  sqs: SQSClient;
+  queues: { eventsUrl: string; deliveriesUrl: string };
+  logger: ApiLogger;
+  /** Injectable clock (tests, replay bounds). */
+  now?: () => Date;
+  /** DNS for subscription URLs; the system resolver by default. */
+  resolve?: Resolver;
+  /** Revocation bound of the token cache, see auth.ts. */
+  tokenCacheTtlMs?: number;
+  /** Pages of the by-time index a replay request handles before continuing through the queue. */
+  replayMaxPages?: number;
+  replayPageSize?: number;
+  /** Called once per response (metrics). */
+  onResponse?: (info: ResponseInfo) => void;
+}
+
+/** What route modules receive: the deps with defaults applied and the URL checker built. */
+export interface RouteDeps extends Omit<ApiDeps, 'now' | 'resolve'> {
+  now: () => Date;
+  checkUrl: (raw: string, field?: string) => Promise<URL>;
+}

@@ -1,0 +1,129 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { badRequest, ClientError, malformedJson, payloadTooLarge } from '../core/errors';
+
+/** A REST proxy event reduced to what the routes read: lower-case headers, one value per query key. */
+export interface ApiRequest {
+  method: string;
+  /** Still percent-encoded, as API Gateway REST APIs deliver it. */
+  path: string;
+  headers: Readonly<Record<string, string>>;
+  query: Readonly<Record<string, string>>;
+  /** Raw body bytes (base64 bodies decoded); undefined when the request had none. */
+  body: Buffer | undefined;
+  requestId: string;
+}
+
+/** Bodies sent back to the caller; `undefined` means no body (204). */
+export interface ApiResult {
+  statusCode: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+const JSON_HEADERS = {
+  'content-type': 'application/json; charset=utf-8',
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+};
+
+/**
+ * Normalises a proxy event. Repeated query keys are refused here (with the key named) rather than
+ * silently taking one of the values, because a filter applied twice is almost always a client bug.
+ */
+export function readRequest(event: APIGatewayProxyEvent, fallbackRequestId: string): ApiRequest {
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (typeof value === 'string') headers[name.toLowerCase()] = value;
+  }
+  for (const [name, values] of Object.entries(event.multiValueHeaders ?? {})) {
+    const key = name.toLowerCase();
+    if (headers[key] === undefined && Array.isArray(values) && values.length > 0) headers[key] = values.join(', ');
+  }
+
+  const query: Record<string, string> = Object.create(null) as Record<string, string>;
+  const repeated: string[] = [];
+  const multi = event.multiValueQueryStringParameters ?? {};
+  for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
+    if (typeof value !== 'string') continue;
+    if ((multi[name]?.length ?? 1) > 1) repeated.push(name);
+    query[name] = value;
+  }
+  if (repeated.length > 0) {
+    throw badRequest(repeated.map((field) => ({ field, reason: 'must be given at most once' })));
+  }
+
+  let body: Buffer | undefined;
+  if (typeof event.body === 'string' && event.body.length > 0) {
+    body = Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
+  }
+  return {
+    method: event.httpMethod.toUpperCase(),
+    path: event.path,
+    headers,
+    query,
+    body,
+    requestId: event.requestContext?.requestId || fallbackRequestId,
+  };
+}
+
+/**
+ * Parses a JSON body. `undefined` for an empty body lets the schema report a missing body as a
+ * field problem instead of a parse error.
+ */
+export function parseJsonBody(body: Buffer | undefined, limitBytes: number): unknown {
+  if (body === undefined) return undefined;
+  if (body.length > limitBytes) throw payloadTooLarge(limitBytes);
+  const text = body.toString('utf8');
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw malformedJson(error);
+  }
+}
+
+export function toProxyResult(result: ApiResult): APIGatewayProxyResult {
+  if (result.body === undefined) {
+    return { statusCode: result.statusCode, headers: { 'cache-control': 'no-store', ...result.headers }, body: '' };
+  }
+  return {
+    statusCode: result.statusCode,
+    headers: { ...JSON_HEADERS, ...result.headers },
+    body: JSON.stringify(result.body),
+  };
+}
+
+export function clientErrorResult(error: ClientError): ApiResult {
+  const headers: Record<string, string> = {};
+  if (error.statusCode === 401) headers['www-authenticate'] = 'Bearer realm="hookline"';
+  return {
+    statusCode: error.statusCode,
+    headers: { ...headers, ...allowHeader(error) },
+    body: { error: { code: error.code, message: error.message, details: error.details } },
+  };
+}
+
+/** 405 answers name the methods the route does support. */
+export class MethodNotAllowedError extends ClientError {
+  override name = 'MethodNotAllowedError';
+  constructor(
+    method: string,
+    readonly allowed: readonly string[],
+  ) {
+    super(405, 'method_not_allowed', `Method ${method} is not allowed on this route.`, [
+      { field: 'method', reason: `must be one of ${allowed.join(', ')}` },
+    ]);
+  }
+}
+
+function allowHeader(error: ClientError): Record<string, string> {
+  return error instanceof MethodNotAllowedError ? { allow: error.allowed.join(', ') } : {};
+}
+
+/** The generic 5xx body: the cause stays in the logs, the request id lets an operator find it. */
+export function internalErrorResult(requestId: string): ApiResult {
+  return {
+    statusCode: 500,
+    body: { error: { code: 'internal', message: 'Internal error', requestId } },
+  };
+}

@@ -1,0 +1,68 @@
+import type { z } from 'zod';
+import { ClientError } from '../core/errors';
+import type { Principal } from './auth';
+import type { ApiRequest, ApiResult } from './http';
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+/** What a 404 on a route talks about; ungranted fleets get exactly the same answer. */
+export type ResourceKind = 'fleet' | 'webhook' | 'delivery';
+
+export interface RouteContext<Q, B> {
+  request: ApiRequest;
+  /** Decoded path parameters; `fleetId` is already checked against the token. */
+  params: Readonly<Record<string, string>>;
+  query: Q;
+  body: B;
+  principal: Principal | undefined;
+}
+
+export interface DocumentedResponse {
+  status: number;
+  description: string;
+  schema?: z.ZodType;
+}
+
+/**
+ * One API route: its documentation and validation come from the same fields, so the OpenAPI
+ * document cannot drift from what the handler enforces.
+ */
+export interface RouteSpec<Q = unknown, B = unknown> {
+  method: HttpMethod;
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  /** Routes without a token check (only the OpenAPI document). */
+  public?: boolean;
+  resource: ResourceKind;
+  query?: z.ZodType<Q>;
+  body?: z.ZodType<B>;
+  /** Request headers the route reads, documented as parameters. */
+  headers?: z.ZodObject;
+  responses: DocumentedResponse[];
+  handle(context: RouteContext<Q, B>): Promise<ApiResult>;
+}
+
+/** Erases the generics for the route table while keeping each definition type-checked. */
+export function defineRoute<Q = undefined, B = undefined>(spec: RouteSpec<Q, B>): RouteSpec {
+  return spec as unknown as RouteSpec;
+}
+
+const NOT_FOUND: Record<ResourceKind, () => ClientError> = {
+  fleet: () =>
+    new ClientError(404, 'not_found', 'Fleet not found.', [{ field: 'fleetId', reason: 'is not a fleet this token can access' }]),
+  webhook: () =>
+    new ClientError(404, 'not_found', 'Webhook not found.', [{ field: 'id', reason: 'does not name a webhook of this fleet' }]),
+  delivery: () =>
+    new ClientError(404, 'not_found', 'Delivery not found.', [{ field: 'id', reason: 'does not name a delivery of this fleet' }]),
+};
+
+/**
+ * The one 404 of a resource kind. A fleet the token does not grant and an id that does not exist
+ * (or belongs to another fleet) get byte-identical answers, so probing reveals nothing.
+ */
+export function resourceNotFound(kind: ResourceKind): ClientError {
+  return NOT_FOUND[kind]();
+}

@@ -1,0 +1,369 @@
+import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+import { TEST_EVENT_TYPE, type DeploymentSettings } from '../core/settings';
+import { validateSubscriptionEvents } from '../core/catalog';
+import { isReservedHeaderName, isValidHeaderName, isValidHeaderValue } from '../core/signing';
+
+extendZodWithOpenApi(z);
+
+export const FLEET_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+export const MAX_URL_LENGTH = 2048;
+export const MAX_NAME_LENGTH = 200;
+export const MAX_DESCRIPTION_LENGTH = 1000;
+export const MAX_CUSTOM_HEADERS = 20;
+export const MAX_HEADER_NAME_LENGTH = 128;
+export const MAX_HEADER_VALUE_LENGTH = 1024;
+/** Names plus values of all custom headers together. */
+export const MAX_HEADERS_TOTAL_BYTES = 8 * 1024;
+export const MAX_PAGE_SIZE = 100;
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+export const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed', 'disabled'] as const;
+
+/** A producer-chosen event id: the same alphabet as fleet ids, so it can never look like `idem#…`. */
+const EVENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]+$/;
+/** Keys that are data in JSON but would mean something else to a careless JavaScript reader. */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+const isoDateTime = () =>
+  z.iso
+    .datetime({ offset: true, error: 'must be an ISO-8601 date-time such as 2024-05-01T12:00:00Z' })
+    .openapi({ example: '2024-05-01T12:00:00Z' });
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Every schema the API validates with and documents. Built from the deployment settings because
+ * the catalog and the attempts ceiling are per deployment; the OpenAPI document shows them.
+ */
+export function buildSchemas(settings: DeploymentSettings) {
+  const catalog = settings.eventCatalog as [string, ...string[]];
+
+  const eventTypeError = (issue: { input?: unknown }) =>
+    issue.input === TEST_EVENT_TYPE
+      ? `${TEST_EVENT_TYPE} is reserved for the test route and cannot be used here`
+      : 'is not an event type of this deployment';
+
+  const SubscribableEventType = z.enum(catalog, { error: eventTypeError }).openapi('EventType', {
+    description: `An event type of this deployment's catalog. ${TEST_EVENT_TYPE} is reserved for the test route.`,
+    example: catalog[0],
+  });
+
+  // The core's rules (catalog, duplicates, the reserved test type) so the API and fan-out agree.
+  const Events = z
+    .array(z.string().openapi({ enum: catalog }))
+    .max(catalog.length, `must have at most ${catalog.length} items (the catalog's size)`)
+    .superRefine((events, ctx) => {
+      for (const problem of validateSubscriptionEvents(events, catalog)) {
+        const index = Number(/\[(\d+)\]$/.exec(problem.field)?.[1]);
+        ctx.addIssue({ code: 'custom', path: Number.isInteger(index) ? [index] : [], message: problem.reason });
+      }
+    })
+    .openapi({
+      description: `Event types to deliver; omitted or empty means every type but ${TEST_EVENT_TYPE}. No duplicates.`,
+      example: ['thread.completed', 'approval.requested'].filter((type) => catalog.includes(type)),
+    });
+
+  const Url = z
+    .string()
+    .min(1, 'is required')
+    .max(MAX_URL_LENGTH, `must be at most ${MAX_URL_LENGTH} characters long`)
+    .openapi({
+      format: 'uri',
+      description:
+        'HTTPS endpoint receiving deliveries. Its host must not resolve to a private, loopback, link-local or ' +
+        'metadata address (plain http only for private targets the deployment allows).',
+      example: 'https://example.com/webhooks/hookline',
+    });
+
+  const headerName = z
+    .string()
+    .max(MAX_HEADER_NAME_LENGTH, `must be at most ${MAX_HEADER_NAME_LENGTH} characters long`)
+    .refine(isValidHeaderName, { error: "must be an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)" })
+    .refine((name) => !PROTOTYPE_KEYS.has(name.toLowerCase()), { error: 'is not allowed as a header name' })
+    .refine((name) => !isReservedHeaderName(name, settings.signatureHeaderPrefix), {
+      error: (issue) => `${String(issue.input)} is set by Hookline and cannot be overridden`,
+    });
+
+  const Headers = z
+    .record(
+      headerName,
+      z
+        .string()
+        .max(MAX_HEADER_VALUE_LENGTH, `must be at most ${MAX_HEADER_VALUE_LENGTH} characters long`)
+        .refine(isValidHeaderValue, { error: 'must be printable ASCII without line breaks or surrounding spaces' }),
+    )
+    .superRefine((headers, ctx) => {
+      const names = Object.keys(headers);
+      if (names.length > MAX_CUSTOM_HEADERS) {
+        ctx.addIssue({ code: 'custom', path: [], message: `must have at most ${MAX_CUSTOM_HEADERS} headers` });
+      }
+      const total = names.reduce((sum, name) => sum + name.length + (headers[name]?.length ?? 0), 0);
+      if (total > MAX_HEADERS_TOTAL_BYTES) {
+        ctx.addIssue({ code: 'custom', path: [], message: `must be at most ${MAX_HEADERS_TOTAL_BYTES} bytes in all` });
+      }
+      const seen = new Set<string>();
+      for (const name of names) {
+        const lower = name.toLowerCase();
+        if (seen.has(lower)) ctx.addIssue({ code: 'custom', path: [name], message: 'repeats a header name (names are case-insensitive)' });
+        seen.add(lower);
+      }
+    })
+    .openapi({
+      description:
+        `Extra request headers (at most ${MAX_CUSTOM_HEADERS}). They cannot override content-type, user-agent, host, ` +
+        `webhook-* or ${settings.signatureHeaderPrefix}-* headers.`,
+      example: { 'X-Customer': 'acme' },
+    });
+
+  const Name = z.string().min(1).max(MAX_NAME_LENGTH).openapi({ example: 'Production receiver' });
+  const Description = z.string().max(MAX_DESCRIPTION_LENGTH).openapi({ example: 'Thread events for the billing service' });
+  const TimeoutSeconds = z
+    .number()
+    .int()
+    .min(1)
+    .max(30)
+    .openapi({ description: `Per-attempt timeout; default ${settings.attemptTimeoutSeconds}.`, example: 10 });
+  const MaxAttempts = z
+    .number()
+    .int()
+    .min(1)
+    .max(settings.maxAttempts)
+    .openapi({ description: `Attempts per delivery round; default and ceiling ${settings.maxAttempts}.`, example: 5 });
+
+  const CreateWebhook = z
+    .strictObject({
+      url: Url,
+      events: Events.optional(),
+      name: Name.optional(),
+      description: Description.optional(),
+      enabled: z.boolean().optional().openapi({ description: 'Default true.' }),
+      headers: Headers.optional(),
+      timeoutSeconds: TimeoutSeconds.optional(),
+      maxAttempts: MaxAttempts.optional(),
+    })
+    .openapi('CreateWebhookRequest', {
+      example: { url: 'https://example.com/webhooks/hookline', events: ['thread.completed'], name: 'Production receiver' },
+    });
+
+  const UpdateWebhook = z
+    .strictObject({
+      url: Url.optional(),
+      events: Events.nullable().optional(),
+      name: Name.nullable().optional(),
+      description: Description.nullable().optional(),
+      enabled: z.boolean().optional().openapi({ description: 'true re-enables a subscription Hookline disabled.' }),
+      headers: Headers.nullable().optional(),
+      timeoutSeconds: TimeoutSeconds.nullable().optional(),
+      maxAttempts: MaxAttempts.nullable().optional(),
+    })
+    .refine((patch) => Object.values(patch).some((value) => value !== undefined), {
+      error: 'must change at least one field',
+    })
+    .openapi('UpdateWebhookRequest', {
+      description: 'Partial update; `null` removes an optional field.',
+      example: { enabled: false },
+    });
+
+  const Webhook = z
+    .object({
+      id: z.string().openapi({ example: 'wh_01J0Z8K7Q3N5X2B4C6D8E0F1G2' }),
+      fleetId: z.string().openapi({ example: 'fleet_abc123' }),
+      url: z.string(),
+      events: z.array(z.string()).openapi({ description: 'Empty: every event type but webhook.test.' }),
+      enabled: z.boolean(),
+      createdAt: z.string(),
+      updatedAt: z.string(),
+      name: z.string().optional(),
+      description: z.string().optional(),
+      headers: z.record(z.string(), z.string()).optional(),
+      timeoutSeconds: z.number().int().optional(),
+      maxAttempts: z.number().int().optional(),
+      disabledReason: z.string().optional().openapi({ description: 'Why Hookline disabled it (e.g. the endpoint answered 410).' }),
+    })
+    .openapi('Webhook');
+
+  const WebhookWithSecret = Webhook.extend({
+    secret: z.string().openapi({
+      description: 'The signing secret, shown only by create and rotate.',
+      example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    }),
+  }).openapi('WebhookWithSecret');
+
+  const Cursor = z.string().min(1).max(2048).openapi({ description: 'The nextCursor of the previous page.' });
+  const Limit = z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_PAGE_SIZE)
+    .openapi({ description: `Page size, default ${DEFAULT_PAGE_SIZE}.`, example: 20 });
+
+  const ListQuery = z.strictObject({ limit: Limit.optional(), cursor: Cursor.optional() });
+
+  const page = <T extends z.ZodType>(item: T, name: string) =>
+    z
+      .object({
+        data: z.array(item),
+        nextCursor: z.string().nullable().openapi({ description: 'Pass as `cursor` for the next page; null on the last.' }),
+      })
+      .openapi(name);
+
+  const DeliveryStatus = z.enum(DELIVERY_STATUSES).openapi('DeliveryStatus');
+  const AnyEventType = z.enum([...catalog, TEST_EVENT_TYPE] as [string, ...string[]], {
+    error: 'is not an event type of this deployment',
+  });
+
+  const DeliveryListQuery = z
+    .strictObject({
+      limit: Limit.optional(),
+      cursor: Cursor.optional(),
+      status: DeliveryStatus.optional(),
+      eventType: AnyEventType.optional(),
+      since: isoDateTime().optional().openapi({ description: 'Deliveries created at or after this time.' }),
+      until: isoDateTime().optional().openapi({ description: 'Deliveries created at or before this time.' }),
+    })
+    .refine((query) => query.since === undefined || query.until === undefined || Date.parse(query.since) <= Date.parse(query.until), {
+      error: 'must not be before since',
+      path: ['until'],
+    });
+
+  const ErrorKind = z.enum(['timeout', 'connection', 'dns', 'tls', 'http', 'blocked']);
+
+  const DeliverySummary = z
+    .object({
+      id: z.string().openapi({ example: 'dlv_01J0Z8K7Q3ABCDEFGHJKMNPQRS' }),
+      fleetId: z.string(),
+      webhookId: z.string(),
+      eventId: z.string(),
+      eventType: z.string(),
+      webhookUrl: z.string(),
+      status: DeliveryStatus,
+      attemptCount: z.number().int(),
+      lastAttemptAt: z.string().optional(),
+      httpStatusCode: z.number().int().optional(),
+      latencyMs: z.number().optional(),
+      responseContentLength: z.number().int().optional(),
+      errorMessage: z.string().optional(),
+      errorKind: ErrorKind.optional(),
+      nextAttemptAt: z.string().optional(),
+      createdAt: z.string(),
+      updatedAt: z.string(),
+    })
+    .openapi('DeliverySummary');
+
+  const Attempt = z
+    .object({
+      attempt: z.number().int(),
+      at: z.string(),
+      statusCode: z.number().int().optional(),
+      latencyMs: z.number(),
+      responseContentLength: z.number().int().optional(),
+      responseHeaders: z.record(z.string(), z.string()).optional(),
+      responseBodyExcerpt: z.string().optional(),
+      errorKind: ErrorKind.optional(),
+      errorMessage: z.string().optional(),
+      retryInSeconds: z.number().optional(),
+    })
+    .openapi('Attempt');
+
+  const Delivery = DeliverySummary.extend({
+    responseHeaders: z.record(z.string(), z.string()).optional(),
+    attempts: z.array(Attempt),
+  }).openapi('Delivery');
+
+  const ReplayRequest = z
+    .strictObject({ since: isoDateTime(), until: isoDateTime() })
+    .superRefine((range, ctx) => {
+      const since = Date.parse(range.since);
+      const until = Date.parse(range.until);
+      if (since >= until) ctx.addIssue({ code: 'custom', path: ['until'], message: 'must be after since' });
+      else if (until - since > settings.maxReplayDays * 86_400_000) {
+        ctx.addIssue({ code: 'custom', path: ['until'], message: `must be at most ${settings.maxReplayDays} days after since` });
+      }
+    })
+    .openapi('ReplayRequest', {
+      description: `A time range of at most ${settings.maxReplayDays} days within the event retention.`,
+      example: { since: '2024-05-01T00:00:00Z', until: '2024-05-02T00:00:00Z' },
+    });
+
+  const ReplayResult = z
+    .object({
+      enqueued: z.number().int().openapi({ description: 'Deliveries enqueued by this request.' }),
+      continued: z.boolean().openapi({ description: 'True when the rest of the range is being enqueued asynchronously.' }),
+    })
+    .openapi('ReplayResult');
+
+  const PublishRequest = z
+    .strictObject({
+      type: SubscribableEventType,
+      data: z
+        .custom<Record<string, unknown>>(isPlainObject, { error: 'must be a JSON object' })
+        .openapi({ type: 'object', additionalProperties: true, example: { threadId: 'thr_123', status: 'completed' } }),
+      id: z
+        .string()
+        .regex(EVENT_ID, 'must be 1-128 letters, digits or . _ : -')
+        .optional()
+        .openapi({ description: 'Your own event id; a repeat publish with it is a no-op.', example: 'evt_order_42' }),
+    })
+    .openapi('PublishEventRequest', {
+      example: { type: 'thread.completed', data: { threadId: 'thr_123', status: 'completed' } },
+    });
+
+  const IdempotencyKey = z
+    .string()
+    .max(MAX_IDEMPOTENCY_KEY_LENGTH, `must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters long`)
+    .regex(IDEMPOTENCY_KEY, 'must be visible ASCII without spaces')
+    .openapi({ description: 'A repeat publish with the same key within 24 hours returns the first event id.', example: 'order-42-completed' });
+
+  const PublishResult = z.object({ id: z.string().openapi({ example: 'evt_01J0Z8K7Q3N5X2B4C6D8E0F1G2' }) }).openapi('PublishEventResult');
+  const TestResult = z
+    .object({ deliveryId: z.string(), eventId: z.string() })
+    .openapi('TestDeliveryResult');
+  const RetryResult = z.object({ deliveryId: z.string() }).openapi('RetryDeliveryResult');
+
+  const ErrorBody = z
+    .object({
+      error: z.object({
+        code: z.string().openapi({ example: 'invalid_request' }),
+        message: z.string().openapi({ example: 'The request body is invalid.' }),
+        details: z
+          .array(z.object({ field: z.string(), reason: z.string() }))
+          .optional()
+          .openapi({ example: [{ field: 'url', reason: 'must use https' }] }),
+        requestId: z.string().optional().openapi({ description: 'Present on 5xx answers.' }),
+      }),
+    })
+    .openapi('Error');
+
+  return {
+    CreateWebhook,
+    UpdateWebhook,
+    Webhook,
+    WebhookWithSecret,
+    WebhookPage: page(Webhook, 'WebhookPage'),
+    ListQuery,
+    DeliveryListQuery,
+    DeliverySummary,
+    Delivery,
+    DeliveryPage: page(DeliverySummary, 'DeliveryPage'),
+    ReplayRequest,
+    ReplayResult,
+    PublishRequest,
+    IdempotencyKey,
+    PublishResult,
+    TestResult,
+    RetryResult,
+    ErrorBody,
+  };
+}
+
+export type ApiSchemas = ReturnType<typeof buildSchemas>;
+export type CreateWebhookInput = z.infer<ApiSchemas['CreateWebhook']>;
+export type UpdateWebhookInput = z.infer<ApiSchemas['UpdateWebhook']>;
+export type DeliveryListQuery = z.infer<ApiSchemas['DeliveryListQuery']>;
+export type PublishInput = z.infer<ApiSchemas['PublishRequest']>;

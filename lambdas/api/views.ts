@@ -1,0 +1,110 @@
+import type { AttemptRecord, DeliveryRecord, SubscriptionRecord } from '../core/records';
+import type { DeliverySummary } from '../shared/deliveries-store';
+
+/**
+ * Response shapes. Built field by field from an allow-list, so internal attributes (secretArn,
+ * secretVersion, failingSince, attemptKeys, index keys) can never reach a caller by accident.
+ */
+export interface WebhookView {
+  id: string;
+  fleetId: string;
+  url: string;
+  events: string[];
+  enabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+  name?: string;
+  description?: string;
+  headers?: Record<string, string>;
+  timeoutSeconds?: number;
+  maxAttempts?: number;
+  disabledReason?: string;
+}
+
+export function webhookView(record: SubscriptionRecord): WebhookView {
+  return {
+    id: record.id,
+    fleetId: record.fleetId,
+    url: record.url,
+    events: [...(record.events ?? [])],
+    enabled: record.enabled,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    ...optional('name', record.name),
+    ...optional('description', record.description),
+    ...optional('headers', record.headers === undefined ? undefined : { ...record.headers }),
+    ...optional('timeoutSeconds', record.timeoutSeconds),
+    ...optional('maxAttempts', record.maxAttempts),
+    ...optional('disabledReason', record.disabledReason),
+  };
+}
+
+export interface DeliverySummaryView {
+  id: string;
+  fleetId: string;
+  webhookId: string;
+  eventId: string;
+  eventType: string;
+  webhookUrl: string;
+  status: DeliveryRecord['status'];
+  attemptCount: number;
+  lastAttemptAt?: string;
+  httpStatusCode?: number;
+  latencyMs?: number;
+  responseContentLength?: number;
+  errorMessage?: string;
+  errorKind?: DeliveryRecord['errorKind'];
+  nextAttemptAt?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function deliverySummaryView(record: DeliverySummary): DeliverySummaryView {
+  return {
+    id: record.id,
+    fleetId: record.fleetId,
+    webhookId: record.subscriptionId,
+    eventId: record.eventId,
+    eventType: record.eventType,
+    webhookUrl: record.webhookUrl,
+    status: record.status,
+    attemptCount: record.attemptCount ?? 0,
+    ...optional('lastAttemptAt', record.lastAttemptAt),
+    ...optional('httpStatusCode', record.httpStatusCode),
+    ...optional('latencyMs', record.latencyMs),
+    ...optional('responseContentLength', record.responseContentLength),
+    ...optional('errorMessage', record.errorMessage),
+    ...optional('errorKind', record.errorKind),
+    ...optional('nextAttemptAt', record.nextAttemptAt),
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+  };
+}
+
+export function deliveryView(record: DeliveryRecord) {
+  return {
+    ...deliverySummaryView(record),
+    ...optional('responseHeaders', record.responseHeaders),
+    attempts: (record.attempts ?? []).map(attemptView),
+  };
+}
+
+/** The SQS message key of an attempt is plumbing, not history. */
+function attemptView(attempt: AttemptRecord) {
+  return {
+    attempt: attempt.attempt,
+    at: attempt.at,
+    ...optional('statusCode', attempt.statusCode),
+    latencyMs: attempt.latencyMs,
+    ...optional('responseContentLength', attempt.responseContentLength),
+    ...optional('responseHeaders', attempt.responseHeaders),
+    ...optional('responseBodyExcerpt', attempt.responseBodyExcerpt),
+    ...optional('errorKind', attempt.errorKind),
+    ...optional('errorMessage', attempt.errorMessage),
+    ...optional('retryInSeconds', attempt.retryInSeconds),
+  };
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined || value === null ? {} : ({ [key]: value } as Record<K, V>);
+}

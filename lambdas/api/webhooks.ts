@@ -1,0 +1,238 @@
+import { deliveryIdFor, isId, newEventId, newSubscriptionId } from '../core/ids';
+import type { DeliveryMessage, EventRecord, SubscriptionRecord } from '../core/records';
+import { generateSigningSecret, rotateSecretValue } from '../core/secrets';
+import { TEST_EVENT_TYPE } from '../core/settings';
+import { eventTimeKey } from '../shared/events-store';
+import { sendJson } from '../shared/queue-sender';
+import type { SubscriptionPatch } from '../shared/subscriptions-store';
+import { loadSubscription, requireEnabled } from './access';
+import type { RouteDeps } from './deps';
+import { defineRoute, resourceNotFound, type RouteSpec } from './route';
+import type { ApiSchemas, CreateWebhookInput, UpdateWebhookInput } from './schemas';
+import { DEFAULT_PAGE_SIZE } from './schemas';
+import { webhookView } from './views';
+
+const COLLECTION = '/fleets/{fleetId}/webhooks';
+const ITEM = `${COLLECTION}/{id}`;
+const DAY_SECONDS = 86_400;
+
+/** Secrets Manager errors that mean the secret is already gone or going: deleting it again is done. */
+const SECRET_ALREADY_DELETED = new Set(['ResourceNotFoundException', 'InvalidRequestException']);
+
+export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[] {
+  const { subscriptions, secrets, logger } = deps;
+
+  const load = (fleetId: string, id: string) => loadSubscription(subscriptions, fleetId, id);
+
+  const create = defineRoute<undefined, CreateWebhookInput>({
+    method: 'POST',
+    path: COLLECTION,
+    operationId: 'createWebhook',
+    summary: 'Create a webhook subscription',
+    description: 'Creates the subscription and its signing secret. The secret is in this response only.',
+    tag: 'Webhooks',
+    resource: 'fleet',
+    body: schemas.CreateWebhook,
+    responses: [{ status: 201, description: 'Created; `secret` is shown this once.', schema: schemas.WebhookWithSecret }],
+    async handle({ params, body }) {
+      const fleetId = params.fleetId as string;
+      const url = await deps.checkUrl(body.url);
+      const now = deps.now();
+      const id = newSubscriptionId(now.getTime());
+      const secret = generateSigningSecret();
+      const stored = await secrets.create(fleetId, id, { current: secret });
+      const record: SubscriptionRecord = {
+        fleetId,
+        id,
+        url: url.href,
+        ...(body.events === undefined ? {} : { events: body.events }),
+        enabled: body.enabled ?? true,
+        ...(body.name === undefined ? {} : { name: body.name }),
+        ...(body.description === undefined ? {} : { description: body.description }),
+        ...(body.headers === undefined ? {} : { headers: body.headers }),
+        ...(body.timeoutSeconds === undefined ? {} : { timeoutSeconds: body.timeoutSeconds }),
+        ...(body.maxAttempts === undefined ? {} : { maxAttempts: body.maxAttempts }),
+        secretArn: stored.arn,
+        secretVersion: stored.versionId,
+        createdAt: now.toISOString(),
+        updatedAt: now.toISOString(),
+      };
+      try {
+        await subscriptions.create(record);
+      } catch (error) {
+        // No subscription points at the secret: remove it rather than leave an orphan billed monthly.
+        await secrets.delete(stored.arn).catch((cleanup: unknown) => {
+          logger.error('could not delete the secret of a subscription that was not created', {
+            subscriptionId: id,
+            fleetId,
+            error: cleanup,
+          });
+        });
+        throw error;
+      }
+      return {
+        statusCode: 201,
+        headers: { location: `/fleets/${encodeURIComponent(fleetId)}/webhooks/${id}` },
+        body: { ...webhookView(record), secret },
+      };
+    },
+  });
+
+  const list = defineRoute<{ limit?: number; cursor?: string }>({
+    method: 'GET',
+    path: COLLECTION,
+    operationId: 'listWebhooks',
+    summary: 'List webhook subscriptions',
+    description: 'Oldest first, paginated with `limit` and the opaque `cursor`.',
+    tag: 'Webhooks',
+    resource: 'fleet',
+    query: schemas.ListQuery,
+    responses: [{ status: 200, description: 'One page.', schema: schemas.WebhookPage }],
+    async handle({ params, query }) {
+      const page = await subscriptions.list(params.fleetId as string, {
+        limit: query.limit ?? DEFAULT_PAGE_SIZE,
+        ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+      });
+      return { statusCode: 200, body: { data: page.items.map(webhookView), nextCursor: page.nextCursor ?? null } };
+    },
+  });
+
+  const get = defineRoute({
+    method: 'GET',
+    path: ITEM,
+    operationId: 'getWebhook',
+    summary: 'Get a webhook subscription',
+    description: 'Never includes the secret.',
+    tag: 'Webhooks',
+    resource: 'webhook',
+    responses: [{ status: 200, description: 'The subscription.', schema: schemas.Webhook }],
+    async handle({ params }) {
+      const record = await load(params.fleetId as string, params.id as string);
+      return { statusCode: 200, body: webhookView(record) };
+    },
+  });
+
+  const update = defineRoute<undefined, UpdateWebhookInput>({
+    method: 'PATCH',
+    path: ITEM,
+    operationId: 'updateWebhook',
+    summary: 'Update a webhook subscription',
+    description: 'Partial update; `null` removes an optional field. `enabled: true` clears a disabledReason.',
+    tag: 'Webhooks',
+    resource: 'webhook',
+    body: schemas.UpdateWebhook,
+    responses: [{ status: 200, description: 'The updated subscription.', schema: schemas.Webhook }],
+    async handle({ params, body }) {
+      const fleetId = params.fleetId as string;
+      const id = params.id as string;
+      if (!isId('wh', id)) throw resourceNotFound('webhook');
+      const patch: SubscriptionPatch = {};
+      if (body.url !== undefined) patch.url = (await deps.checkUrl(body.url)).href;
+      if (body.events !== undefined) patch.events = body.events;
+      if (body.enabled !== undefined) patch.enabled = body.enabled;
+      if (body.name !== undefined) patch.name = body.name;
+      if (body.description !== undefined) patch.description = body.description;
+      if (body.headers !== undefined) patch.headers = body.headers;
+      if (body.timeoutSeconds !== undefined) patch.timeoutSeconds = body.timeoutSeconds;
+      if (body.maxAttempts !== undefined) patch.maxAttempts = body.maxAttempts;
+      const updated = await subscriptions.update(fleetId, id, patch, deps.now().toISOString());
+      if (updated === undefined) throw resourceNotFound('webhook');
+      return { statusCode: 200, body: webhookView(updated) };
+    },
+  });
+
+  const remove = defineRoute({
+    method: 'DELETE',
+    path: ITEM,
+    operationId: 'deleteWebhook',
+    summary: 'Delete a webhook subscription',
+    description:
+      'Deletes the subscription and schedules its secret for deletion (recoverable for a few days); ' +
+      'its pending deliveries end as `disabled`.',
+    tag: 'Webhooks',
+    resource: 'webhook',
+    responses: [{ status: 204, description: 'Deleted.' }],
+    async handle({ params }) {
+      const fleetId = params.fleetId as string;
+      const record = await load(fleetId, params.id as string);
+      // Secret first: if a later step fails, the client's retry still finds the record and finishes.
+      await secrets.delete(record.secretArn).catch((error: unknown) => {
+        if (!(error instanceof Error && SECRET_ALREADY_DELETED.has(error.name))) throw error;
+      });
+      const deleted = await subscriptions.delete(fleetId, record.id);
+      if (deleted === undefined) throw resourceNotFound('webhook');
+      await deps.deliveries.endPendingAsDisabled(record.id, 'the webhook was deleted', deps.now().toISOString());
+      return { statusCode: 204 };
+    },
+  });
+
+  const rotate = defineRoute({
+    method: 'POST',
+    path: `${ITEM}/rotate`,
+    operationId: 'rotateWebhookSecret',
+    summary: 'Rotate the signing secret',
+    description: `Returns a new secret once. The previous one keeps signing alongside it for ${deps.settings.rotationGraceHours} hours.`,
+    tag: 'Webhooks',
+    resource: 'webhook',
+    responses: [{ status: 200, description: 'The subscription with its new secret.', schema: schemas.WebhookWithSecret }],
+    async handle({ params }) {
+      const fleetId = params.fleetId as string;
+      const record = await load(fleetId, params.id as string);
+      const now = deps.now();
+      const current = await secrets.get(record.secretArn, record.secretVersion);
+      const secret = generateSigningSecret();
+      const versionId = await secrets.put(
+        record.secretArn,
+        rotateSecretValue(current, secret, now, deps.settings.rotationGraceHours),
+      );
+      const updated = await subscriptions.update(fleetId, record.id, { secretVersion: versionId }, now.toISOString());
+      if (updated === undefined) throw resourceNotFound('webhook');
+      return { statusCode: 200, body: { ...webhookView(updated), secret } };
+    },
+  });
+
+  const test = defineRoute({
+    method: 'POST',
+    path: `${ITEM}/test`,
+    operationId: 'sendTestEvent',
+    summary: 'Send a webhook.test event',
+    description: 'Delivers a webhook.test event to this endpoint only, signed and retried like any delivery.',
+    tag: 'Webhooks',
+    resource: 'webhook',
+    responses: [{ status: 202, description: 'Enqueued.', schema: schemas.TestResult }],
+    async handle({ params }) {
+      const fleetId = params.fleetId as string;
+      const record = await load(fleetId, params.id as string);
+      requireEnabled(record, 'test it');
+      const now = deps.now();
+      const timestamp = now.toISOString();
+      const eventId = newEventId(now.getTime());
+      const event: EventRecord = {
+        fleetId,
+        id: eventId,
+        type: TEST_EVENT_TYPE,
+        timestamp,
+        data: { webhookId: record.id, message: 'This is a test event from Hookline.' },
+        timeKey: eventTimeKey(timestamp, eventId),
+        source: 'api',
+        // Sent to one subscription directly: there is nothing for the fan-out to do.
+        fannedOutAt: timestamp,
+        expiresAt: Math.floor(now.getTime() / 1000) + deps.settings.eventRetentionDays * DAY_SECONDS,
+      };
+      await deps.events.putIfAbsent(event);
+      const message: DeliveryMessage = {
+        v: 1,
+        deliveryId: deliveryIdFor(fleetId, eventId, record.id, timestamp),
+        fleetId,
+        subscriptionId: record.id,
+        event: { id: eventId, type: event.type, timestamp, data: event.data },
+        reason: 'test',
+      };
+      await sendJson(deps.sqs, deps.queues.deliveriesUrl, message);
+      return { statusCode: 202, body: { deliveryId: message.deliveryId, eventId } };
+    },
+  });
+
+  return [create, list, get, update, remove, rotate, test];
+}
+
