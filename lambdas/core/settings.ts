@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 
 /**
@@ -40,7 +41,15 @@ export const MAX_VISIBILITY_SECONDS = 43_200;
 
 const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 const HEADER_PREFIX_PATTERN = /^[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]$/;
-const CIDR_PATTERN = /^[0-9a-fA-F:.]+\/\d{1,3}$/;
+
+function isCidr(value: string): boolean {
+  try {
+    ipaddr.parseCIDR(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export const deploymentSettingsSchema = z
   .object({
@@ -76,7 +85,7 @@ export const deploymentSettingsSchema = z
       .default('X-Webhook'),
     /** `false`, `true` (every private range) or a list of CIDR ranges delivery may target. */
     allowPrivateTargets: z
-      .union([z.boolean(), z.array(z.string().regex(CIDR_PATTERN, 'must be a CIDR range such as "10.0.0.0/8"')).max(100)])
+      .union([z.boolean(), z.array(z.string().refine(isCidr, 'must be a CIDR range such as "10.0.0.0/8"')).max(100)])
       .default(false),
     /** How long stored events (and delivery logs) are kept for replay. */
     eventRetentionDays: z.number().int().min(1).max(365).default(30),

@@ -20,7 +20,7 @@ export const ENV = {
 
 export type EnvKey = keyof typeof ENV;
 
-const nonEmpty = z.string().trim().min(1, 'must be set and non-empty');
+const nonEmpty = z.string({ error: 'must be set and non-empty' }).trim().min(1, 'must be set and non-empty');
 
 /**
  * Reads the named variables from `source`; throws one Error naming every missing or bad one.
