@@ -292,7 +292,7 @@ describe('createHttpDelivery', () => {
       tlsServer = createTlsServer({
         SNICallback: (servername, callback) => {
           serverNames.push(servername);
-          callback(new Error('no certificate here'), null);
+          callback(new Error('no certificate here'), undefined);
         },
       });
       tlsServer.on('tlsClientError', () => undefined);

@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { PermanentError } from '../core/errors';
+import { isId } from '../core/ids';
+import type { DeliveryMessage } from '../core/records';
+
+const isoTime = z.string().refine((value) => Number.isFinite(Date.parse(value)), 'must be an ISO-8601 time');
+
+const deliveryMessageSchema = z.object({
+  v: z.literal(1),
+  deliveryId: z.string().refine((value) => isId('dlv', value), 'must be a delivery id'),
+  fleetId: z.string().min(1).max(128),
+  subscriptionId: z.string().min(1).max(64),
+  event: z.object({
+    id: z.string().min(1).max(128),
+    type: z.string().min(1).max(256),
+    timestamp: isoTime,
+    data: z.unknown(),
+  }),
+  reason: z.enum(['fanout', 'retry', 'replay', 'test']),
+});
+
+/** Parses a deliveries-queue body; PermanentError (set aside for the DLQ) when it is not a DeliveryMessage. */
+export function parseDeliveryMessage(body: string): DeliveryMessage {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body);
+  } catch {
+    throw new PermanentError('message body is not JSON');
+  }
+  const result = deliveryMessageSchema.safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues
+      .slice(0, 3)
+      .map((issue) => `${issue.path.join('.') || '(root)'} ${issue.message}`)
+      .join('; ');
+    throw new PermanentError(`not a delivery message: ${problems}`);
+  }
+  return result.data as DeliveryMessage;
+}

@@ -1,0 +1,131 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
+import { subscriptionMatches } from '../core/catalog';
+import { PermanentError } from '../core/errors';
+import { deliveryIdFor } from '../core/ids';
+import type { DeliveryMessage, EventRecord, ReplayJobMessage } from '../core/records';
+import type { DeploymentSettings } from '../core/settings';
+import { eventTimeKey, type EventsStore } from '../shared/events-store';
+import type { runReplay } from '../shared/replay';
+import { processSqsBatch, type SqsHandler } from '../shared/sqs-batch';
+import type { SubscriptionsStore } from '../shared/subscriptions-store';
+import { parseEventsQueueMessage, type IncomingEvent } from './messages';
+import { sendDeliveryMessages } from './send-deliveries';
+
+export interface FanoutDeps {
+  events: EventsStore;
+  subscriptions: SubscriptionsStore;
+  sqs: SQSClient;
+  eventsQueueUrl: string;
+  deliveriesQueueUrl: string;
+  settings: DeploymentSettings;
+  logger: Logger;
+  metrics: Metrics;
+  replay: typeof runReplay;
+  now?: () => Date;
+  /** Replay pages one record works through before it hands the rest on as a new replay job. */
+  replayPagesPerRecord?: number;
+  subscriptionPageSize?: number;
+  /** SendMessageBatch calls in flight at once. */
+  sendConcurrency?: number;
+}
+
+const SECONDS_PER_DAY = 86_400;
+
+/**
+ * Events queue → deliveries queue. Each record stores its event once, then sends one delivery
+ * message per matching subscription and marks the event fanned out. Everything before that mark
+ * is safe to repeat: delivery ids are deterministic, so a re-run sends the same ids again.
+ */
+export function createFanout(deps: FanoutDeps): SqsHandler {
+  const now = deps.now ?? (() => new Date());
+  const replayPages = deps.replayPagesPerRecord ?? 10;
+
+  async function fanOut(incoming: IncomingEvent, logger: Logger): Promise<void> {
+    const at = now();
+    const record: EventRecord = {
+      fleetId: incoming.fleetId,
+      id: incoming.event.id,
+      type: incoming.event.type,
+      timestamp: incoming.event.timestamp,
+      data: incoming.event.data,
+      timeKey: eventTimeKey(incoming.event.timestamp, incoming.event.id),
+      source: incoming.source,
+      expiresAt: Math.floor(at.getTime() / 1000) + deps.settings.eventRetentionDays * SECONDS_PER_DAY,
+    };
+    const stored = await deps.events.putIfAbsent(record);
+    if (!stored.created && stored.event.fannedOutAt !== undefined) {
+      logger.info('event already fanned out; nothing to do', { fannedOutAt: stored.event.fannedOutAt });
+      return;
+    }
+    // A repeat uses the stored copy, so every run builds byte-identical messages for the same event.
+    const event = stored.event;
+    const deliveryEvent = { id: event.id, type: event.type, timestamp: event.timestamp, data: event.data };
+    let matched = 0;
+    let calls = 0;
+    for await (const page of deps.subscriptions.pages(event.fleetId, deps.subscriptionPageSize)) {
+      const messages: DeliveryMessage[] = page
+        .filter((subscription) => subscriptionMatches(subscription, event.type))
+        .map((subscription) => ({
+          v: 1,
+          deliveryId: deliveryIdFor(event.fleetId, event.id, subscription.id, event.timestamp),
+          fleetId: event.fleetId,
+          subscriptionId: subscription.id,
+          event: deliveryEvent,
+          reason: 'fanout',
+        }));
+      matched += messages.length;
+      calls += await sendDeliveryMessages(deps.sqs, deps.deliveriesQueueUrl, messages, deps.sendConcurrency);
+    }
+    await deps.events.markFannedOut(event.fleetId, event.id, now().toISOString());
+    deps.metrics.addMetric('eventsFannedOut', MetricUnit.Count, 1);
+    deps.metrics.addMetric('deliveriesEnqueued', MetricUnit.Count, matched);
+    logger.info('event fanned out', { eventType: event.type, deliveries: matched, sendCalls: calls, repeat: !stored.created });
+  }
+
+  async function continueReplay(job: ReplayJobMessage, logger: Logger): Promise<void> {
+    const result = await deps.replay(
+      {
+        events: deps.events,
+        subscriptions: deps.subscriptions,
+        sqs: deps.sqs,
+        deliveriesQueueUrl: deps.deliveriesQueueUrl,
+        eventsQueueUrl: deps.eventsQueueUrl,
+      },
+      job,
+      { maxPages: replayPages },
+    );
+    logger.info('replay job continued', { ...result });
+  }
+
+  async function handleRecord(record: SQSRecord): Promise<void> {
+    let keys: Record<string, string> = { messageId: record.messageId };
+    try {
+      const message = parseEventsQueueMessage(record.body, deps.settings);
+      if (message.kind === 'replay') {
+        keys = { ...keys, fleetId: message.job.fleetId, subscriptionId: message.job.subscriptionId };
+        await continueReplay(message.job, deps.logger.createChild({ persistentKeys: keys }));
+      } else {
+        keys = { ...keys, fleetId: message.incoming.fleetId, eventId: message.incoming.event.id };
+        await fanOut(message.incoming, deps.logger.createChild({ persistentKeys: keys }));
+      }
+    } catch (error) {
+      const logger = deps.logger.createChild({ persistentKeys: keys });
+      if (error instanceof PermanentError) {
+        deps.metrics.addMetric('eventsRejected', MetricUnit.Count, 1);
+        logger.error('events-queue message set aside for the DLQ', {
+          reason: error.message,
+          receiveCount: record.attributes.ApproximateReceiveCount,
+        });
+      } else {
+        logger.warn('events-queue message failed; it will be retried', { error });
+      }
+      throw error;
+    }
+  }
+
+  return (event, context) =>
+    processSqsBatch({ sqs: deps.sqs, queueUrl: deps.eventsQueueUrl, logger: deps.logger }, event, context, handleRecord);
+}
