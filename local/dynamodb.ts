@@ -1,0 +1,128 @@
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  ResourceInUseException,
+  ResourceNotFoundException,
+  type AttributeDefinition,
+  type CreateTableCommandInput,
+  type DynamoDBClient,
+  type GlobalSecondaryIndex,
+  type KeySchemaElement,
+  type TableDescription,
+} from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import type { IndexSchema, KeyAttribute, TableSchema } from '../lambdas/core/table-schema';
+import { closeServer, listenOnLoopback } from './listen';
+
+export interface DynamoDbStandIn {
+  /** `http://127.0.0.1:<port>`, for `AWS_ENDPOINT_URL_DYNAMODB`. */
+  readonly endpoint: string;
+  close(): Promise<void>;
+}
+
+/**
+ * DynamoDB on dynalite, in process, on a free loopback port: in memory, or in the LevelDB directory
+ * `path` so tables and items survive a restart. dynalite has no UpdateTimeToLive,
+ * TransactWriteItems or PartiQL; Hookline uses none of them at run time.
+ */
+export async function startDynamoDb(options: { path?: string } = {}): Promise<DynamoDbStandIn> {
+  const server = dynalite({
+    ...(options.path === undefined ? {} : { path: options.path }),
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  });
+  const endpoint = await listenOnLoopback(server);
+  return { endpoint, close: () => closeServer(server) };
+}
+
+/** Table name of a schema: `<namePrefix>-<logicalName>`. */
+export function tableName(namePrefix: string, schema: TableSchema): string {
+  return `${namePrefix}-${schema.logicalName}`;
+}
+
+/**
+ * Creates each table of `schemas` that does not exist yet; an existing table is kept with its items
+ * when its keys and indexes are the schema's, and refused otherwise (a data directory written by
+ * an older layout), since queries against the wrong indexes would fail in confusing ways.
+ */
+export async function ensureTables(
+  client: DynamoDBClient,
+  namePrefix: string,
+  schemas: readonly TableSchema[],
+): Promise<Map<TableSchema['logicalName'], string>> {
+  const names = new Map<TableSchema['logicalName'], string>();
+  for (const schema of schemas) {
+    const input = createTableInput(tableName(namePrefix, schema), schema);
+    const existing = await describe(client, input.TableName);
+    if (existing === undefined) {
+      try {
+        await client.send(new CreateTableCommand(input));
+      } catch (error) {
+        if (!(error instanceof ResourceInUseException)) throw error;
+      }
+    } else {
+      const problem = layoutDifference(input, existing);
+      if (problem !== undefined) {
+        throw new Error(`Table ${input.TableName} does not match lambdas/core/table-schema.ts (${problem}); delete the local data directory to recreate it`);
+      }
+    }
+    names.set(schema.logicalName, input.TableName);
+  }
+  return names;
+}
+
+export function createTableInput(name: string, schema: TableSchema): CreateTableCommandInput & { TableName: string } {
+  const attributes = new Map<string, KeyAttribute['type']>();
+  const keyOf = (partition: KeyAttribute, sort?: KeyAttribute): KeySchemaElement[] => {
+    attributes.set(partition.name, partition.type);
+    const keys: KeySchemaElement[] = [{ AttributeName: partition.name, KeyType: 'HASH' }];
+    if (sort !== undefined) {
+      attributes.set(sort.name, sort.type);
+      keys.push({ AttributeName: sort.name, KeyType: 'RANGE' });
+    }
+    return keys;
+  };
+  const keySchema = keyOf(schema.partitionKey, schema.sortKey);
+  const indexes: GlobalSecondaryIndex[] = schema.globalSecondaryIndexes.map((index: IndexSchema) => ({
+    IndexName: index.indexName,
+    KeySchema: keyOf(index.partitionKey, index.sortKey),
+    Projection:
+      index.nonKeyAttributes === undefined
+        ? { ProjectionType: 'ALL' }
+        : { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.nonKeyAttributes] },
+  }));
+  const attributeDefinitions: AttributeDefinition[] = [...attributes].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType }));
+  return {
+    TableName: name,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: attributeDefinitions,
+    KeySchema: keySchema,
+    ...(indexes.length === 0 ? {} : { GlobalSecondaryIndexes: indexes }),
+  };
+}
+
+async function describe(client: DynamoDBClient, name: string): Promise<TableDescription | undefined> {
+  try {
+    return (await client.send(new DescribeTableCommand({ TableName: name }))).Table;
+  } catch (error) {
+    if (error instanceof ResourceNotFoundException) return undefined;
+    throw error;
+  }
+}
+
+/** What differs between the wanted table and an existing one, or undefined when they agree. */
+function layoutDifference(wanted: CreateTableCommandInput, existing: TableDescription): string | undefined {
+  if (keysText(wanted.KeySchema) !== keysText(existing.KeySchema)) return 'key schema';
+  const indexText = (indexes: readonly { IndexName?: string; KeySchema?: KeySchemaElement[]; Projection?: { ProjectionType?: string; NonKeyAttributes?: string[] } }[] | undefined): string =>
+    (indexes ?? [])
+      .map((index) => `${index.IndexName}:${keysText(index.KeySchema)}:${index.Projection?.ProjectionType}:${[...(index.Projection?.NonKeyAttributes ?? [])].sort().join(',')}`)
+      .sort()
+      .join(';');
+  if (indexText(wanted.GlobalSecondaryIndexes) !== indexText(existing.GlobalSecondaryIndexes)) return 'global secondary indexes';
+  return undefined;
+}
+
+function keysText(keys: readonly KeySchemaElement[] | undefined): string {
+  return (keys ?? []).map((key) => `${key.AttributeName}/${key.KeyType}`).join(',');
+}
