@@ -75,11 +75,38 @@ export function parseJsonBody(body: Buffer | undefined, limitBytes: number): unk
   if (body.length > limitBytes) throw payloadTooLarge(limitBytes);
   const text = body.toString('utf8');
   if (text.trim() === '') return undefined;
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch (error) {
     throw malformedJson(error);
   }
+  const protoPath = findProtoKey(value);
+  if (protoPath !== undefined) throw badRequest([{ field: protoPath, reason: 'is not allowed as a key' }]);
+  return value;
+}
+
+/**
+ * JSON.parse keeps `"__proto__"` as an own key, but any later copy by assignment would turn it
+ * into a prototype. Refusing it anywhere in a body keeps that from ever mattering. Iterative, so
+ * a deeply nested body cannot overflow the stack.
+ */
+function findProtoKey(root: unknown): string | undefined {
+  const stack: { value: unknown; path: string }[] = [{ value: root, path: '' }];
+  while (stack.length > 0) {
+    const { value, path } = stack.pop() as { value: unknown; path: string };
+    if (typeof value !== 'object' || value === null) continue;
+    if (Array.isArray(value)) {
+      value.forEach((item, index) => stack.push({ value: item, path: `${path}[${index}]` }));
+      continue;
+    }
+    for (const [key, child] of Object.entries(value)) {
+      const childPath = path === '' ? key : `${path}.${key}`;
+      if (key === '__proto__') return childPath;
+      stack.push({ value: child, path: childPath });
+    }
+  }
+  return undefined;
 }
 
 export function toProxyResult(result: ApiResult): APIGatewayProxyResult {

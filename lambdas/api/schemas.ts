@@ -26,9 +26,15 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]+$/;
 /** Keys that are data in JSON but would mean something else to a careless JavaScript reader. */
 const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
+/** A schema-level message replaces zod's for every issue, a missing value included; keep that one. */
+const requiredOr =
+  (message: string) =>
+  (issue: { input?: unknown }): string =>
+    issue.input === undefined ? 'is required' : message;
+
 const isoDateTime = () =>
   z.iso
-    .datetime({ offset: true, error: 'must be an ISO-8601 date-time such as 2024-05-01T12:00:00Z' })
+    .datetime({ offset: true, error: requiredOr('must be an ISO-8601 date-time such as 2024-05-01T12:00:00Z') })
     .openapi({ example: '2024-05-01T12:00:00Z' });
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -47,7 +53,7 @@ export function buildSchemas(settings: DeploymentSettings) {
   const eventTypeError = (issue: { input?: unknown }) =>
     issue.input === TEST_EVENT_TYPE
       ? `${TEST_EVENT_TYPE} is reserved for the test route and cannot be used here`
-      : 'is not an event type of this deployment';
+      : requiredOr('is not an event type of this deployment')(issue);
 
   const SubscribableEventType = z.enum(catalog, { error: eventTypeError }).openapi('EventType', {
     description: `An event type of this deployment's catalog. ${TEST_EVENT_TYPE} is reserved for the test route.`,
@@ -302,7 +308,7 @@ export function buildSchemas(settings: DeploymentSettings) {
     .strictObject({
       type: SubscribableEventType,
       data: z
-        .custom<Record<string, unknown>>(isPlainObject, { error: 'must be a JSON object' })
+        .custom<Record<string, unknown>>(isPlainObject, { error: requiredOr('must be a JSON object') })
         .openapi({ type: 'object', additionalProperties: true, example: { threadId: 'thr_123', status: 'completed' } }),
       id: z
         .string()

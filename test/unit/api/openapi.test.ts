@@ -1,0 +1,83 @@
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, type Harness } from './harness';
+
+let h: Harness;
+let document: any;
+beforeAll(async () => {
+  h = createHarness({ settings: { eventCatalog: ['order.created', 'order.paid'], maxAttempts: 5 } });
+  const response = await h.call('GET', '/openapi.json', { token: null });
+  expect(response.status).toBe(200);
+  document = response.body;
+});
+afterAll(() => h.restore());
+
+const ROUTES = [
+  ['post', '/fleets/{fleetId}/webhooks'],
+  ['get', '/fleets/{fleetId}/webhooks'],
+  ['get', '/fleets/{fleetId}/webhooks/{id}'],
+  ['patch', '/fleets/{fleetId}/webhooks/{id}'],
+  ['delete', '/fleets/{fleetId}/webhooks/{id}'],
+  ['post', '/fleets/{fleetId}/webhooks/{id}/rotate'],
+  ['post', '/fleets/{fleetId}/webhooks/{id}/test'],
+  ['get', '/fleets/{fleetId}/webhooks/{id}/deliveries'],
+  ['get', '/fleets/{fleetId}/deliveries/{id}'],
+  ['post', '/fleets/{fleetId}/deliveries/{id}/retry'],
+  ['post', '/fleets/{fleetId}/webhooks/{id}/replay'],
+  ['post', '/fleets/{fleetId}/events'],
+  ['get', '/openapi.json'],
+] as const;
+
+describe('GET /openapi.json', () => {
+  it('is a valid OpenAPI 3.1 document', async () => {
+    expect(document.openapi).toBe('3.1.0');
+    await expect(SwaggerParser.validate(structuredClone(document))).resolves.toBeDefined();
+  });
+
+  it('lists exactly the routes of DESIGN.md', () => {
+    const documented = Object.entries(document.paths as Record<string, Record<string, unknown>>).flatMap(([path, item]) =>
+      Object.keys(item).map((method) => `${method} ${path}`),
+    );
+    expect(documented.sort()).toEqual(ROUTES.map(([method, path]) => `${method} ${path}`).sort());
+  });
+
+  it('declares bearer auth on every fleet route and errors with the shared error schema', () => {
+    expect(document.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
+    for (const [method, path] of ROUTES) {
+      const operation = document.paths[path][method];
+      if (path === '/openapi.json') {
+        expect(operation.security).toEqual([]);
+        continue;
+      }
+      expect(operation.security).toEqual([{ bearerAuth: [] }]);
+      for (const status of ['401', '404', '500']) {
+        expect(operation.responses[status].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' });
+      }
+    }
+  });
+
+  it('renders the deployment catalog and attempt ceiling from the validating schemas', () => {
+    const create = document.components.schemas.CreateWebhookRequest;
+    expect(create.additionalProperties).toBe(false);
+    expect(create.required).toEqual(['url']);
+    expect(create.properties.events.items.enum).toEqual(['order.created', 'order.paid']);
+    expect(create.properties.maxAttempts.maximum).toBe(5);
+    expect(create.example).toBeDefined();
+    expect(document.components.schemas.EventType.enum).toEqual(['order.created', 'order.paid']);
+  });
+
+  it('documents the idempotency-key header and the query filters', () => {
+    const publish = document.paths['/fleets/{fleetId}/events'].post;
+    expect(publish.parameters).toContainEqual(expect.objectContaining({ in: 'header', name: 'idempotency-key' }));
+    const list = document.paths['/fleets/{fleetId}/webhooks/{id}/deliveries'].get;
+    expect(list.parameters.filter((p: { in: string }) => p.in === 'query').map((p: { name: string }) => p.name).sort()).toEqual(
+      ['cursor', 'eventType', 'limit', 'since', 'status', 'until'],
+    );
+  });
+
+  it('never shows secret internals in response schemas', () => {
+    const webhook = JSON.stringify(document.components.schemas.Webhook);
+    for (const hidden of ['secretArn', 'secretVersion', 'failingSince']) expect(webhook).not.toContain(hidden);
+    expect(document.components.schemas.WebhookWithSecret).toBeDefined();
+  });
+});
