@@ -1,0 +1,101 @@
+import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { acknowledge } from './nag';
+import { LOCK_FILE, PROJECT_ROOT, handlerEntry, type HandlerName } from './paths';
+
+export const FUNCTION_RUNTIME = Runtime.NODEJS_22_X;
+export const FUNCTION_MEMORY_MB = 512;
+/** X-Ray's trace APIs have no resource-level permissions. */
+export const XRAY_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'] as const;
+
+export interface HooklineFunctionProps {
+  readonly handler: HandlerName;
+  readonly description: string;
+  readonly timeout: Duration;
+  /** Variables of the lambdas/shared/environment.ts contract plus Powertools'. */
+  readonly environment: Record<string, string>;
+  readonly logRetention: RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/**
+ * One Hookline Lambda: its own role (no managed policies; logs scoped to its own log group), its
+ * own log group with retention (no LogRetention custom resource), X-Ray active, arm64, bundled
+ * by the local esbuild.
+ */
+export class HooklineFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: HooklineFunctionProps) {
+    super(scope, id);
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Hookline ${props.handler} function`,
+    });
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        // The Arn attribute ends in ":*", which covers the group's streams and nothing else.
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: handlerEntry(props.handler),
+      handler: 'handler',
+      description: props.description,
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: LOCK_FILE,
+      runtime: FUNCTION_RUNTIME,
+      architecture: Architecture.ARM_64,
+      memorySize: FUNCTION_MEMORY_MB,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: Tracing.ACTIVE,
+      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        // Stack traces need the mappings only; the sources would double the asset.
+        sourcesContent: false,
+        target: 'node22',
+        format: OutputFormat.CJS,
+        // The runtime's SDK changes under us between deployments; bundling it pins the version
+        // lib-dynamodb and Powertools were tested with, and tree-shaking keeps only what is used.
+        bundleAwsSDK: true,
+        // ESM entry points let esbuild tree-shake the SDK and Powertools.
+        mainFields: ['module', 'main'],
+        forceDockerBundling: false,
+      },
+    });
+
+    acknowledge(
+      this.role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no ' +
+        'resource-level permissions, so the statement CDK adds for Tracing.ACTIVE must use "*".',
+    );
+    acknowledge(
+      this.function,
+      'AwsSolutions-L1',
+      'Pinned to nodejs22.x on purpose: the bundles target node22 and are tested on it; moving to a newer ' +
+        'runtime is a deliberate, tested upgrade rather than whatever is newest at synth time.',
+    );
+  }
+
+  /** Adds a statement to this function's own role. */
+  allow(statement: PolicyStatement): void {
+    this.role.addToPrincipalPolicy(statement);
+  }
+}

@@ -1,0 +1,533 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Validations } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDeploymentSettings } from '../../lambdas/core/settings';
+import { TABLE_SCHEMAS, type TableSchema } from '../../lambdas/core/table-schema';
+import { ENV } from '../../lambdas/shared/environment';
+import { parseHooklineContext } from '../../lib/context';
+import { HooklineStack } from '../../lib/hookline-stack';
+import {
+  API_SECRET_ACTIONS,
+  DISPATCHER_SECRET_ACTIONS,
+  TABLE_READ_ACTIONS,
+  TABLE_READ_WRITE_ACTIONS,
+} from '../../lib/permissions';
+import { XRAY_ACTIONS } from '../../lib/functions';
+import {
+  acknowledgements,
+  asArray,
+  cdkJsonContext,
+  flatten,
+  logicalIdByPath,
+  resourceByPath,
+  resources,
+  roleStatements,
+  testApp,
+} from './helpers';
+
+// One synthesis with real esbuild bundling and the cdk-nag plugin registered exactly as
+// bin/app.ts does: a violation would make Template.fromStack throw.
+let outdir: string;
+let stack: HooklineStack;
+let template: Template;
+
+const SECRET_ARN = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:hookline/Hookline/*';
+
+beforeAll(() => {
+  outdir = mkdtempSync(join(tmpdir(), 'hookline-cdk-'));
+  const app = testApp({ bundle: true, outdir });
+  stack = new HooklineStack(app, 'Hookline', { settings: parseHooklineContext(cdkJsonContext().hookline) });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  template = Template.fromStack(stack);
+}, 120_000);
+
+afterAll(() => {
+  if (outdir) rmSync(outdir, { recursive: true, force: true });
+});
+
+const tableId = (name: TableSchema['logicalName']) => logicalIdByPath(template, 'AWS::DynamoDB::Table', `Tables/${name}/Resource`);
+const queueId = (path: string) => logicalIdByPath(template, 'AWS::SQS::Queue', `${path}/Resource`);
+const functionId = (name: string) => logicalIdByPath(template, 'AWS::Lambda::Function', `${name}/Function/Resource`);
+const roleId = (name: string) => logicalIdByPath(template, 'AWS::IAM::Role', `${name}/Role/Resource`);
+const logGroupId = (name: string) => logicalIdByPath(template, 'AWS::Logs::LogGroup', `${name}/Logs/Resource`);
+
+/** Grants of a role as flattened resource → sorted actions. */
+function grants(role: string): Record<string, string[]> {
+  const byResource: Record<string, Set<string>> = {};
+  for (const statement of roleStatements(template, role)) {
+    expect(statement.Effect).toBe('Allow');
+    for (const resource of asArray(statement.Resource)) {
+      const key = flatten(resource);
+      byResource[key] ??= new Set();
+      for (const action of asArray(statement.Action)) byResource[key].add(action);
+    }
+  }
+  return Object.fromEntries(Object.entries(byResource).map(([key, actions]) => [key, [...actions].sort()]));
+}
+const sorted = (actions: readonly string[]) => [...actions].sort();
+const SEND = ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'];
+const CONSUME = ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'];
+
+describe('DynamoDB tables built from TABLE_SCHEMAS', () => {
+  it.each(TABLE_SCHEMAS.map((schema) => [schema.logicalName, schema] as const))('%s', (name, schema) => {
+    const table = resources(template, 'AWS::DynamoDB::Table')[tableId(name)]!;
+    const keySchema = (pk: { name: string }, sk?: { name: string }) => [
+      { AttributeName: pk.name, KeyType: 'HASH' },
+      ...(sk ? [{ AttributeName: sk.name, KeyType: 'RANGE' }] : []),
+    ];
+    const props = table.Properties!;
+    expect(props.KeySchema).toEqual(keySchema(schema.partitionKey, schema.sortKey));
+    expect(props.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(props.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(props.SSESpecification).toEqual({ SSEEnabled: true });
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+    expect(props.TimeToLiveSpecification).toEqual(
+      schema.timeToLiveAttribute === undefined ? undefined : { AttributeName: schema.timeToLiveAttribute, Enabled: true },
+    );
+    expect(props.GlobalSecondaryIndexes).toEqual(
+      schema.globalSecondaryIndexes.length === 0
+        ? undefined
+        : schema.globalSecondaryIndexes.map((index) => ({
+            IndexName: index.indexName,
+            KeySchema: keySchema(index.partitionKey, index.sortKey),
+            Projection:
+              index.nonKeyAttributes === undefined
+                ? { ProjectionType: 'ALL' }
+                : { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.nonKeyAttributes] },
+          })),
+    );
+    const keyNames = new Set(
+      [schema.partitionKey, schema.sortKey, ...schema.globalSecondaryIndexes.flatMap((i) => [i.partitionKey, i.sortKey])]
+        .filter((key) => key !== undefined)
+        .map((key) => key.name),
+    );
+    expect(new Set(props.AttributeDefinitions.map((d: { AttributeName: string }) => d.AttributeName))).toEqual(keyNames);
+  });
+
+  it('has exactly the four tables', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', TABLE_SCHEMAS.length);
+  });
+});
+
+describe('queues', () => {
+  it('every queue keeps messages 14 days, uses SSE and refuses plain HTTP', () => {
+    const queues = resources(template, 'AWS::SQS::Queue');
+    expect(Object.keys(queues)).toHaveLength(5);
+    const policies = Object.values(resources(template, 'AWS::SQS::QueuePolicy'));
+    for (const [id, queue] of Object.entries(queues)) {
+      expect(queue.Properties!.MessageRetentionPeriod).toBe(14 * 86_400);
+      expect(queue.Properties!.SqsManagedSseEnabled).toBe(true);
+      const tlsOnly = policies.some(
+        (policy) =>
+          asArray(policy.Properties!.Queues).some((ref: any) => ref.Ref === id) &&
+          policy.Properties!.PolicyDocument.Statement.some(
+            (s: any) =>
+              s.Effect === 'Deny' &&
+              s.Action === 'sqs:*' &&
+              s.Condition?.Bool?.['aws:SecureTransport'] === 'false' &&
+              s.Principal?.AWS === '*',
+          ),
+      );
+      expect(tlsOnly, `queue ${id} has a TLS-only policy`).toBe(true);
+    }
+  });
+
+  it('events queue dead-letters after 5 receives', () => {
+    const events = resources(template, 'AWS::SQS::Queue')[queueId('Queues/Events')]!;
+    expect(events.Properties!.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [queueId('Queues/EventsDlq'), 'Arn'] },
+      maxReceiveCount: 5,
+    });
+  });
+
+  it('deliveries queue dead-letters after maxAttempts (9) receives', () => {
+    const deliveries = resources(template, 'AWS::SQS::Queue')[queueId('Queues/Deliveries')]!;
+    expect(deliveries.Properties!.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [queueId('Queues/DeliveriesDlq'), 'Arn'] },
+      maxReceiveCount: 9,
+    });
+  });
+
+  it('deliveries DLQ may be redriven only to the deliveries queue', () => {
+    const deliveries = resources(template, 'AWS::SQS::Queue')[queueId('Queues/Deliveries')]!;
+    const dlq = resources(template, 'AWS::SQS::Queue')[queueId('Queues/DeliveriesDlq')]!;
+    const policy = dlq.Properties!.RedriveAllowPolicy;
+    expect(policy.redrivePermission).toBe('byQueue');
+    expect(policy.sourceQueueArns.map(flatten)).toEqual([
+      `arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:${deliveries.Properties!.QueueName}`,
+    ]);
+    expect(deliveries.Properties!.QueueName).toMatch(/^Hookline-[A-Za-z0-9-]+-deliveries$/);
+    expect(deliveries.Properties!.QueueName.length).toBeLessThanOrEqual(80);
+  });
+
+  it('every consumed queue has a visibility timeout of at least 6 × its consumer timeout', () => {
+    const mappings = Object.values(resources(template, 'AWS::Lambda::EventSourceMapping'));
+    expect(mappings).toHaveLength(2);
+    for (const mapping of mappings) {
+      const fn = resources(template, 'AWS::Lambda::Function')[mapping.Properties!.FunctionName.Ref]!;
+      const queue = resources(template, 'AWS::SQS::Queue')[mapping.Properties!.EventSourceArn['Fn::GetAtt'][0]]!;
+      expect(queue.Properties!.VisibilityTimeout).toBeGreaterThanOrEqual(6 * fn.Properties!.Timeout);
+    }
+  });
+});
+
+describe('event source mappings', () => {
+  it.each([
+    ['DispatcherFunction', 'Queues/Deliveries', 50],
+    ['FanoutFunction', 'Queues/Events', 10],
+  ])('%s reads %s in batches of 10 with partial failures and max concurrency %i', (fn, queue, concurrency) => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: functionId(fn) },
+      EventSourceArn: { 'Fn::GetAtt': [queueId(queue), 'Arn'] },
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: concurrency },
+    });
+  });
+});
+
+describe('EventBridge', () => {
+  it('the rule on the Hookline bus sends every event of the source to the events queue, with its own DLQ', () => {
+    const rule = resourceByPath(template, 'AWS::Events::Rule', 'Events/ToEventsQueue/Resource');
+    expect(rule.Properties!.EventBusName).toEqual({ Ref: logicalIdByPath(template, 'AWS::Events::EventBus', 'Events/Bus/Resource') });
+    expect(rule.Properties!.EventPattern).toEqual({ source: ['hookline'] });
+    expect(rule.Properties!.Targets).toEqual([
+      {
+        Id: 'Target0',
+        Arn: { 'Fn::GetAtt': [queueId('Queues/Events'), 'Arn'] },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [queueId('Events/TargetDlq'), 'Arn'] } },
+        RetryPolicy: { MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 },
+      },
+    ]);
+  });
+
+  it('EventBridge may send to the events queue and the target DLQ only on behalf of that rule', () => {
+    const ruleArn = { 'Fn::GetAtt': [logicalIdByPath(template, 'AWS::Events::Rule', 'Events/ToEventsQueue/Resource'), 'Arn'] };
+    for (const queue of ['Queues/Events', 'Events/TargetDlq']) {
+      const policy = resourceByPath(template, 'AWS::SQS::QueuePolicy', `${queue}/Policy/Resource`).Properties!;
+      expect(policy.Queues).toEqual([{ Ref: queueId(queue) }]);
+      const grantsToEventBridge = policy.PolicyDocument.Statement.filter(
+        (statement: any) => statement.Effect === 'Allow' && statement.Principal?.Service === 'events.amazonaws.com',
+      );
+      expect(grantsToEventBridge).toHaveLength(1);
+      expect(grantsToEventBridge[0].Condition).toEqual({ ArnEquals: { 'aws:SourceArn': ruleArn } });
+      expect(asArray(grantsToEventBridge[0].Action)).toContain('sqs:SendMessage');
+      expect(asArray<string>(grantsToEventBridge[0].Action).every((a) => /^sqs:(SendMessage|GetQueue\w+)$/.test(a))).toBe(true);
+    }
+  });
+});
+
+describe('functions', () => {
+  const handlers = [
+    ['ApiFunction', 'api', 29],
+    ['FanoutFunction', 'fanout', 60],
+    ['DispatcherFunction', 'dispatcher', 60],
+  ] as const;
+
+  it('are the only three functions (no LogRetention or other custom-resource handlers)', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 3);
+    expect(Object.keys(template.findResources('Custom::LogRetention'))).toHaveLength(0);
+  });
+
+  it.each(handlers)('%s: Node 22 on arm64, 512 MB, X-Ray, own log group and role, no reserved concurrency', (name, handler, timeout) => {
+    const fn = resources(template, 'AWS::Lambda::Function')[functionId(name)]!.Properties!;
+    expect(fn.Runtime).toBe('nodejs22.x');
+    expect(fn.Architectures).toEqual(['arm64']);
+    expect(fn.MemorySize).toBe(512);
+    expect(fn.Timeout).toBe(timeout);
+    expect(fn.TracingConfig).toEqual({ Mode: 'Active' });
+    expect(fn.LoggingConfig).toEqual({ LogGroup: { Ref: logGroupId(name) } });
+    expect(fn.Role).toEqual({ 'Fn::GetAtt': [roleId(name), 'Arn'] });
+    expect(fn.Handler).toBe('index.handler');
+    expect(fn.ReservedConcurrentExecutions).toBeUndefined();
+    const env = fn.Environment.Variables as Record<string, unknown>;
+    expect(env).toEqual({
+      [ENV.subscriptionsTable]: { Ref: tableId('Subscriptions') },
+      [ENV.eventsTable]: { Ref: tableId('Events') },
+      [ENV.deliveriesTable]: { Ref: tableId('Deliveries') },
+      [ENV.tokensTable]: { Ref: tableId('Tokens') },
+      [ENV.eventsQueueUrl]: { Ref: queueId('Queues/Events') },
+      [ENV.deliveriesQueueUrl]: { Ref: queueId('Queues/Deliveries') },
+      [ENV.secretPrefix]: 'hookline/Hookline/',
+      [ENV.settings]: expect.any(String),
+      POWERTOOLS_SERVICE_NAME: `hookline-${handler}`,
+      POWERTOOLS_METRICS_NAMESPACE: 'Hookline',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+    const { stackName: _stackName, ...settingsInContext } = cdkJsonContext().hookline;
+    const settingsKeys = Object.keys(parseDeploymentSettings({}));
+    const expected = parseDeploymentSettings(
+      Object.fromEntries(Object.entries(settingsInContext).filter(([key]) => settingsKeys.includes(key))),
+    );
+    expect(JSON.parse(env[ENV.settings] as string)).toEqual(expected);
+  });
+
+  it('every log group (functions, API access and execution logs) keeps a month', () => {
+    const groups = Object.values(resources(template, 'AWS::Logs::LogGroup'));
+    expect(groups).toHaveLength(5);
+    for (const group of groups) expect(group.Properties!.RetentionInDays).toBe(30);
+  });
+
+  it.each(handlers)('%s bundle was built by esbuild: minified, source-mapped, AWS SDK bundled in', (name) => {
+    const fn = resources(template, 'AWS::Lambda::Function')[functionId(name)]!;
+    const assetDir = join(outdir, fn.Metadata!['aws:asset:path']);
+    const bundle = join(assetDir, 'index.js');
+    expect(existsSync(bundle)).toBe(true);
+    expect(existsSync(`${bundle}.map`)).toBe(true);
+    const code = readFileSync(bundle, 'utf8');
+    expect(code).toMatch(/sourceMappingURL=index\.js\.map/);
+    // Minified output has long lines; esbuild's unminified CJS output averages well under 100 chars.
+    expect(statSync(bundle).size / code.split('\n').length).toBeGreaterThan(200);
+    // Only the optional SigV4a signers may stay external: the SDK probes for them inside try/catch.
+    const optional = ['@aws-sdk/signature-v4-crt', '@aws-sdk/signature-v4a'];
+    const externalSdk = [...code.matchAll(/require\(["'](@aws-sdk\/[^"']+|@smithy\/[^"']+)["']\)/g)].map((m) => m[1]);
+    expect(externalSdk.filter((name) => !optional.includes(name!))).toEqual([]);
+  });
+});
+
+describe('IAM: least privilege', () => {
+  const table = (name: TableSchema['logicalName']) => `<${tableId(name)}.Arn>`;
+  const queue = (path: string) => `<${queueId(path)}.Arn>`;
+  const logs = (name: string) => ({ [`<${logGroupId(name)}.Arn>`]: ['logs:CreateLogStream', 'logs:PutLogEvents'] });
+  const xray = { '*': sorted(XRAY_ACTIONS) };
+
+  it('API: tables RW except tokens (read), sends to both queues, manages secrets under the prefix', () => {
+    expect(grants(roleId('ApiFunction'))).toEqual({
+      ...logs('ApiFunction'),
+      ...xray,
+      [table('Subscriptions')]: sorted(TABLE_READ_WRITE_ACTIONS),
+      [table('Events')]: sorted(TABLE_READ_WRITE_ACTIONS),
+      [`${table('Events')}/index/byTime`]: sorted(TABLE_READ_WRITE_ACTIONS),
+      [table('Deliveries')]: sorted(TABLE_READ_WRITE_ACTIONS),
+      [`${table('Deliveries')}/index/bySubscription`]: sorted(TABLE_READ_WRITE_ACTIONS),
+      [`${table('Deliveries')}/index/bySubscriptionStatus`]: sorted(TABLE_READ_WRITE_ACTIONS),
+      [table('Tokens')]: sorted(TABLE_READ_ACTIONS),
+      [queue('Queues/Events')]: SEND,
+      [queue('Queues/Deliveries')]: SEND,
+      [SECRET_ARN]: sorted(API_SECRET_ACTIONS),
+    });
+  });
+
+  it('fan-out: events RW, subscriptions read, sends to both queues, consumes the events queue, no secrets', () => {
+    expect(grants(roleId('FanoutFunction'))).toEqual({
+      ...logs('FanoutFunction'),
+      ...xray,
+      [table('Events')]: sorted(TABLE_READ_WRITE_ACTIONS),
+      [`${table('Events')}/index/byTime`]: sorted(TABLE_READ_WRITE_ACTIONS),
+      [table('Subscriptions')]: sorted(TABLE_READ_ACTIONS),
+      [queue('Queues/Deliveries')]: SEND,
+      [queue('Queues/Events')]: sorted([...new Set([...SEND, ...CONSUME])]),
+    });
+  });
+
+  it('dispatcher: subscriptions read + UpdateItem, deliveries RW, secrets read, consumes deliveries', () => {
+    expect(grants(roleId('DispatcherFunction'))).toEqual({
+      ...logs('DispatcherFunction'),
+      ...xray,
+      [table('Subscriptions')]: sorted([...TABLE_READ_ACTIONS, 'dynamodb:UpdateItem']),
+      [table('Deliveries')]: sorted(TABLE_READ_WRITE_ACTIONS),
+      [`${table('Deliveries')}/index/bySubscription`]: sorted(TABLE_READ_WRITE_ACTIONS),
+      [`${table('Deliveries')}/index/bySubscriptionStatus`]: sorted(TABLE_READ_WRITE_ACTIONS),
+      [SECRET_ARN]: sorted(DISPATCHER_SECRET_ACTIONS),
+      [queue('Queues/Deliveries')]: CONSUME,
+    });
+  });
+
+  it('no statement anywhere uses Resource "*" except the X-Ray trace actions', () => {
+    const policies = [
+      ...Object.values(resources(template, 'AWS::IAM::Policy')).map((p) => p.Properties!.PolicyDocument),
+      ...Object.values(resources(template, 'AWS::IAM::Role')).flatMap((r) =>
+        asArray(r.Properties!.Policies as any[]).map((p) => p.PolicyDocument),
+      ),
+    ];
+    let wildcardStatements = 0;
+    for (const statement of policies.flatMap((doc) => doc.Statement)) {
+      if (asArray(statement.Resource).some((r) => flatten(r) === '*')) {
+        wildcardStatements += 1;
+        expect(sorted(asArray(statement.Action))).toEqual(sorted(XRAY_ACTIONS));
+      }
+      for (const action of asArray<string>(statement.Action)) {
+        if (action.startsWith('secretsmanager:')) expect(asArray(statement.Resource).map(flatten)).toEqual([SECRET_ARN]);
+      }
+    }
+    expect(wildcardStatements).toBe(3);
+  });
+
+  it('no role has a managed policy', () => {
+    for (const role of Object.values(resources(template, 'AWS::IAM::Role'))) {
+      expect(role.Properties!.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});
+
+describe('API Gateway', () => {
+  it('is a regional REST API proxying / and /{proxy+} to the API function without gateway auth', () => {
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', { EndpointConfiguration: { Types: ['REGIONAL'] } });
+    template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: '{proxy+}' });
+    const methods = Object.values(resources(template, 'AWS::ApiGateway::Method'));
+    expect(methods).toHaveLength(2);
+    for (const method of methods) {
+      expect(method.Properties!.HttpMethod).toBe('ANY');
+      expect(method.Properties!.AuthorizationType).toBe('NONE');
+      expect(method.Properties!.Integration.Type).toBe('AWS_PROXY');
+      expect(flatten(method.Properties!.Integration.Uri)).toContain(`<${functionId('ApiFunction')}.Arn>`);
+    }
+  });
+
+  it('stage: access logs to its log group, X-Ray, ERROR execution logs without data tracing, throttled', () => {
+    const stage = resourceByPath(template, 'AWS::ApiGateway::Stage', 'DeploymentStage.v1/Resource').Properties!;
+    expect(stage.StageName).toBe('v1');
+    expect(stage.TracingEnabled).toBe(true);
+    expect(flatten(stage.AccessLogSetting.DestinationArn)).toContain(
+      `<${logicalIdByPath(template, 'AWS::Logs::LogGroup', 'Api/AccessLogs/Resource')}>`,
+    );
+    expect(JSON.parse(stage.AccessLogSetting.Format)).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
+    expect(stage.AccessLogSetting.Format).not.toMatch(/authorization|header/i);
+    expect(stage.MethodSettings).toEqual([
+      {
+        HttpMethod: '*',
+        ResourcePath: '/*',
+        LoggingLevel: 'ERROR',
+        DataTraceEnabled: false,
+        ThrottlingRateLimit: 100,
+        ThrottlingBurstLimit: 200,
+      },
+    ]);
+  });
+
+  it.each(['DEFAULT_4XX', 'DEFAULT_5XX'])('%s gateway response is a JSON error body', (type) => {
+    const response = Object.values(resources(template, 'AWS::ApiGateway::GatewayResponse')).find(
+      (r) => r.Properties!.ResponseType === type,
+    );
+    const body = response!.Properties!.ResponseTemplates['application/json'] as string;
+    // $context.error.messageString arrives already quoted; substitute a sample to check the JSON shape.
+    expect(JSON.parse(body.replace('$context.error.messageString', '"Missing Authentication Token"'))).toEqual({
+      error: { code: '$context.error.responseType', message: 'Missing Authentication Token', requestId: '$context.requestId' },
+    });
+  });
+
+  it('the account logging role is inline-scoped to log groups of this account and region and retained', () => {
+    const account = Object.values(resources(template, 'AWS::ApiGateway::Account'));
+    expect(account).toHaveLength(1);
+    const role = account[0]!.Properties!.CloudWatchRoleArn['Fn::GetAtt'][0];
+    expect(resources(template, 'AWS::IAM::Role')[role]!.DeletionPolicy).toBe('Retain');
+    expect(Object.keys(grants(role))).toEqual(['arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*']);
+  });
+});
+
+describe('alarms and dashboard', () => {
+  const alarm = (name: string) => resourceByPath(template, 'AWS::CloudWatch::Alarm', `Monitoring/${name}/Resource`).Properties!;
+
+  it.each([
+    ['DeliveriesDlqNotEmpty', 'Queues/DeliveriesDlq'],
+    ['EventsDlqNotEmpty', 'Queues/EventsDlq'],
+    ['EventsTargetDlqNotEmpty', 'Events/TargetDlq'],
+  ])('%s fires on any visible message in %s', (name, queue) => {
+    expect(alarm(name)).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId(queue), 'QueueName'] } }],
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('deliveries backlog fires when the oldest message is older than 15 minutes', () => {
+    expect(alarm('DeliveriesBacklog')).toMatchObject({
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId('Queues/Deliveries'), 'QueueName'] } }],
+      Threshold: 900,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  it.each([
+    ['DispatcherErrors', 'DispatcherFunction'],
+    ['FanoutErrors', 'FanoutFunction'],
+  ])('%s fires on any error of %s', (name, fn) => {
+    expect(alarm(name)).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionId(fn) } }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  it('API 5xx alarm watches this stage only', () => {
+    const props = alarm('Api5xx');
+    expect(props).toMatchObject({ Namespace: 'AWS/ApiGateway', MetricName: '5XXError', Threshold: 0 });
+    expect(props.Dimensions.map((d: { Name: string }) => d.Name).sort()).toEqual(['ApiName', 'Stage']);
+  });
+
+  it('alarms have no actions without an alarm topic, and there is one dashboard', () => {
+    for (const a of Object.values(resources(template, 'AWS::CloudWatch::Alarm'))) {
+      expect(a.Properties!.AlarmActions).toBeUndefined();
+    }
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+});
+
+describe('outputs', () => {
+  it('has the stable output keys scripts rely on', () => {
+    expect(Object.keys(template.toJSON().Outputs).sort()).toEqual(
+      [
+        'ApiUrl',
+        'DeliveriesDlqUrl',
+        'DeliveriesQueueUrl',
+        'DeliveriesTableName',
+        'EventBusName',
+        'EventsQueueUrl',
+        'EventsTableName',
+        'SecretPrefix',
+        'SubscriptionsTableName',
+        'TokensTableName',
+      ].sort(),
+    );
+    template.hasOutput('SecretPrefix', { Value: 'hookline/Hookline/' });
+    template.hasOutput('DeliveriesDlqUrl', { Value: { Ref: queueId('Queues/DeliveriesDlq') } });
+    template.hasOutput('TokensTableName', { Value: { Ref: tableId('Tokens') } });
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('reports no unacknowledged error or warning', () => {
+    const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(stack);
+    expect(report.violations.map((v) => `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath)}`)).toEqual([]);
+    expect(Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual([]);
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual([]);
+  });
+
+  it('acknowledgements are few, resource-scoped and each gives a specific reason', () => {
+    const acks = acknowledgements(stack);
+    for (const ack of acks) expect(ack.reason.length, `${ack.id} at ${ack.path}`).toBeGreaterThanOrEqual(60);
+    const relative = (path: string) => path.replace(/^Hookline\/Hookline\//, '');
+    expect(acks.map((ack) => `${relative(ack.path)} ${ack.id}`).sort()).toEqual(
+      [
+        'ApiFunction/Role AwsSolutions-IAM5[Resource::*]',
+        `ApiFunction/Role AwsSolutions-IAM5[Resource::${SECRET_ARN}]`,
+        'ApiFunction/Function AwsSolutions-L1',
+        'FanoutFunction/Role AwsSolutions-IAM5[Resource::*]',
+        'FanoutFunction/Function AwsSolutions-L1',
+        'DispatcherFunction/Role AwsSolutions-IAM5[Resource::*]',
+        `DispatcherFunction/Role AwsSolutions-IAM5[Resource::${SECRET_ARN}]`,
+        'DispatcherFunction/Function AwsSolutions-L1',
+        'Events/TargetDlq AwsSolutions-SQS3',
+        'Api/Api AwsSolutions-APIG2',
+        'Api/Api AwsSolutions-APIG4',
+        'Api/Api AwsSolutions-COG4',
+        'Api/Api/DeploymentStage.v1 AwsSolutions-APIG3',
+        'Api/CloudWatchRole AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*]',
+      ].sort(),
+    );
+  });
+});
