@@ -1,0 +1,56 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { version } from '../../package.json';
+import { createAddressPolicy } from '../core/address';
+import { createDocumentClient, createSecretsClient, createSqsClient } from '../shared/clients';
+import { DeliveriesStore } from '../shared/deliveries-store';
+import { readEnvironment, readSettings } from '../shared/environment';
+import { createHttpDelivery, type Resolver } from '../shared/http-delivery';
+import { createObservability } from '../shared/observability';
+import { SigningSecrets } from '../shared/signing-secrets';
+import { SubscriptionsStore } from '../shared/subscriptions-store';
+import { createDispatcher } from './dispatcher';
+
+export const USER_AGENT = `Hookline/${version}`;
+
+export interface WiredDispatcher {
+  handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+  /** Closes the keep-alive connections (local mode's stop; Lambda just freezes the process). */
+  close(): Promise<void>;
+}
+
+/**
+ * The dispatcher as deployed: configuration from the environment, SDK clients (endpoints from the
+ * SDK's own environment variables), stores, observability and middy. The Lambda handler module and
+ * local mode both build it here, so they run the same code.
+ */
+export function wireDispatcher(source: NodeJS.ProcessEnv, options: { resolve?: Resolver } = {}): WiredDispatcher {
+  const env = readEnvironment(['subscriptionsTable', 'deliveriesTable', 'deliveriesQueueUrl', 'secretPrefix'], source);
+  const settings = readSettings(source);
+  const { logger, metrics, tracer } = createObservability('hookline-dispatcher');
+  const doc = tracer.captureAWSv3Client(createDocumentClient());
+  const http = createHttpDelivery({
+    policy: createAddressPolicy(settings.allowPrivateTargets),
+    ...(options.resolve === undefined ? {} : { resolve: options.resolve }),
+  });
+  const dispatcher = createDispatcher({
+    subscriptions: new SubscriptionsStore(doc, env.subscriptionsTable),
+    deliveries: new DeliveriesStore(doc, env.deliveriesTable),
+    secrets: new SigningSecrets(tracer.captureAWSv3Client(createSecretsClient()), env.secretPrefix),
+    sqs: tracer.captureAWSv3Client(createSqsClient()),
+    deliveriesQueueUrl: env.deliveriesQueueUrl,
+    settings,
+    http,
+    userAgent: USER_AGENT,
+    logger,
+    metrics,
+  });
+  const handler = middy(dispatcher)
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger))
+    .use(logMetrics(metrics));
+  return { handler, close: () => http.close() };
+}

@@ -1,0 +1,81 @@
+import { wireDispatcher } from '../lambdas/dispatcher/wiring';
+import { wireFanout } from '../lambdas/fanout/wiring';
+import { createSqsClient } from '../lambdas/shared/clients';
+import type { Resolver } from '../lambdas/shared/http-delivery';
+import { startEventSourceMapping } from './event-source-mapping';
+import type { LocalLogger } from './logger';
+import type { LocalRuntime } from './runtime';
+
+export interface PipelineOptions {
+  /** Concurrent dispatcher invocations (pollers on the deliveries queue), like the mapping's maxConcurrency. */
+  dispatcherConcurrency?: number;
+  /** Concurrent fan-out invocations. */
+  fanoutConcurrency?: number;
+  /** Hostname resolution for deliveries (the address policy still applies to what it returns). */
+  resolver?: Resolver;
+  /** Records per invocation, 1–10 (the construct deploys 10). */
+  batchSize?: number;
+  /** Long-poll wait; stop() does not wait for it. */
+  waitTimeSeconds?: number;
+  /** Function timeouts (the construct's default is 60 s for both). */
+  dispatcherTimeoutMs?: number;
+  fanoutTimeoutMs?: number;
+  logger?: LocalLogger;
+}
+
+export interface Pipeline {
+  /** Stops polling, waits for running invocations, closes the dispatcher's connections; idempotent. */
+  stop(): Promise<void>;
+}
+
+const DEFAULT_FUNCTION_TIMEOUT_MS = 60_000;
+
+/**
+ * Runs the fan-out and dispatcher on a local runtime's queues the way Lambda does: the same
+ * handler wiring the Lambda modules export (environment, SDK clients, stores, middy), invoked by
+ * event source mapping stand-ins. The runtime's environment is applied to `process.env` first,
+ * because the SDK clients take their stand-in endpoints from it.
+ */
+export function startPipeline(runtime: LocalRuntime, options: PipelineOptions = {}): Pipeline {
+  runtime.applyEnv();
+  const fanout = wireFanout(runtime.env);
+  const dispatcher = wireDispatcher(runtime.env, options.resolver === undefined ? {} : { resolve: options.resolver });
+  const sqs = createSqsClient();
+  const shared = {
+    sqs,
+    ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+    ...(options.waitTimeSeconds === undefined ? {} : { waitTimeSeconds: options.waitTimeSeconds }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  };
+  const mappings = [
+    startEventSourceMapping({
+      ...shared,
+      queueUrl: runtime.queues.eventsUrl,
+      queueArn: runtime.queues.eventsArn,
+      handler: fanout,
+      functionName: 'hookline-fanout',
+      concurrency: options.fanoutConcurrency ?? 1,
+      timeoutMs: options.fanoutTimeoutMs ?? DEFAULT_FUNCTION_TIMEOUT_MS,
+    }),
+    startEventSourceMapping({
+      ...shared,
+      queueUrl: runtime.queues.deliveriesUrl,
+      queueArn: runtime.queues.deliveriesArn,
+      handler: dispatcher.handler,
+      functionName: 'hookline-dispatcher',
+      concurrency: options.dispatcherConcurrency ?? 2,
+      timeoutMs: options.dispatcherTimeoutMs ?? DEFAULT_FUNCTION_TIMEOUT_MS,
+    }),
+  ];
+  let stopping: Promise<void> | undefined;
+  return {
+    stop: () => {
+      stopping ??= (async () => {
+        await Promise.all(mappings.map((mapping) => mapping.stop()));
+        await dispatcher.close();
+        sqs.destroy();
+      })();
+      return stopping;
+    },
+  };
+}
