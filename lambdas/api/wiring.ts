@@ -1,0 +1,55 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { createDocumentClient, createSecretsClient, createSqsClient } from '../shared/clients';
+import { DeliveriesStore } from '../shared/deliveries-store';
+import { readEnvironment, readSettings } from '../shared/environment';
+import { EventsStore } from '../shared/events-store';
+import { createObservability } from '../shared/observability';
+import { SigningSecrets } from '../shared/signing-secrets';
+import { SubscriptionsStore } from '../shared/subscriptions-store';
+import { TokensStore } from '../shared/tokens-store';
+import { createApi } from './api';
+import type { ApiDeps } from './deps';
+
+export type ApiLambdaHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+/**
+ * The API as deployed: configuration from the environment, SDK clients, stores, observability and
+ * middy. The Lambda handler module and local mode both build it here; `overrides` lets local mode
+ * and tests choose e.g. the DNS resolver.
+ */
+export function wireApi(source: NodeJS.ProcessEnv, overrides: Partial<Pick<ApiDeps, 'resolve' | 'now' | 'tokenCacheTtlMs'>> = {}): ApiLambdaHandler {
+  const env = readEnvironment(
+    ['subscriptionsTable', 'eventsTable', 'deliveriesTable', 'tokensTable', 'eventsQueueUrl', 'deliveriesQueueUrl', 'secretPrefix'],
+    source,
+  );
+  const settings = readSettings(source);
+  const { logger, metrics, tracer } = createObservability('hookline-api');
+  const doc = tracer.captureAWSv3Client(createDocumentClient());
+  const api = createApi({
+    settings,
+    subscriptions: new SubscriptionsStore(doc, env.subscriptionsTable),
+    events: new EventsStore(doc, env.eventsTable),
+    deliveries: new DeliveriesStore(doc, env.deliveriesTable),
+    tokens: new TokensStore(doc, env.tokensTable),
+    secrets: new SigningSecrets(tracer.captureAWSv3Client(createSecretsClient()), env.secretPrefix),
+    sqs: tracer.captureAWSv3Client(createSqsClient()),
+    queues: { eventsUrl: env.eventsQueueUrl, deliveriesUrl: env.deliveriesQueueUrl },
+    logger,
+    onResponse: ({ statusCode }) => {
+      metrics.addMetric('ApiRequests', MetricUnit.Count, 1);
+      if (statusCode >= 500) metrics.addMetric('Api5xx', MetricUnit.Count, 1);
+      else if (statusCode >= 400) metrics.addMetric('Api4xx', MetricUnit.Count, 1);
+    },
+    ...overrides,
+  });
+  return middy((event: APIGatewayProxyEvent, context: Context) => api(event, context))
+    .use(captureLambdaHandler(tracer))
+    // Never the event: it carries the Authorization header and request bodies.
+    .use(injectLambdaContext(logger, { logEvent: false }))
+    .use(logMetrics(metrics));
+}
