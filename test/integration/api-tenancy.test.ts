@@ -40,7 +40,7 @@ afterAll(async () => {
 });
 
 /** Every route that names a fleet, with a valid body, aimed at fleet-a's resources under `fleet`. */
-function routes(fleet: string, webhook: string, delivery: string) {
+function routes(fleet: string, webhook: string, delivery: string): [string, string, unknown?][] {
   return [
     ['POST', `/fleets/${fleet}/webhooks`, { url: 'https://example.com/x' }],
     ['GET', `/fleets/${fleet}/webhooks`],
@@ -54,11 +54,11 @@ function routes(fleet: string, webhook: string, delivery: string) {
     ['GET', `/fleets/${fleet}/deliveries/${delivery}`],
     ['POST', `/fleets/${fleet}/deliveries/${delivery}/retry`],
     ['POST', `/fleets/${fleet}/events`, { type: 'thread.completed', data: {} }],
-  ] as const;
+  ];
 }
 
 describe('a token for other fleets sees nothing of fleet-a', () => {
-  it.each(routes('fleet-a', 'WEBHOOK', 'DELIVERY').map(([method, path, body]) => [method, path, body]))(
+  it.each(routes('fleet-a', 'WEBHOOK', 'DELIVERY'))(
     '%s %s → 404, identical to a true 404',
     async (method, template, body) => {
       const path = template.replace('WEBHOOK', webhookA).replace('DELIVERY', deliveryA);
