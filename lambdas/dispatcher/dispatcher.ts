@@ -15,7 +15,7 @@ import type { SigningSecrets } from '../shared/signing-secrets';
 import { processSqsBatch, RequeueError, type SqsHandler } from '../shared/sqs-batch';
 import type { SubscriptionsStore } from '../shared/subscriptions-store';
 import { parseDeliveryMessage } from './message';
-import { loadSigningSecrets } from './secrets';
+import { SigningSecretsLoader } from './secrets';
 import { SubscriptionCache, DEFAULT_SUBSCRIPTION_TTL_MS } from './subscription-cache';
 
 export interface DispatcherDeps {
@@ -54,6 +54,7 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
     () => now().getTime(),
     deps.subscriptionCacheTtlMs ?? DEFAULT_SUBSCRIPTION_TTL_MS,
   );
+  const signingSecrets = new SigningSecretsLoader(deps.secrets);
   const expiresAt = (at: Date) => Math.floor(at.getTime() / 1000) + settings.eventRetentionDays * SECONDS_PER_DAY;
 
   async function deliver(message: DeliveryMessage, record: SQSRecord, attempt: number, logger: Logger): Promise<void> {
@@ -70,7 +71,7 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
       throw new RequeueError(`attempt ${attempt} is past the subscription's maxAttempts ${allowed}`, 0);
     }
 
-    const secrets = await loadSigningSecrets(deps.secrets, subscription, startedAt).catch(async (error: unknown) => {
+    const secrets = await signingSecrets.load(subscription, startedAt).catch(async (error: unknown) => {
       if (error instanceof PermanentError) {
         await deps.deliveries.endWithoutAttempt(identity, 'failed', error.message, startedAt.toISOString(), expiresAt(startedAt));
       }

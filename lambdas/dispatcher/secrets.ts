@@ -1,5 +1,5 @@
 import { PermanentError } from '../core/errors';
-import type { SubscriptionRecord } from '../core/records';
+import type { SigningSecretValue, SubscriptionRecord } from '../core/records';
 import { activeSigningSecrets, signingKeyBytes } from '../core/secrets';
 import type { SigningSecrets } from '../shared/signing-secrets';
 
@@ -11,27 +11,43 @@ const MISSING_SECRET_ERRORS = new Set(['ResourceNotFoundException', 'InvalidRequ
 
 /**
  * The secrets a delivery is signed with now: the current one and, within the rotation grace
- * period, the previous one. A missing or malformed secret is a PermanentError (the delivery is set
- * aside); any other failure is thrown as it is and the message comes back.
+ * period, the previous one. The store caches values by version; this adds single-flight, so the
+ * records of a batch that all miss the cache (cold start, new version) share one GetSecretValue.
  */
-export async function loadSigningSecrets(
-  store: Pick<SigningSecrets, 'get'>,
-  subscription: Pick<SubscriptionRecord, 'secretArn' | 'secretVersion'>,
-  now: Date,
-): Promise<string[]> {
-  let secrets: string[];
-  try {
-    secrets = activeSigningSecrets(await store.get(subscription.secretArn, subscription.secretVersion), now);
-  } catch (error) {
-    if (error instanceof PermanentError) throw error;
-    const name = error instanceof Error ? error.name : '';
-    if (name === 'MalformedSecretError') throw new PermanentError((error as Error).message, { cause: error });
-    if (MISSING_SECRET_ERRORS.has(name)) {
-      throw new PermanentError(`the signing secret version is unavailable (${name})`, { cause: error });
+export class SigningSecretsLoader {
+  private readonly inFlight = new Map<string, Promise<SigningSecretValue>>();
+
+  constructor(private readonly store: Pick<SigningSecrets, 'get'>) {}
+
+  /**
+   * A missing or malformed secret is a PermanentError (the delivery is set aside); any other
+   * failure is thrown as it is and the message comes back.
+   */
+  async load(subscription: Pick<SubscriptionRecord, 'secretArn' | 'secretVersion'>, now: Date): Promise<string[]> {
+    let secrets: string[];
+    try {
+      secrets = activeSigningSecrets(await this.fetch(subscription.secretArn, subscription.secretVersion), now);
+    } catch (error) {
+      if (error instanceof PermanentError) throw error;
+      const name = error instanceof Error ? error.name : '';
+      if (name === 'MalformedSecretError') throw new PermanentError((error as Error).message, { cause: error });
+      if (MISSING_SECRET_ERRORS.has(name)) {
+        throw new PermanentError(`the signing secret version is unavailable (${name})`, { cause: error });
+      }
+      throw error;
     }
-    throw error;
+    // Decoding each key up front turns a corrupt secret into a reasoned PermanentError, not a crash mid-signing.
+    for (const secret of secrets) signingKeyBytes(secret);
+    return secrets;
   }
-  // Decoding each key up front turns a corrupt secret into a reasoned PermanentError, not a crash mid-signing.
-  for (const secret of secrets) signingKeyBytes(secret);
-  return secrets;
+
+  private fetch(arn: string, version: string): Promise<SigningSecretValue> {
+    const key = `${arn}\n${version}`;
+    let pending = this.inFlight.get(key);
+    if (pending === undefined) {
+      pending = this.store.get(arn, version).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, pending);
+    }
+    return pending;
+  }
 }

@@ -78,6 +78,7 @@ function mockSubscription(sub: SubscriptionRecord | undefined): void {
 function build(respond: Responder, settings: DeploymentSettingsInput = {}) {
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
   const http = new FakeHttp(respond);
+  const observability = testObservability();
   const handler = createDispatcher({
     subscriptions: new SubscriptionsStore(doc, TABLES.subscriptions),
     deliveries: new DeliveriesStore(doc, TABLES.deliveries),
@@ -87,11 +88,11 @@ function build(respond: Responder, settings: DeploymentSettingsInput = {}) {
     settings: testSettings(settings),
     http,
     userAgent: 'Hookline/9.9.9',
-    ...testObservability(),
+    ...observability,
     now: () => clock,
     random: () => 0.5,
   });
-  return { handler, http };
+  return { handler, http, metrics: observability.metrics };
 }
 
 function deliveryUpdates() {
@@ -451,6 +452,36 @@ describe('dispatcher: poison and transient failures', () => {
 });
 
 describe('dispatcher: batches', () => {
+  it('emits EMF metrics: attempts, successes, latency, and failures by error kind', async () => {
+    const sub = subscription();
+    mockSubscription(sub);
+    const { handler, metrics } = build((request) =>
+      request.body.includes('"n":2') ? { latencyMs: 5, responseHeaders: {}, errorKind: 'connection', errorMessage: 'connection: reset' } : answer(200),
+    );
+    await handler(sqsEvent(sqsRecord(messageFor(sub)), sqsRecord(messageFor(sub, { event: { ...EVENT, data: { n: 2 } } }))));
+    const emf = metrics.serializeMetrics() as unknown as Record<string, unknown>;
+    // Repeated values of one metric are serialised as a list.
+    const total = (value: unknown) => ([] as number[]).concat(value as number | number[]).reduce((sum, item) => sum + item, 0);
+    expect(total(emf.attempts)).toBe(2);
+    expect(total(emf.succeeded)).toBe(1);
+    expect(emf.latency).toEqual(expect.arrayContaining([12, 5]));
+    const byKind = output
+      .raw()
+      .split('\n')
+      .filter((line) => line.includes('"_aws"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((line) => line.errorKind !== undefined);
+    expect(byKind).toMatchObject({ errorKind: 'connection', failed: 1 });
+  });
+
+  it('shares one GetSecretValue among the records of a batch that miss the cache', async () => {
+    const sub = subscription();
+    mockSubscription(sub);
+    const { handler } = build(() => answer(200));
+    await handler(sqsEvent(...Array.from({ length: 6 }, () => sqsRecord(messageFor(sub)))));
+    expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+  });
+
   it('processes the records of a batch concurrently, with one subscription read', async () => {
     const sub = subscription();
     mockSubscription(sub);

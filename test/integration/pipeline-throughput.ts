@@ -1,0 +1,174 @@
+/**
+ * Quick measurement, not a test: deliveries per second of one dispatcher process against a local
+ * receiver, and the AWS calls each successful delivery costs.
+ *
+ *   npx tsx test/integration/pipeline-throughput.ts [deliveries=2000] [invocations-in-flight=4]
+ *
+ * 1. The dispatcher (createDispatcher, real HTTP delivery over keep-alive undici to a node:http
+ *    receiver on 127.0.0.1) with AWS answered in memory by aws-sdk-client-mock, so the figure is
+ *    the dispatcher's own; every SDK command it sends is counted.
+ * 2. The same process end to end on the local runtime (dynalite, fauxqs, local Secrets Manager):
+ *    delivery messages on the deliveries queue, the pipeline's dispatcher draining them.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { SQSRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createAddressPolicy } from '../../lambdas/core/address';
+import { deliveryIdFor, newSubscriptionId } from '../../lambdas/core/ids';
+import type { DeliveryMessage, SubscriptionRecord } from '../../lambdas/core/records';
+import { generateSigningSecret } from '../../lambdas/core/secrets';
+import { parseDeploymentSettings } from '../../lambdas/core/settings';
+import { createDispatcher } from '../../lambdas/dispatcher/dispatcher';
+import { DeliveriesStore } from '../../lambdas/shared/deliveries-store';
+import { createHttpDelivery } from '../../lambdas/shared/http-delivery';
+import { sendJsonBatch } from '../../lambdas/shared/queue-sender';
+import { SigningSecrets } from '../../lambdas/shared/signing-secrets';
+import { SubscriptionsStore } from '../../lambdas/shared/subscriptions-store';
+
+const total = Number(process.argv[2] ?? 2_000);
+const inFlight = Number(process.argv[3] ?? 4);
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
+
+const receiver = createServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    res.statusCode = 204;
+    res.end();
+  });
+});
+let received = 0;
+receiver.on('request', () => {
+  received += 1;
+});
+await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+const settings = parseDeploymentSettings({ allowPrivateTargets: ['127.0.0.0/8'] });
+const body = { payload: 'x'.repeat(900) };
+
+function messages(fleetId: string, subscriptionId: string, count: number): DeliveryMessage[] {
+  const timestamp = new Date().toISOString();
+  return Array.from({ length: count }, (_, index) => ({
+    v: 1,
+    deliveryId: deliveryIdFor(fleetId, `evt_${index}`, subscriptionId, timestamp),
+    fleetId,
+    subscriptionId,
+    event: { id: `evt_${index}`, type: 'thread.completed', timestamp, data: body },
+    reason: 'fanout',
+  }));
+}
+
+function record(message: DeliveryMessage, index: number): SQSRecord {
+  return {
+    messageId: `m-${index}`,
+    receiptHandle: `rh-${index}`,
+    body: JSON.stringify(message),
+    attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:deliveries',
+    awsRegion: 'us-east-1',
+  };
+}
+
+async function inMemory(): Promise<void> {
+  const ddb = mockClient(DynamoDBDocumentClient);
+  const sqs = mockClient(SQSClient);
+  const secrets = mockClient(SecretsManagerClient);
+  const subscription: SubscriptionRecord = {
+    fleetId: 'bench',
+    id: newSubscriptionId(),
+    url,
+    enabled: true,
+    secretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:bench',
+    secretVersion: 'v1',
+    createdAt: '',
+    updatedAt: '',
+  };
+  ddb.on(GetCommand).resolves({ Item: subscription });
+  ddb.on(UpdateCommand).resolves({});
+  secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ current: generateSigningSecret() }) });
+  sqs.on(ChangeMessageVisibilityCommand).resolves({});
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+  const http = createHttpDelivery({ policy: createAddressPolicy(settings.allowPrivateTargets) });
+  const dispatcher = createDispatcher({
+    subscriptions: new SubscriptionsStore(doc, 'subs'),
+    deliveries: new DeliveriesStore(doc, 'deliveries'),
+    secrets: new SigningSecrets(new SecretsManagerClient({ region: 'us-east-1' }), 'p/'),
+    sqs: new SQSClient({ region: 'us-east-1' }),
+    deliveriesQueueUrl: 'q',
+    settings,
+    http,
+    userAgent: 'Hookline/bench',
+    logger: new Logger({ logLevel: 'ERROR' }),
+    metrics: new Metrics({ namespace: 'bench' }),
+  });
+  const all = messages(subscription.fleetId, subscription.id, total).map(record);
+  const batches: SQSRecord[][] = [];
+  for (let index = 0; index < all.length; index += 10) batches.push(all.slice(index, index + 10));
+  received = 0;
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < batches.length) {
+        const batch = batches[next] as SQSRecord[];
+        next += 1;
+        const response = await dispatcher({ Records: batch });
+        if (response.batchItemFailures.length > 0) throw new Error('a delivery failed');
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const per = (count: number) => (count / total).toFixed(3);
+  console.log(`in-memory AWS: ${total} deliveries in ${seconds.toFixed(2)} s = ${Math.round(total / seconds)} deliveries/s (${inFlight} batches of 10 in flight); receiver got ${received}`);
+  console.log(
+    `  per successful delivery: DynamoDB UpdateItem ${per(ddb.commandCalls(UpdateCommand).length)}, GetItem ${per(ddb.commandCalls(GetCommand).length)}, ` +
+      `Secrets Manager GetSecretValue ${per(secrets.commandCalls(GetSecretValueCommand).length)}, SQS calls by the dispatcher ${per(sqs.calls().length)}`,
+  );
+  await http.close();
+  ddb.restore();
+  sqs.restore();
+  secrets.restore();
+}
+
+async function onLocalRuntime(): Promise<void> {
+  const { startLocalRuntime } = await import('../../local/runtime');
+  const { startPipeline } = await import('../../local/pipeline');
+  const { createDocumentClient, createSecretsClient, createSqsClient } = await import('../../lambdas/shared/clients');
+  const runtime = await startLocalRuntime({ settings: { allowPrivateTargets: ['127.0.0.0/8'] }, logger: { debug() {}, info() {}, warn: console.warn, error: console.error } });
+  runtime.applyEnv();
+  const doc = createDocumentClient();
+  const sqs = createSqsClient();
+  const secrets = new SigningSecrets(createSecretsClient(), runtime.env.HOOKLINE_SECRET_PREFIX ?? '');
+  const id = newSubscriptionId();
+  const stored = await secrets.create('bench', id, { current: generateSigningSecret() });
+  await new SubscriptionsStore(doc, runtime.tables.subscriptions).create({
+    fleetId: 'bench', id, url, enabled: true, secretArn: stored.arn, secretVersion: stored.versionId, createdAt: '', updatedAt: '',
+  });
+  const count = Math.min(total, 1_000);
+  await sendJsonBatch(sqs, runtime.queues.deliveriesUrl, messages('bench', id, count), { concurrency: 10 });
+  received = 0;
+  const started = performance.now();
+  const pipeline = startPipeline(runtime, { dispatcherConcurrency: inFlight, waitTimeSeconds: 1 });
+  while (received < count) await new Promise((resolve) => setTimeout(resolve, 20));
+  const seconds = (performance.now() - started) / 1000;
+  console.log(`local runtime (dynalite + fauxqs): ${count} deliveries in ${seconds.toFixed(2)} s = ${Math.round(count / seconds)} deliveries/s (${inFlight} pollers, batches of 10)`);
+  await pipeline.stop();
+  doc.destroy();
+  sqs.destroy();
+  await runtime.stop();
+}
+
+await inMemory();
+await onLocalRuntime();
+receiver.closeAllConnections();
+receiver.close();
