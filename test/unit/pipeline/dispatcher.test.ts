@@ -418,6 +418,17 @@ describe('dispatcher: poison and transient failures', () => {
     expect(output.raw()).not.toContain('whsec_!!!');
   });
 
+  it('a failed visibility change still reports the item (it returns after the queue timeout instead)', async () => {
+    const sub = subscription();
+    mockSubscription(sub);
+    sqsMock.on(ChangeMessageVisibilityCommand).rejects(Object.assign(new Error('expired'), { name: 'ReceiptHandleIsInvalid' }));
+    const { handler } = build(() => answer(500));
+    const record = sqsRecord(messageFor(sub));
+    const response = await handler(sqsEvent(record));
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(output.logs().some((line) => line.level === 'WARN' && String(line.message).includes('visibility'))).toBe(true);
+  });
+
   it('a Secrets Manager outage brings the message back later, untouched', async () => {
     const sub = subscription();
     mockSubscription(sub);
