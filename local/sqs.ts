@@ -1,3 +1,4 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { buildApp } from 'fauxqs';
 import { LOOPBACK_HOST } from './listen';
 
@@ -12,36 +13,110 @@ export interface SqsStandIn {
   close(): Promise<void>;
 }
 
+/** How often a long poll looks for messages; fauxqs itself re-checks visibility every 20 ms. */
+const LONG_POLL_INTERVAL_MS = 20;
+const RECEIVE_TARGET = 'AmazonSQS.ReceiveMessage';
+
 /**
  * SQS on fauxqs, in process, on a free loopback port. fauxqs keeps everything in memory: queues and
  * in-flight messages do not survive a restart.
  *
- * fauxqs names queues `http://sqs.<region>.localhost:<port>/…`. The SDK's SQS client, when it has no
- * explicit endpoint (the Lambda handlers' case), sends each call to its QueueUrl's origin and warns
- * when that differs from the configured endpoint, and `*.localhost` does not resolve everywhere. So
- * this stand-in shows queue URLs on its own origin, as real SQS does, translating at the edge.
+ * Two adjustments at the edge, so the SDK sees what real SQS gives it:
+ * - Queue URLs on the stand-in's own origin. fauxqs names queues `http://sqs.<region>.localhost:<port>/…`;
+ *   the SDK's SQS client without an explicit endpoint (the handlers' case) sends each call to its
+ *   QueueUrl's origin, warning on every call, and `*.localhost` does not resolve everywhere.
+ * - Long polls that end with their connection. fauxqs finishes a long poll whose client went away
+ *   and takes the message that arrives meanwhile, hiding it for a visibility timeout and counting a
+ *   receive nobody saw; a stopped event source mapping would cost the next consumer an attempt.
+ *   Here a long poll is a series of short polls that stops as soon as the client has gone.
  */
 export async function startSqs(options: SqsStandInOptions): Promise<SqsStandIn> {
   const app = buildApp({ logger: false, host: 'localhost', defaultRegion: options.region });
   let endpoint = '';
-  let internal = /$^/;
+  let internalUrls = /$^/g;
   const internalOrigin = (region: string): string => `http://sqs.${region}.localhost:${new URL(endpoint).port}`;
 
-  app.addHook('preHandler', async (request: { body: unknown; headers: { authorization?: string } }) => {
-    const body: unknown = request.body;
-    if (typeof body !== 'object' || body === null || !('QueueUrl' in body) || typeof body.QueueUrl !== 'string') return;
-    if (!body.QueueUrl.startsWith(`${endpoint}/`)) return;
-    const region = regionOf(request.headers.authorization) ?? options.region;
-    (body as { QueueUrl: string }).QueueUrl = internalOrigin(region) + body.QueueUrl.slice(endpoint.length);
+  app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
+    const body = request.body;
+    if (typeof body !== 'object' || body === null) return undefined;
+    const input = body as Record<string, unknown>;
+    if (typeof input.QueueUrl === 'string' && input.QueueUrl.startsWith(`${endpoint}/`)) {
+      input.QueueUrl = internalOrigin(regionOf(request.headers.authorization) ?? options.region) + input.QueueUrl.slice(endpoint.length);
+    }
+    if (request.headers['x-amz-target'] !== RECEIVE_TARGET) return undefined;
+    const waitSeconds = await longPollSeconds(input, request);
+    if (waitSeconds === undefined) return undefined;
+    return longPoll(input, waitSeconds, request, reply);
   });
-  app.addHook('onSend', async (_request: unknown, _reply: unknown, payload: unknown) =>
-    typeof payload === 'string' ? payload.replace(internal, endpoint) : payload,
+  app.addHook('onSend', async (_request: FastifyRequest, _reply: FastifyReply, payload: unknown) =>
+    typeof payload === 'string' ? payload.replace(internalUrls, endpoint) : payload,
   );
+
+  /** The wait of a valid long-polling receive; undefined leaves the request to fauxqs. */
+  async function longPollSeconds(input: Record<string, unknown>, request: FastifyRequest): Promise<number | undefined> {
+    let wait = input.WaitTimeSeconds;
+    if (wait === undefined || wait === null) {
+      const attributes = await app.inject({
+        method: 'POST',
+        url: '/',
+        headers: forwardedHeaders(request, 'AmazonSQS.GetQueueAttributes'),
+        payload: JSON.stringify({ QueueUrl: input.QueueUrl, AttributeNames: ['ReceiveMessageWaitTimeSeconds'] }),
+      });
+      if (attributes.statusCode !== 200) return undefined;
+      wait = Number((attributes.json() as { Attributes?: Record<string, string> }).Attributes?.ReceiveMessageWaitTimeSeconds ?? 0);
+    }
+    return typeof wait === 'number' && Number.isInteger(wait) && wait > 0 && wait <= 20 ? wait : undefined;
+  }
+
+  async function longPoll(input: Record<string, unknown>, waitSeconds: number, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const deadline = Date.now() + waitSeconds * 1000;
+    let gone = false;
+    let wake: () => void = () => undefined;
+    reply.raw.once('close', () => {
+      gone = true;
+      wake();
+    });
+    for (;;) {
+      // Nobody is listening any more: end without taking a message.
+      if (gone) return reply.code(200).header('content-type', 'application/x-amz-json-1.0').send('{}');
+      const result = await app.inject({
+        method: 'POST',
+        url: '/',
+        headers: forwardedHeaders(request, RECEIVE_TARGET),
+        payload: JSON.stringify({ ...input, WaitTimeSeconds: 0 }),
+      });
+      const received = result.statusCode === 200 && ((result.json() as { Messages?: unknown[] }).Messages ?? []).length > 0;
+      if (received || result.statusCode !== 200 || Date.now() >= deadline) {
+        const contentType = result.headers['content-type'];
+        const queryError = result.headers['x-amzn-query-error'];
+        if (contentType !== undefined) void reply.header('content-type', contentType);
+        if (queryError !== undefined) void reply.header('x-amzn-query-error', queryError);
+        return reply.code(result.statusCode).send(result.payload);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(LONG_POLL_INTERVAL_MS, Math.max(0, deadline - Date.now())));
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
 
   const address = await app.listen({ port: 0, host: LOOPBACK_HOST });
   endpoint = new URL(address).origin;
-  internal = new RegExp(`http://sqs\\.[a-z0-9-]+\\.localhost:${new URL(endpoint).port}`, 'g');
+  internalUrls = new RegExp(`http://sqs\\.[a-z0-9-]+\\.localhost:${new URL(endpoint).port}`, 'g');
   return { endpoint, close: () => app.close() };
+}
+
+/** The headers fauxqs reads (the SigV4 scope gives the region) for a request made on a client's behalf. */
+function forwardedHeaders(request: FastifyRequest, target: string): Record<string, string> {
+  const authorization = request.headers.authorization;
+  return {
+    'content-type': 'application/x-amz-json-1.0',
+    'x-amz-target': target,
+    ...(authorization === undefined ? {} : { authorization }),
+  };
 }
 
 /** The region of a SigV4 `Authorization` header's credential scope, as fauxqs reads it. */
