@@ -1,0 +1,115 @@
+/**
+ * Human-readable rendering of the handlers' Powertools log lines for `npm start`.
+ *
+ * The handlers log exactly as they do in Lambda (one JSON object per line on stdout/stderr, via
+ * their own Powertools Logger). Rather than give local mode a second logging configuration, the
+ * local process installs a sink on its own stdout/stderr that re-renders those JSON lines; any
+ * other output passes through untouched. `HOOKLINE_LOG_FORMAT=json` skips the sink entirely.
+ */
+
+export type LogFormat = 'human' | 'json';
+
+export function readLogFormat(value: string | undefined): LogFormat {
+  const format = (value ?? '').trim().toLowerCase();
+  if (format === '' || format === 'human' || format === 'text') return 'human';
+  if (format === 'json') return 'json';
+  throw new Error(`HOOKLINE_LOG_FORMAT must be "human" or "json", not ${JSON.stringify(value)}`);
+}
+
+type LogRecord = Record<string, unknown>;
+
+/** Keys Powertools adds to every line: noise for a person reading a terminal. */
+const ENVELOPE_KEYS = new Set([
+  'level',
+  'message',
+  'timestamp',
+  'service',
+  'sampling_rate',
+  'xray_trace_id',
+  'cold_start',
+  'function_arn',
+  'function_memory_size',
+  'function_name',
+  'function_request_id',
+  'correlation_ids',
+]);
+
+function isPowertoolsRecord(value: unknown): value is LogRecord {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const record = value as LogRecord;
+  return typeof record.level === 'string' && typeof record.timestamp === 'string' && 'message' in record;
+}
+
+function clockTime(timestamp: string): string {
+  const date = new Date(timestamp);
+  return Number.isNaN(date.getTime()) ? timestamp : date.toISOString().slice(11, 23);
+}
+
+function text(value: unknown): string {
+  if (value === undefined || value === null) return '-';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** One delivery attempt as a single aligned line: time, event type, url, status, latency, delivery id. */
+function formatAttempt(record: LogRecord): string {
+  const status = record.statusCode !== undefined ? String(record.statusCode) : text(record.errorKind);
+  const latency = typeof record.latencyMs === 'number' ? `${Math.round(record.latencyMs)}ms` : '-';
+  const outcome = record.outcome !== undefined ? ` ${text(record.outcome)}` : '';
+  const retry = typeof record.retryInSeconds === 'number' ? ` retry in ${record.retryInSeconds}s` : '';
+  return (
+    `${clockTime(String(record.timestamp))} ${text(record.eventType).padEnd(22)} ${text(record.url ?? record.webhookUrl)} ` +
+    `→ ${status.padEnd(4)} ${latency.padStart(7)} ${text(record.deliveryId)} attempt ${text(record.attempt)}${outcome}${retry}`
+  );
+}
+
+function isAttempt(record: LogRecord): boolean {
+  return (
+    typeof record.deliveryId === 'string' &&
+    typeof record.attempt === 'number' &&
+    (record.statusCode !== undefined || record.errorKind !== undefined) &&
+    record.latencyMs !== undefined
+  );
+}
+
+/** Any other log line: time, level, message, then its own keys as key=value. */
+function formatGeneric(record: LogRecord): string {
+  const extras = Object.entries(record)
+    .filter(([key, value]) => !ENVELOPE_KEYS.has(key) && value !== undefined)
+    .map(([key, value]) => `${key}=${text(value)}`);
+  const level = String(record.level).toUpperCase();
+  return [clockTime(String(record.timestamp)), level.padEnd(5), text(record.message), ...extras].join(' ');
+}
+
+export function formatLogRecord(record: LogRecord): string {
+  return isAttempt(record) ? formatAttempt(record) : formatGeneric(record);
+}
+
+/** Re-renders every Powertools JSON line in `chunk`; other lines are returned unchanged. */
+export function renderChunk(chunk: string): string {
+  if (!chunk.includes('{')) return chunk;
+  return chunk
+    .split('\n')
+    .map((line) => {
+      if (!line.startsWith('{')) return line;
+      try {
+        const parsed: unknown = JSON.parse(line);
+        return isPowertoolsRecord(parsed) ? formatLogRecord(parsed) : line;
+      } catch {
+        return line;
+      }
+    })
+    .join('\n');
+}
+
+/**
+ * Routes everything written to `stream` through {@link renderChunk}. Powertools' Console writes
+ * each log entry with a single `write` call, so lines never arrive split across chunks.
+ */
+export function installHumanLogSink(stream: NodeJS.WriteStream): void {
+  const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
+  stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+    if (typeof chunk === 'string') return write(renderChunk(chunk), ...rest);
+    if (Buffer.isBuffer(chunk)) return write(renderChunk(chunk.toString('utf8')), ...rest.filter((arg) => typeof arg === 'function'));
+    return write(chunk, ...rest);
+  }) as typeof stream.write;
+}
