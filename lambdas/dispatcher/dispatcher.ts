@@ -4,7 +4,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { buildEnvelope } from '../core/envelope';
 import { PermanentError } from '../core/errors';
-import { classifyAttempt } from '../core/outcome';
+import { classifyAttempt, type AttemptOutcome } from '../core/outcome';
 import type { AttemptRecord, DeliveryMessage, DeliveryStatus, SubscriptionRecord } from '../core/records';
 import { attemptsAllowed, retryDelaySeconds } from '../core/schedule';
 import type { DeploymentSettings } from '../core/settings';
@@ -94,26 +94,21 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
       timeoutMs: (subscription.timeoutSeconds ?? settings.attemptTimeoutSeconds) * 1000,
     });
 
+    const finishedAt = now();
     const outcome = classifyAttempt(result);
-    let status: DeliveryStatus;
-    let retryInSeconds: number | undefined;
-    let disableReason: string | undefined;
-    if (outcome === 'succeeded') status = 'succeeded';
-    else if (outcome === 'disable') {
-      status = 'disabled';
-      disableReason = GONE_REASON;
-    } else if (outcome === 'retry' && attempt < allowed) {
-      status = 'pending';
-      retryInSeconds = retryDelaySeconds({ settings, attempt, random, ...retryAfter(result) });
-    } else status = 'failed';
+    let decision = decide(outcome, attempt, allowed, () =>
+      retryDelaySeconds({ settings, attempt, random, ...retryAfter(result) }),
+    );
     if (outcome === 'retry' || outcome === 'failed') {
       const failingSince = await failingClock(subscription, startedAt);
       if (failingSince !== undefined) {
-        status = 'disabled';
-        retryInSeconds = undefined;
-        disableReason = `every delivery has failed since ${failingSince} (auto-disable after ${settings.autoDisableAfterDays} days)`;
+        decision = {
+          status: 'disabled',
+          disableReason: `every delivery has failed since ${failingSince} (auto-disable after ${settings.autoDisableAfterDays} days)`,
+        };
       }
     }
+    const { status, retryInSeconds, disableReason } = decision;
 
     const written = await deps.deliveries.recordAttempt({
       identity,
@@ -121,7 +116,7 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
       status,
       ...(retryInSeconds === undefined
         ? {}
-        : { nextAttemptAt: new Date(startedAt.getTime() + retryInSeconds * 1000).toISOString() }),
+        : { nextAttemptAt: new Date(finishedAt.getTime() + retryInSeconds * 1000).toISOString() }),
       now: startedAt.toISOString(),
       expiresAt: expiresAt(startedAt),
     });
@@ -241,6 +236,29 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
 
   return (event, context) =>
     processSqsBatch({ sqs: deps.sqs, queueUrl: deps.deliveriesQueueUrl, logger: deps.logger }, event, context, handleRecord);
+}
+
+/** What an attempt means for its delivery before the auto-disable rule is applied. */
+interface Decision {
+  status: DeliveryStatus;
+  /** Set when the message comes back for another attempt. */
+  retryInSeconds?: number;
+  /** Set when the subscription is to be disabled. */
+  disableReason?: string;
+}
+
+function decide(outcome: AttemptOutcome, attempt: number, allowed: number, nextDelay: () => number): Decision {
+  switch (outcome) {
+    case 'succeeded':
+      return { status: 'succeeded' };
+    case 'disable':
+      return { status: 'disabled', disableReason: GONE_REASON };
+    case 'retry':
+      // Past the last attempt the delivery has failed; its message still goes on to the DLQ.
+      return attempt < allowed ? { status: 'pending', retryInSeconds: nextDelay() } : { status: 'failed' };
+    case 'failed':
+      return { status: 'failed' };
+  }
 }
 
 function identityOf(message: DeliveryMessage, webhookUrl: string): DeliveryIdentity {

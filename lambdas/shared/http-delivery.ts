@@ -59,7 +59,7 @@ const CONNECT_TIMEOUT_MS = 30_000;
 const MAX_ERROR_MESSAGE_LENGTH = 300;
 
 /** Raised by the guarded lookup; carries the policy's human-readable reason. */
-export class BlockedAddressError extends Error {
+class BlockedAddressError extends Error {
   override name = 'BlockedAddressError';
   readonly code = 'HOOKLINE_BLOCKED';
 }

@@ -36,7 +36,7 @@ export interface SqsBatchDeps {
   logger: Pick<Logger, 'warn'>;
 }
 
-export function visibilityAfter(error: unknown): number | undefined {
+function visibilityAfter(error: unknown): number | undefined {
   if (error instanceof RequeueError) return Math.min(Math.max(Math.round(error.visibilitySeconds), 0), MAX_VISIBILITY_SECONDS);
   if (error instanceof PermanentError) return 0;
   return undefined;
