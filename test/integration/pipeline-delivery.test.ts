@@ -129,6 +129,22 @@ describe('pipeline on the local runtime', { timeout: 30_000 }, () => {
     expect(receiver.at('/gone')).toHaveLength(1);
   });
 
+  it('auto-disable: a subscription failing for longer than autoDisableAfterDays is disabled on its next failure', async () => {
+    const fleetId = 'fleet-failing';
+    const { receiver } = harness;
+    const failingSince = new Date(Date.now() - 6 * 86_400_000).toISOString();
+    const { subscription } = await createSubscription(harness, { fleetId, url: receiver.endpoint('/failing', () => 500), failingSince });
+    await putEvent(harness, fleetId, 'turn.failed', { n: 1 });
+    const [request] = await waitFor('the POST', () => (receiver.at('/failing').length > 0 ? receiver.at('/failing') : undefined));
+    const record = await settledDelivery(String(request?.headers['webhook-id']), (found) => found.status === 'disabled');
+    expect(record.attemptCount).toBe(1);
+    const stored = await harness.subscriptions.get(fleetId, subscription.id, true);
+    expect(stored).toMatchObject({ enabled: false, failingSince });
+    expect(stored?.disabledReason).toMatch(/auto-disable/);
+    await sleep(1_500);
+    expect(receiver.at('/failing')).toHaveLength(1);
+  });
+
   it('400 fails without retry', async () => {
     const fleetId = 'fleet-bad-request';
     const { receiver } = harness;
