@@ -3,6 +3,7 @@ import { deliveryIdFor } from '../../lambdas/core/ids';
 import { createDocumentClient } from '../../lambdas/shared/clients';
 import { DeliveriesStore } from '../../lambdas/shared/deliveries-store';
 import { EventsStore, eventTimeKey } from '../../lambdas/shared/events-store';
+import { runCli } from '../../cli/hookline';
 import { startApiStack, type ApiStack } from './api-harness';
 
 let stack: ApiStack;
@@ -95,6 +96,16 @@ describe('a token for other fleets sees nothing of fleet-a', () => {
     expect(list.body.data.map((w: { id: string }) => w.id)).toEqual([webhookA]);
     const delivery = await stack.request('GET', `/fleets/fleet-a/deliveries/${deliveryA}`, { token: tokenA });
     expect(delivery.body.status).toBe('failed');
+  });
+
+  it('a token from `hookline token create --local --endpoint` grants exactly its fleets', async () => {
+    const out: string[] = [];
+    const io = { stdout: (text: string) => out.push(text), stderr: (text: string) => out.push(text), env: {} };
+    const argv = ['token', 'create', '--fleet', 'fleet-a', '--local', '--endpoint', stack.runtime.endpoints.dynamodb, '--json'];
+    expect(await runCli(argv, io)).toBe(0);
+    const { token } = JSON.parse(out.join('')) as { token: string };
+    expect((await stack.request('GET', `/fleets/fleet-a/webhooks/${webhookA}`, { token })).status).toBe(200);
+    expect((await stack.request('GET', '/fleets/fleet-b/webhooks', { token })).status).toBe(404);
   });
 
   it('revoking a token stops it within the cache bound', async () => {
