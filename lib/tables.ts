@@ -45,10 +45,6 @@ export class HooklineTables extends Construct {
     this.tokens = this.build(TOKENS_TABLE, props);
   }
 
-  get all(): readonly HooklineTable[] {
-    return [this.subscriptions, this.events, this.deliveries, this.tokens];
-  }
-
   private build(schema: TableSchema, props: HooklineTablesProps): HooklineTable {
     const table = new Table(this, schema.logicalName, {
       partitionKey: attribute(schema.partitionKey),
