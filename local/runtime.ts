@@ -5,6 +5,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { parseDeploymentSettings, type DeploymentSettings, type DeploymentSettingsInput } from '../lambdas/core/settings';
 import { TABLE_SCHEMAS, type TableSchema } from '../lambdas/core/table-schema';
 import { ENV } from '../lambdas/shared/environment';
+import { lockDataDir } from './data-dir-lock';
 import { ensureTables, startDynamoDb } from './dynamodb';
 import { startEventBridge } from './eventbridge';
 import { defaultLogger, describeError, type LocalLogger } from './logger';
@@ -51,6 +52,7 @@ const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
  * loopback ports and creates Hookline's tables, queues and bus rule in them. It starts no Hookline
  * handler: callers wire those to the queues with startEventSourceMapping.
  *
+ * One runtime per dataDir at a time (a lock file guards it).
  * Kept across restarts with a dataDir: tables and items, secrets. Not kept: queue messages (fauxqs
  * is memory-only), so events or deliveries in flight at shutdown are lost locally. Not emulated:
  * DynamoDB TTL (items never expire locally).
@@ -77,7 +79,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   };
 
   try {
-    if (options.dataDir !== undefined) await mkdir(options.dataDir, { recursive: true });
+    if (options.dataDir !== undefined) {
+      await mkdir(options.dataDir, { recursive: true });
+      closers.push(await lockDataDir(options.dataDir));
+    }
 
     const [dynamo, sqsServer] = await Promise.all([
       startDynamoDb(options.dataDir === undefined ? {} : { path: join(options.dataDir, 'dynamodb') }),
@@ -145,6 +150,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       AWS_ENDPOINT_URL_SQS: endpoints.sqs,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsManager,
       AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventBridge,
+      // A developer's own setting must not send the handlers, with dummy credentials, to real AWS.
+      AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'false',
       POWERTOOLS_METRICS_NAMESPACE: 'Hookline',
       // No X-Ray daemon locally.
       POWERTOOLS_TRACE_ENABLED: 'false',
