@@ -24,7 +24,9 @@ export function deliveryRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[
     path: '/fleets/{fleetId}/webhooks/{id}/deliveries',
     operationId: 'listDeliveries',
     summary: "List a webhook's deliveries",
-    description: 'Newest first; filter by `status`, `eventType` and creation time (`since`, `until`); paginated.',
+    description:
+      'Newest first; filter by `status`, `eventType` and creation time (`since`, `until`); paginated. ' +
+      'With `eventType` a page may hold fewer than `limit` items: follow `nextCursor` until it is null.',
     tag: 'Deliveries',
     resource: 'webhook',
     query: schemas.DeliveryListQuery,
