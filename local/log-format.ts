@@ -50,16 +50,27 @@ function text(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-/** One delivery attempt as a single aligned line: time, event type, url, status, latency, delivery id. */
+/**
+ * One delivery attempt as one line: time, event type, url, status, latency, delivery id, then what
+ * happens next. Event type and url appear when the dispatcher's log line carries them.
+ */
 function formatAttempt(record: LogRecord): string {
   const status = record.statusCode !== undefined ? String(record.statusCode) : text(record.errorKind);
   const latency = typeof record.latencyMs === 'number' ? `${Math.round(record.latencyMs)}ms` : '-';
-  const outcome = record.outcome !== undefined ? ` ${text(record.outcome)}` : '';
-  const retry = typeof record.retryInSeconds === 'number' ? ` retry in ${record.retryInSeconds}s` : '';
-  return (
-    `${clockTime(String(record.timestamp))} ${text(record.eventType).padEnd(22)} ${text(record.url ?? record.webhookUrl)} ` +
-    `→ ${status.padEnd(4)} ${latency.padStart(7)} ${text(record.deliveryId)} attempt ${text(record.attempt)}${outcome}${retry}`
-  );
+  const of = typeof record.allowed === 'number' ? `/${record.allowed}` : '';
+  const next =
+    typeof record.retryInSeconds === 'number' ? `retry in ${record.retryInSeconds}s` : text(record.status ?? record.outcome);
+  const error = record.errorKind !== undefined && record.errorKind !== 'http' ? ` (${text(record.errorMessage)})` : '';
+  return [
+    clockTime(String(record.timestamp)),
+    ...[record.eventType, record.url ?? record.webhookUrl].filter((value) => value !== undefined).map(text),
+    '→',
+    status,
+    latency,
+    text(record.deliveryId),
+    `attempt ${text(record.attempt)}${of}`,
+    `${next}${error}`,
+  ].join(' ');
 }
 
 function isAttempt(record: LogRecord): boolean {

@@ -13,7 +13,6 @@ import type { ApiServer } from './api-server';
 import { chooseDevToken, GENERATED_TOKEN_FILE, registerDevToken } from './dev-token';
 import { removeInstanceFile, writeInstanceFile } from './instance-file';
 import { installHumanLogSink, readLogFormat } from './log-format';
-import { describeError } from './logger';
 import type { Pipeline } from './pipeline';
 import type { LocalRuntime } from './runtime';
 
@@ -24,7 +23,10 @@ const LOOPBACK_TARGETS = ['127.0.0.0/8', '::1/128'];
 /** A stop that hangs (a stuck connection, a wedged stand-in) must not keep the terminal hostage. */
 const STOP_TIMEOUT_MS = 10_000;
 
-class StartError extends Error {}
+/** The message alone: these lines are read by people, and never carry a request or a secret. */
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
 
 function fail(message: string): never {
   console.error(`Hookline: ${message}`);
@@ -35,7 +37,7 @@ function readPort(value: string | undefined): number {
   if (value === undefined || value.trim() === '') return DEFAULT_PORT;
   const port = Number(value);
   if (!Number.isInteger(port) || port < 1 || port > 65_535) {
-    throw new StartError(`HOOKLINE_PORT must be a port number between 1 and 65535, not ${JSON.stringify(value)}`);
+    throw new Error(`HOOKLINE_PORT must be a port number between 1 and 65535, not ${JSON.stringify(value)}`);
   }
   return port;
 }
@@ -50,7 +52,7 @@ function prepareDataDir(value: string | undefined): string {
     writeFileSync(probe, '');
     rmSync(probe);
   } catch (error) {
-    throw new StartError(`data dir ${dir} is unusable (HOOKLINE_DATA_DIR): ${describeError(error)}`);
+    throw new Error(`data dir ${dir} is unusable (HOOKLINE_DATA_DIR): ${reason(error)}`);
   }
   return dir;
 }
@@ -62,18 +64,15 @@ function localSettings(raw: string | undefined): DeploymentSettingsInput {
     try {
       overrides = JSON.parse(raw);
     } catch {
-      throw new StartError(`${ENV.settings} is not valid JSON`);
+      throw new Error(`${ENV.settings} is not valid JSON`);
     }
     if (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides)) {
-      throw new StartError(`${ENV.settings} must be a JSON object of deployment settings`);
+      throw new Error(`${ENV.settings} must be a JSON object of deployment settings`);
     }
   }
   const input = { allowPrivateTargets: LOOPBACK_TARGETS, ...(overrides as Record<string, unknown>) } as DeploymentSettingsInput;
-  try {
-    parseDeploymentSettings(input, ENV.settings);
-  } catch (error) {
-    throw new StartError((error as Error).message);
-  }
+  // Validated here so a mistake is one line before anything starts; the runtime parses it again.
+  parseDeploymentSettings(input, ENV.settings);
   return input;
 }
 
@@ -83,7 +82,7 @@ async function assertPortFree(port: number): Promise<void> {
   await new Promise<void>((resolvePromise, reject) => {
     probe.once('error', (error: NodeJS.ErrnoException) =>
       reject(
-        new StartError(
+        new Error(
           error.code === 'EADDRINUSE'
             ? `port ${port} on 127.0.0.1 is already in use; choose another with HOOKLINE_PORT`
             : `cannot listen on 127.0.0.1:${port}: ${error.message}`,
@@ -142,7 +141,7 @@ async function main(): Promise<void> {
     devToken = chooseDevToken(env.HOOKLINE_TOKEN, dataDir);
     await assertPortFree(port);
   } catch (error) {
-    fail(error instanceof StartError ? error.message : describeError(error));
+    fail(reason(error));
   }
 
   // The AWS SDK, the stand-ins and the handlers load only now, so a bad setting fails in a blink.
@@ -158,7 +157,7 @@ async function main(): Promise<void> {
   try {
     runtime = await startLocalRuntime({ dataDir, settings });
   } catch (error) {
-    fail(`cannot start the local AWS stand-ins in ${dataDir}: ${describeError(error)}`);
+    fail(`cannot start the local AWS stand-ins in ${dataDir}: ${reason(error)}`);
   }
   const running: Running = { runtime };
   let stopping = false;
@@ -173,7 +172,7 @@ async function main(): Promise<void> {
     stopAll(running, dataDir).then(
       () => process.exit(exitCode),
       (error: unknown) => {
-        console.error(`Hookline: error while stopping: ${describeError(error)}`);
+        console.error(`Hookline: error while stopping: ${reason(error)}`);
         process.exit(1);
       },
     );
@@ -191,10 +190,10 @@ async function main(): Promise<void> {
       handler,
       port,
       host: '127.0.0.1',
-      onError: (error) => console.error(`Hookline: API front error: ${describeError(error)}`),
+      onError: (error) => console.error(`Hookline: API front error: ${reason(error)}`),
     });
   } catch (error) {
-    console.error(`Hookline: ${describeError(error)}`);
+    console.error(`Hookline: ${reason(error)}`);
     await stopAll(running, dataDir).catch(() => undefined);
     process.exit(1);
   }
