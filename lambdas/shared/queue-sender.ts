@@ -3,6 +3,9 @@ import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aw
 /** SQS accepts at most 10 entries per SendMessageBatch. */
 export const SQS_BATCH_SIZE = 10;
 
+/** SQS refuses a SendMessageBatch whose bodies add up to more than 256 KiB. */
+export const SQS_MAX_BATCH_BYTES = 262_144;
+
 export interface BatchSendOptions {
   /** SendMessageBatch calls in flight at once. */
   concurrency?: number;
@@ -23,7 +26,8 @@ export class QueueSendError extends Error {
 }
 
 /**
- * Sends JSON bodies in batches of 10, several batches at once, retrying the entries SQS refused.
+ * Sends JSON bodies in batches (10 entries, 256 KiB at most), several batches at once, retrying the
+ * entries SQS refused.
  * Throws QueueSendError when some still fail, so the caller's record is retried and nothing is lost.
  */
 export async function sendJsonBatch(
@@ -38,10 +42,7 @@ export async function sendJsonBatch(
   let reasons: string[] = [];
   for (let round = 0; pending.length > 0 && round <= retries; round += 1) {
     if (round > 0) await sleep(baseDelayMs * 2 ** (round - 1));
-    const chunks: string[][] = [];
-    for (let index = 0; index < pending.length; index += SQS_BATCH_SIZE) {
-      chunks.push(pending.slice(index, index + SQS_BATCH_SIZE));
-    }
+    const chunks = chunkForBatches(pending);
     const failed: string[] = [];
     reasons = [];
     await forEachLimited(chunks, concurrency, async (chunk) => {
@@ -67,6 +68,25 @@ export async function sendJsonBatch(
   }
   if (pending.length > 0) throw new QueueSendError(pending.length, reasons);
   return { calls };
+}
+
+/** Groups bodies into batches SQS accepts: at most 10 entries and 256 KiB of bodies each. */
+export function chunkForBatches(bodies: readonly string[]): string[][] {
+  const chunks: string[][] = [];
+  let current: string[] = [];
+  let currentBytes = 0;
+  for (const body of bodies) {
+    const bytes = Buffer.byteLength(body, 'utf8');
+    if (current.length === SQS_BATCH_SIZE || (current.length > 0 && currentBytes + bytes > SQS_MAX_BATCH_BYTES)) {
+      chunks.push(current);
+      current = [];
+      currentBytes = 0;
+    }
+    current.push(body);
+    currentBytes += bytes;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
 }
 
 export async function sendJson(sqs: SQSClient, queueUrl: string, body: unknown): Promise<void> {

@@ -1,0 +1,53 @@
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  chunkForBatches,
+  QueueSendError,
+  SQS_MAX_BATCH_BYTES,
+  sendJsonBatch,
+} from '../../../lambdas/shared/queue-sender';
+
+const sqsMock = mockClient(SQSClient);
+const sqs = new SQSClient({ region: 'us-east-1' });
+
+describe('chunkForBatches', () => {
+  it('packs at most 10 entries per batch', () => {
+    const chunks = chunkForBatches(Array.from({ length: 25 }, (_, i) => `"${i}"`));
+    expect(chunks.map((chunk) => chunk.length)).toEqual([10, 10, 5]);
+  });
+
+  it('never lets a batch exceed 256 KiB of bodies', () => {
+    const body = 'x'.repeat(100_000);
+    const chunks = chunkForBatches([body, body, body, body, body]);
+    expect(chunks.map((chunk) => chunk.length)).toEqual([2, 2, 1]);
+    for (const chunk of chunks) {
+      expect(chunk.reduce((sum, b) => sum + Buffer.byteLength(b), 0)).toBeLessThanOrEqual(SQS_MAX_BATCH_BYTES);
+    }
+  });
+});
+
+describe('sendJsonBatch', () => {
+  beforeEach(() => sqsMock.reset());
+
+  it('retries only the entries SQS refused, then succeeds', async () => {
+    let call = 0;
+    sqsMock.on(SendMessageBatchCommand).callsFake((input: { Entries: { Id: string }[] }) => {
+      call += 1;
+      if (call === 1) return { Successful: [], Failed: [{ Id: '1', Code: 'InternalError', SenderFault: false }] };
+      return { Successful: input.Entries.map((entry) => ({ Id: entry.Id })), Failed: [] };
+    });
+    const result = await sendJsonBatch(sqs, 'https://queue', [{ a: 1 }, { a: 2 }], { baseDelayMs: 1 });
+    expect(result.calls).toBe(2);
+    const second = sqsMock.commandCalls(SendMessageBatchCommand)[1]?.args[0].input;
+    expect(second?.Entries?.map((entry) => entry.MessageBody)).toEqual(['{"a":2}']);
+  });
+
+  it('throws QueueSendError when entries keep failing, so the caller retries the record', async () => {
+    sqsMock.on(SendMessageBatchCommand).rejects(new Error('throttled'));
+    await expect(sendJsonBatch(sqs, 'https://queue', [{ a: 1 }], { retries: 2, baseDelayMs: 1 })).rejects.toBeInstanceOf(
+      QueueSendError,
+    );
+    expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(3);
+  });
+});
