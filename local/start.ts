@@ -111,12 +111,18 @@ interface Running {
   api?: ApiServer;
 }
 
+/** Front first so no new work arrives, then the pollers (waiting for invocations in flight), then the stand-ins. */
 async function stopAll(running: Running, dataDir: string): Promise<void> {
-  // Front first so no new work arrives, then the pollers (waiting for invocations in flight), then the stand-ins.
-  await running.api?.close();
-  await running.pipeline?.stop();
-  await running.runtime.stop();
-  removeInstanceFile(dataDir);
+  const steps = [
+    () => running.api?.close(),
+    () => running.pipeline?.stop(),
+    () => running.runtime.stop(),
+    () => removeInstanceFile(dataDir),
+  ];
+  const problems: string[] = [];
+  // One step failing must not leave the later ones (and their ports or locks) behind.
+  for (const step of steps) await Promise.resolve().then(step).catch((error: unknown) => problems.push(reason(error)));
+  if (problems.length > 0) throw new Error(problems.join('; '));
 }
 
 async function main(): Promise<void> {
@@ -161,7 +167,7 @@ async function main(): Promise<void> {
   }
   const running: Running = { runtime };
   let stopping = false;
-  const stop = (exitCode: number): void => {
+  const stop = (): void => {
     // npm forwards a Ctrl-C or SIGTERM that the whole process group already received: stop once.
     if (stopping) return;
     stopping = true;
@@ -170,15 +176,15 @@ async function main(): Promise<void> {
       process.exit(1);
     }, STOP_TIMEOUT_MS).unref();
     stopAll(running, dataDir).then(
-      () => process.exit(exitCode),
+      () => process.exit(0),
       (error: unknown) => {
         console.error(`Hookline: error while stopping: ${reason(error)}`);
         process.exit(1);
       },
     );
   };
-  process.on('SIGINT', () => stop(0));
-  process.on('SIGTERM', () => stop(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 
   try {
     runtime.applyEnv();
@@ -194,7 +200,7 @@ async function main(): Promise<void> {
     });
   } catch (error) {
     console.error(`Hookline: ${reason(error)}`);
-    await stopAll(running, dataDir).catch(() => undefined);
+    await stopAll(running, dataDir).catch((error: unknown) => console.error(`Hookline: error while stopping: ${reason(error)}`));
     process.exit(1);
   }
   if (stopping) return;
