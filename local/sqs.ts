@@ -13,9 +13,23 @@ export interface SqsStandIn {
   close(): Promise<void>;
 }
 
-/** How often a long poll looks for messages; fauxqs itself re-checks visibility every 20 ms. */
-const LONG_POLL_INTERVAL_MS = 20;
+/**
+ * How often a waiting long poll looks again. Sends and visibility changes wake it at once; this
+ * bounds how late it sees a message whose visibility timeout or delay ran out.
+ */
+const LONG_POLL_INTERVAL_MS = 200;
+/**
+ * A long poll woken by a send looks this much later: a client that abandoned its poll just before
+ * another one sent must have its disconnect seen first, or the abandoned poll would take the message.
+ */
+const CLOSE_SETTLE_MS = 10;
 const RECEIVE_TARGET = 'AmazonSQS.ReceiveMessage';
+const MAKES_MESSAGES_VISIBLE = new Set([
+  'AmazonSQS.SendMessage',
+  'AmazonSQS.SendMessageBatch',
+  'AmazonSQS.ChangeMessageVisibility',
+  'AmazonSQS.ChangeMessageVisibilityBatch',
+]);
 
 /**
  * SQS on fauxqs, in process, on a free loopback port. fauxqs keeps everything in memory: queues and
@@ -51,6 +65,12 @@ export async function startSqs(options: SqsStandInOptions): Promise<SqsStandIn> 
   app.addHook('onSend', async (_request: FastifyRequest, _reply: FastifyReply, payload: unknown) =>
     typeof payload === 'string' ? payload.replace(internalUrls, endpoint) : payload,
   );
+  /** Called when a message may have become visible. */
+  const waitingPolls = new Set<() => void>();
+  app.addHook('onResponse', async (request: FastifyRequest) => {
+    const target = request.headers['x-amz-target'];
+    if (typeof target === 'string' && MAKES_MESSAGES_VISIBLE.has(target)) for (const notify of waitingPolls) notify();
+  });
 
   /** The wait of a valid long-polling receive; undefined leaves the request to fauxqs. */
   async function longPollSeconds(input: Record<string, unknown>, request: FastifyRequest): Promise<number | undefined> {
@@ -94,11 +114,20 @@ export async function startSqs(options: SqsStandInOptions): Promise<SqsStandIn> 
         return reply.code(result.statusCode).send(result.payload);
       }
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(LONG_POLL_INTERVAL_MS, Math.max(0, deadline - Date.now())));
+        let timer = setTimeout(() => wake(), Math.min(LONG_POLL_INTERVAL_MS, Math.max(0, deadline - Date.now())));
+        let settling = false;
+        const onVisible = (): void => {
+          if (settling) return;
+          settling = true;
+          clearTimeout(timer);
+          timer = setTimeout(() => wake(), CLOSE_SETTLE_MS);
+        };
         wake = () => {
           clearTimeout(timer);
+          waitingPolls.delete(onVisible);
           resolve();
         };
+        waitingPolls.add(onVisible);
       });
     }
   }
