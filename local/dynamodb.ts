@@ -72,7 +72,7 @@ export async function ensureTables(
   return names;
 }
 
-export function createTableInput(name: string, schema: TableSchema): CreateTableCommandInput & { TableName: string } {
+function createTableInput(name: string, schema: TableSchema): CreateTableCommandInput & { TableName: string } {
   const attributes = new Map<string, KeyAttribute['type']>();
   const keyOf = (partition: KeyAttribute, sort?: KeyAttribute): KeySchemaElement[] => {
     attributes.set(partition.name, partition.type);

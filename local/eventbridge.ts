@@ -5,7 +5,7 @@ import { AwsServiceError, createAwsJsonServer, type AwsJsonInput } from './aws-j
 import { optionalNumber, optionalObjectList, optionalString, optionalStringList } from './aws-input';
 import { closeServer, listenOnLoopback } from './listen';
 import { defaultLogger, describeError, type LocalLogger } from './logger';
-import { LOCAL_ACCOUNT_ID } from './secrets-manager-state';
+import { LOCAL_ACCOUNT_ID } from './account';
 
 export interface EventBridgeStandInOptions {
   region: string;
@@ -27,8 +27,8 @@ export interface EventBridgeStandIn {
 }
 
 /** EventBridge's limits: 10 entries per PutEvents, 256 KB per entry (sized as AWS documents). */
-export const MAX_ENTRIES = 10;
-export const MAX_ENTRY_BYTES = 262_144;
+const MAX_ENTRIES = 10;
+const MAX_ENTRY_BYTES = 262_144;
 const MAX_BODY_BYTES = 4 * 1_048_576;
 const DEFAULT_BUS = 'default';
 

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import { LOCAL_ACCOUNT_ID } from './secrets-manager-state';
+import { LOCAL_ACCOUNT_ID } from './account';
 
 export interface LambdaContextOptions {
   region?: string;

@@ -1,4 +1,5 @@
 import { randomInt, randomUUID } from 'node:crypto';
+import { LOCAL_ACCOUNT_ID } from './account';
 import { AwsServiceError, type AwsJsonInput } from './aws-json-server';
 import {
   checkLength,
@@ -12,9 +13,8 @@ import {
 
 /** Secrets Manager's operations over in-memory state, with AWS's rules, shapes and error types. */
 
-export const CURRENT = 'AWSCURRENT';
-export const PREVIOUS = 'AWSPREVIOUS';
-export const LOCAL_ACCOUNT_ID = '000000000000';
+const CURRENT = 'AWSCURRENT';
+const PREVIOUS = 'AWSPREVIOUS';
 
 /** Secrets Manager keeps this many versions, dropping the oldest unlabelled (deprecated) ones. */
 const MAX_VERSIONS = 100;
