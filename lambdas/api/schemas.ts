@@ -2,6 +2,7 @@ import { extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { TEST_EVENT_TYPE, type DeploymentSettings } from '../core/settings';
 import { validateSubscriptionEvents } from '../core/catalog';
+import { eventDataDepthProblem } from '../core/event-data';
 import { isReservedHeaderName, isValidHeaderName, isValidHeaderValue } from '../core/signing';
 
 extendZodWithOpenApi(z);
@@ -309,6 +310,10 @@ export function buildSchemas(settings: DeploymentSettings) {
       type: SubscribableEventType,
       data: z
         .custom<Record<string, unknown>>(isPlainObject, { error: requiredOr('must be a JSON object') })
+        .superRefine((data, ctx) => {
+          const problem = eventDataDepthProblem(data);
+          if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+        })
         .openapi({ type: 'object', additionalProperties: true, example: { threadId: 'thr_123', status: 'completed' } }),
       id: z
         .string()

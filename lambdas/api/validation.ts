@@ -28,7 +28,9 @@ export function issuesToProblems(issues: readonly Issue[], rootName: string): Fi
     const base = issue.path.length === 0 ? undefined : fieldName(issue.path);
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
-        problems.push({ field: base === undefined ? key : `${base}.${key}`, reason: 'is not a known field' });
+        // An empty key would leave the problem unnamed; quoted, it still says which one.
+        const name = key === '' ? '""' : key;
+        problems.push({ field: base === undefined ? name : `${base}.${name}`, reason: 'is not a known field' });
       }
     } else if (issue.code === 'invalid_key') {
       const reasons = issue.issues.map((nested) => nested.message);
@@ -44,8 +46,9 @@ export function issuesToProblems(issues: readonly Issue[], rootName: string): Fi
 export function fieldName(path: readonly PropertyKey[]): string {
   let name = '';
   for (const part of path) {
+    const text = part === '' ? '""' : String(part);
     if (typeof part === 'number') name += `[${part}]`;
-    else name += name === '' ? String(part) : `.${String(part)}`;
+    else name += name === '' ? text : `.${text}`;
   }
   return name;
 }

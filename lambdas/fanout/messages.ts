@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isKnownEventType } from '../core/catalog';
 import { PermanentError } from '../core/errors';
+import { eventDataDepthProblem } from '../core/event-data';
 import type { DeliveryEvent, ReplayJobMessage } from '../core/records';
 import type { DeploymentSettings } from '../core/settings';
 
@@ -102,6 +103,8 @@ export function parseEventsQueueMessage(
     throw new PermanentError(`event type ${JSON.stringify(event.type.slice(0, 200))} is not in the event catalog`);
   }
   if (event.data === undefined) throw new PermanentError('event has no data');
+  const tooDeep = eventDataDepthProblem(event.data);
+  if (tooDeep !== undefined) throw new PermanentError(`event data ${tooDeep}`);
   const size = Buffer.byteLength(JSON.stringify(event.data), 'utf8');
   if (size > settings.maxPayloadBytes) {
     throw new PermanentError(`event data is ${size} bytes, more than maxPayloadBytes ${settings.maxPayloadBytes}`);

@@ -9,6 +9,24 @@ const TIME_INDEX_KEYS = ['fleetId', 'id', 'timeKey'] as const;
 
 export type PutEventResult = { created: true; event: EventRecord } | { created: false; event: EventRecord };
 
+/**
+ * The table item of an event: `data` is stored as its JSON text. As a DynamoDB map it could not hold
+ * every JSON document a producer may send: the document client refuses numbers beyond 2^53,
+ * DynamoDB refuses magnitudes outside 1e-130..1e126 and maps nested deeper than 32 levels.
+ */
+type EventItem = Omit<EventRecord, 'data'> & { dataJson?: string; data?: unknown };
+
+function toItem(event: EventRecord): EventItem {
+  const { data, ...rest } = event;
+  return { ...rest, dataJson: JSON.stringify(data ?? null) };
+}
+
+/** Items written before `dataJson` existed keep `data` as a map. */
+function fromItem(item: Record<string, unknown>): EventRecord {
+  const { dataJson, data, ...rest } = item as EventItem;
+  return { ...rest, data: typeof dataJson === 'string' ? (JSON.parse(dataJson) as unknown) : data } as EventRecord;
+}
+
 /** Events table access: stored once per (fleet, id), read back by time for replay. */
 export class EventsStore {
   constructor(
@@ -20,7 +38,7 @@ export class EventsStore {
   async putIfAbsent(event: EventRecord): Promise<PutEventResult> {
     try {
       await this.doc.send(
-        new PutCommand({ TableName: this.tableName, Item: event, ConditionExpression: 'attribute_not_exists(id)' }),
+        new PutCommand({ TableName: this.tableName, Item: toItem(event), ConditionExpression: 'attribute_not_exists(id)' }),
       );
       return { created: true, event };
     } catch (error) {
@@ -35,7 +53,7 @@ export class EventsStore {
     const result = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: { fleetId, id }, ConsistentRead: true }),
     );
-    return result.Item as EventRecord | undefined;
+    return result.Item === undefined ? undefined : fromItem(result.Item);
   }
 
   /** Records that every delivery message of the event was sent, so a repeat publish is a no-op. */
@@ -112,7 +130,7 @@ export class EventsStore {
         ExclusiveStartKey: startKeyFromCursor(options.cursor, TIME_INDEX_KEYS, { fleetId }),
       }),
     );
-    return { items: (result.Items ?? []) as EventRecord[], nextCursor: encodeCursor(result.LastEvaluatedKey) };
+    return { items: (result.Items ?? []).map(fromItem), nextCursor: encodeCursor(result.LastEvaluatedKey) };
   }
 }
 

@@ -26,7 +26,8 @@ describe('POST /fleets/{fleetId}/events', () => {
       id: response.body.id,
       type: 'thread.completed',
       timestamp: NOW.toISOString(),
-      data: { threadId: 't1' },
+      // Stored as JSON text: a DynamoDB map cannot hold every JSON document (see EventsStore).
+      dataJson: JSON.stringify({ threadId: 't1' }),
       timeKey: `${NOW.toISOString()}#${response.body.id}`,
       source: 'api',
       expiresAt: Math.floor(NOW.getTime() / 1000) + 30 * 86_400,
