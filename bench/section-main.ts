@@ -9,6 +9,9 @@ const SECTIONS: Record<number, () => Promise<(request: SectionRequest) => Promis
   5: async () => (await import('./sections/api')).runApiSection,
 };
 
+// The parent is gone (stopped or killed): nobody will read the result.
+process.once('disconnect', () => process.exit(1));
+
 process.once('message', (request: SectionRequest) => {
   void run(request).then((reply) => {
     if (process.send === undefined) throw new Error('section-main.ts must be started with an IPC channel');
