@@ -241,7 +241,7 @@ function report(results: SizeResult[]): SectionOutcome {
     title: 'Fan-out (real handler, AWS answered in memory)',
     figures,
     notes: [
-      ...results.map((result) => `${result.subscriptions} subscriptions: ${result.events} events, ${result.messages} messages in ${result.sendCalls} SendMessageBatch calls (last round)`),
+      ...results.map((result) => `fan-out to ${result.subscriptions}: ${result.events} events, ${result.messages} messages in ${result.sendCalls} SendMessageBatch calls (last round)`),
       `Hookline stores the event, pages the subscriptions, matches, derives delivery ids and logs; the baseline only serialises and sends, ${DEFAULT_SEND_CONCURRENCY} calls in flight`,
       'events arrive 10 per invocation, invocations one at a time (one Lambda instance); ~1 KB of event data',
     ],

@@ -387,6 +387,8 @@ function report(scenarios: Scenario[], endpointLatencyMs: number): SectionOutcom
     `prices: ${PRICE_REGION} on-demand list prices as of ${PRICES_AS_OF} (bench/prices.ts); no free tier`,
     `Lambda: ${FUNCTION_MEMORY_MB} MB arm64, measured invocation time on the local stand-ins + an assumed ${endpointLatencyMs} ms endpoint response per dispatcher invocation (--endpoint-latency-ms)`,
     'one warm dispatcher instance: subscription and secret caches hit after the first delivery per subscription; "no cache hits" adds a GetItem (0.5 RRU) and a GetSecretValue per delivery',
+    'batches as full as the queue allows (10 records); at a trickle Lambda gets batches of 1 and the Lambda and SQS shares per delivery grow up to 10×',
+    'invocation times are measured through the meter, which adds two reads per write, so the Lambda share is an upper bound',
     'not per delivery: $0.40 per subscription-month for its Secrets Manager secret (an API destination connection keeps one secret too), storage, idle long polls of the event source mappings',
     'API destinations: one PutEvents per event as for Hookline, then one invocation per subscription and attempt; no signing, no delivery log',
   );
