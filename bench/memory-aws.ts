@@ -2,7 +2,6 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import {
   ChangeMessageVisibilityCommand,
   SendMessageBatchCommand,
-  SendMessageCommand,
   SQSClient,
   type SendMessageBatchCommandInput,
 } from '@aws-sdk/client-sqs';
@@ -74,7 +73,6 @@ export function installMemoryAws(state: MemoryAwsState): MemoryAws {
         Failed: [],
       };
     }],
-    [SendMessageCommand, async () => ({ MessageId: 'bench' })],
     [ChangeMessageVisibilityCommand, async () => ({})],
     [GetSecretValueCommand, async (input: { SecretId: string; VersionId?: string }) => {
       const value = state.secrets.get(input.SecretId);

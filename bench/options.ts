@@ -66,6 +66,7 @@ const QUICK: typeof FULL = {
 
 export const USAGE = `Usage: npm run bench -- [flags]
   --quick                    tiny sizes (smoke run)
+  --help                     this text
   --sections=1,2,3,4,5       which sections to run
   --out=bench/results.json   where the machine-readable results go
   --deliveries=N             section 1: deliveries per variant and round (1 KB)
@@ -97,6 +98,8 @@ const NUMERIC_FLAGS: Record<string, NumericKey> = {
   'loop-time-limit-ms': 'loopTimeLimitMs',
 };
 
+const VALUE_FLAGS = new Set(['out', 'sections', 'fanout-sizes', ...Object.keys(NUMERIC_FLAGS)]);
+
 /** Parses `--name=value` / `--name value` flags; throws an Error naming the bad flag. */
 export function parseOptions(argv: readonly string[], defaultOut: string): BenchOptions {
   const flags = new Map<string, string>();
@@ -104,15 +107,15 @@ export function parseOptions(argv: readonly string[], defaultOut: string): Bench
     const arg = argv[index] as string;
     if (!arg.startsWith('--')) throw new Error(`unexpected argument ${JSON.stringify(arg)}\n${USAGE}`);
     const [name, inline] = splitFlag(arg.slice(2));
-    if (name === 'quick' || name === 'help') {
+    if (name === 'quick') {
       flags.set(name, 'true');
       continue;
     }
+    if (!VALUE_FLAGS.has(name)) throw new Error(`unknown flag --${name}\n${USAGE}`);
     const value = inline ?? argv[(index += 1)];
     if (value === undefined) throw new Error(`--${name} needs a value\n${USAGE}`);
     flags.set(name, value);
   }
-  if (flags.has('help')) throw new Error(USAGE);
   const quick = flags.has('quick');
   const options: BenchOptions = { quick, sections: [...SECTION_IDS], out: defaultOut, ...(quick ? QUICK : FULL) };
   for (const [name, value] of flags) {
@@ -121,9 +124,7 @@ export function parseOptions(argv: readonly string[], defaultOut: string): Bench
     else if (name === 'sections') options.sections = parseSections(value);
     else if (name === 'fanout-sizes') options.fanoutSizes = parseList(name, value);
     else {
-      const key = NUMERIC_FLAGS[name];
-      if (key === undefined) throw new Error(`unknown flag --${name}\n${USAGE}`);
-      options[key] = positiveInteger(name, value);
+      options[NUMERIC_FLAGS[name] as NumericKey] = positiveInteger(name, value);
     }
   }
   if (options.concurrency % 10 !== 0) throw new Error('--concurrency must be a multiple of 10 (invocations of 10 records)');

@@ -3,7 +3,7 @@ import { arch, cpus, platform, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { runChild, type SectionRequest } from './child';
-import { parseOptions, type BenchOptions, type SectionId } from './options';
+import { parseOptions, USAGE, type BenchOptions, type SectionId } from './options';
 import { DEFAULT_RESULTS_PATH } from './paths';
 import type { BenchResults, MachineInfo, SectionResult } from './results';
 import type { SectionOutcome } from './section';
@@ -23,7 +23,7 @@ const TITLES: Record<SectionId, string> = {
 /** A section that takes longer than this is stopped and reported as failed. */
 const SECTION_TIMEOUT_MS = { full: 240_000, quick: 90_000 };
 
-export function machineInfo(): MachineInfo {
+function machineInfo(): MachineInfo {
   const list = cpus();
   return {
     cpuModel: list[0]?.model.trim() ?? 'unknown',
@@ -50,6 +50,10 @@ async function runSection(id: SectionId, options: BenchOptions): Promise<Section
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help')) {
+    console.log(USAGE);
+    return;
+  }
   let options: BenchOptions;
   try {
     options = parseOptions(process.argv.slice(2), DEFAULT_RESULTS_PATH);

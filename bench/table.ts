@@ -1,4 +1,4 @@
-import type { BenchResults, Figure, MachineInfo, SectionResult } from './results';
+import type { Figure, MachineInfo, SectionResult } from './results';
 
 /** First lines of the stdout report: what ran where. */
 export function renderHeader(machine: MachineInfo, startedAt: string): string[] {
@@ -6,13 +6,6 @@ export function renderHeader(machine: MachineInfo, startedAt: string): string[] 
     `Hookline benchmark — ${machine.cpuModel} × ${machine.cpus}, ${machine.totalMemoryMB} MB, Node ${machine.node}, ${machine.platform}/${machine.arch}`,
     `started ${startedAt}; every figure is divided by a baseline measured in this run`,
   ];
-}
-
-/** The whole stdout report of finished results. */
-export function renderTable(results: BenchResults): string {
-  const lines = renderHeader(results.machine, results.startedAt);
-  for (const section of results.sections) lines.push('', ...renderSection(section));
-  return `${lines.join('\n')}\n`;
 }
 
 export function renderSection(section: SectionResult): string[] {

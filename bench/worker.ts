@@ -99,7 +99,8 @@ function stop(child: ChildProcess): Promise<void> {
       resolve();
     });
     // Closing the IPC channel tells the worker to finish; the timer covers one that does not.
-    child.disconnect();
+    if (child.connected) child.disconnect();
+    else child.kill('SIGTERM');
   });
 }
 

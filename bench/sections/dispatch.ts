@@ -48,6 +48,8 @@ interface Variant {
 
 interface RunResult {
   completed: number;
+  /** Deliveries whose signatures the receiver checked. */
+  verified: number;
   elapsedMs: number;
   perSecond: number;
   latencies: number[];
@@ -146,7 +148,7 @@ async function measureVariant(bench: Bench, variant: Variant): Promise<VariantRe
     if (round % 2 === 1) baseline.push(await runBaseline(bench, variant, data, variant.deliveries));
     const run = await runHookline(bench, variant, data, variant.deliveries, `round ${round + 1}`);
     hookline.push(run);
-    verified += run.completed > 0 ? (await bench.receiver.stats()).verified : 0;
+    verified += run.verified;
     if (round % 2 === 0) baseline.push(await runBaseline(bench, variant, data, variant.deliveries));
   }
   return {
@@ -198,7 +200,7 @@ async function runHookline(bench: Bench, variant: Variant, data: object, count: 
   if (stats.verifyFailures > 0) problems.push(`${stats.verifyFailures} deliveries failed signature verification (${stats.firstFailure})`);
   if (stats.verified === 0 && completed > 0) problems.push('no delivery had its signatures verified');
   if (problems.length > 0) throw new Error(`dispatcher ${variant.id} ${what}: ${problems.join('; ')}`);
-  return { completed, elapsedMs, perSecond: (completed / elapsedMs) * 1000, latencies };
+  return { completed, verified: stats.verified, elapsedMs, perSecond: (completed / elapsedMs) * 1000, latencies };
 }
 
 /** The same bodies POSTed by the baseline process's bare undici loops, optionally signed like Hookline signs. */
@@ -219,7 +221,7 @@ async function runBaseline(bench: Bench, variant: Variant, data: object, count: 
   if (result.errors > 0 || stats.plain !== result.completed) {
     throw new Error(`baseline ${variant.id}: ${result.errors} non-200 answers, receiver got ${stats.plain} of ${result.completed}`);
   }
-  return { completed: result.completed, elapsedMs: result.elapsedMs, perSecond: (result.completed / result.elapsedMs) * 1000, latencies: result.latencies };
+  return { completed: result.completed, verified: 0, elapsedMs: result.elapsedMs, perSecond: (result.completed / result.elapsedMs) * 1000, latencies: result.latencies };
 }
 
 function report(results: VariantResult[], concurrency: number): SectionOutcome {
