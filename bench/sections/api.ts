@@ -4,7 +4,6 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Pool } from 'undici';
 import { deliveryIdFor, newTokenId } from '../../lambdas/core/ids';
 import { formatApiToken, generateApiTokenSecret } from '../../lambdas/core/secrets';
-import { wireApi } from '../../lambdas/api/wiring';
 import { DeliveriesStore } from '../../lambdas/shared/deliveries-store';
 import { TokensStore } from '../../lambdas/shared/tokens-store';
 import { startApiServer } from '../../local/api-server';
@@ -17,7 +16,7 @@ import { deadline, type SectionOutcome } from '../section';
 import { summarize } from '../stats';
 
 /**
- * Section 5: the API Lambda as deployed (wireApi) behind the local API Gateway stand-in, against
+ * Section 5: the API Lambda's entry module (lambdas/api/handler.ts) behind the local API Gateway stand-in, against
  * dynalite and the Secrets Manager stand-in, one request at a time — divided by a raw DynamoDB
  * GetItem against the same dynalite, interleaved with them in the same loop.
  */
@@ -38,7 +37,8 @@ export async function runApiSection({ options }: SectionRequest): Promise<Sectio
   try {
     runtime.applyEnv();
     process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
-    const server = await startApiServer({ handler: wireApi(process.env), port: 0 });
+    const { handler } = await import('../../lambdas/api/handler');
+    const server = await startApiServer({ handler, port: 0 });
     cleanup.unshift(() => server.close());
     const dynamo = new DynamoDBClient({ region: runtime.region, endpoint: runtime.endpoints.dynamodb, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
     cleanup.unshift(async () => dynamo.destroy());
@@ -111,7 +111,7 @@ export async function runApiSection({ options }: SectionRequest): Promise<Sectio
     const getStats = summarize(samples.getItem);
     const base = 'raw GetItem';
     return {
-      title: 'API latency (wireApi behind the local API Gateway front, dynalite)',
+      title: 'API latency (the API handler behind the local API Gateway front, dynalite)',
       figures: [
         figure({ id: 'api.create.p50', label: 'create-subscription p50', value: createStats.p50, unit: 'ms', baselineLabel: base, baselineValue: getStats.p50 }),
         figure({ id: 'api.create.p99', label: 'create-subscription p99', value: createStats.p99, unit: 'ms', baselineLabel: base, baselineValue: getStats.p99 }),

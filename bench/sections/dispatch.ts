@@ -5,7 +5,6 @@ import type { SigningSecretValue, SubscriptionRecord } from '../../lambdas/core/
 import { generateSigningSecret } from '../../lambdas/core/secrets';
 import { parseDeploymentSettings } from '../../lambdas/core/settings';
 import { ENV } from '../../lambdas/shared/environment';
-import { wireDispatcher, type WiredDispatcher } from '../../lambdas/dispatcher/wiring';
 import { createLambdaContext } from '../../local/lambda-context';
 import { startBaselineClient, type BaselineClient } from '../baseline';
 import type { SectionRequest } from '../child';
@@ -18,8 +17,8 @@ import { median, summarize, type LatencySummary } from '../stats';
 import { BENCH_ACCOUNT, BENCH_REGION, dataForEnvelopeSize, deliveryMessage, sampleEventId, sqsRecord } from '../workload';
 
 /**
- * Section 1: the dispatcher Lambda as deployed (wireDispatcher: middy, Powertools, stores, real
- * HTTP delivery) invoked with SQS batches of 10, AWS answered in memory, POSTing to a receiver
+ * Section 1: the dispatcher Lambda's own entry module (lambdas/dispatcher/handler.ts: middy,
+ * Powertools, stores, real HTTP delivery) invoked with SQS batches of 10, AWS answered in memory, POSTing to a receiver
  * process on 127.0.0.1 — against a bare undici Pool POST loop of the same bodies at the same
  * concurrency.
  */
@@ -108,7 +107,8 @@ export async function runDispatchSection({ options }: SectionRequest): Promise<S
     secrets,
     subscriptionsTable: env[ENV.subscriptionsTable] as string,
   });
-  const dispatcher = wireDispatcher(process.env);
+  // The Lambda entry point itself, imported once its environment is set, as the runtime does.
+  const dispatcher = (await import('../../lambdas/dispatcher/handler')).handler;
   const probe = createHttpProbe();
   const baseline = await startBaselineClient();
   const bench: Bench = { options, settings, receiver, baseline, memory, dispatcher, probe, subscriptions, secrets: [current, previous] };
@@ -120,7 +120,7 @@ export async function runDispatchSection({ options }: SectionRequest): Promise<S
   } finally {
     probe.dispose();
     memory.restore();
-    await Promise.allSettled([dispatcher.close(), baseline.close(), receiver.close()]);
+    await Promise.allSettled([baseline.close(), receiver.close()]);
   }
 }
 
@@ -130,7 +130,7 @@ interface Bench {
   receiver: Receiver;
   baseline: BaselineClient;
   memory: MemoryAws;
-  dispatcher: WiredDispatcher;
+  dispatcher: (typeof import('../../lambdas/dispatcher/handler'))['handler'];
   probe: HttpProbe;
   subscriptions: Map<string, SubscriptionRecord[]>;
   secrets: string[];
@@ -182,7 +182,7 @@ async function runHookline(bench: Bench, variant: Variant, data: object, count: 
         const event = { id: sampleEventId(index), type: 'thread.completed', timestamp, data };
         records.push(sqsRecord(JSON.stringify(deliveryMessage(FLEET, subscription.id, event)), QUEUE_NAME));
       }
-      const response = await bench.dispatcher.handler({ Records: records }, createLambdaContext('hookline-dispatcher', 60_000));
+      const response = await bench.dispatcher({ Records: records }, createLambdaContext('hookline-dispatcher', 60_000));
       itemFailures += response.batchItemFailures.length;
       completed += records.length;
     }

@@ -5,7 +5,6 @@ import { newSubscriptionId } from '../../lambdas/core/ids';
 import type { SubscriptionRecord } from '../../lambdas/core/records';
 import { parseDeploymentSettings } from '../../lambdas/core/settings';
 import { ENV } from '../../lambdas/shared/environment';
-import { wireFanout } from '../../lambdas/fanout/wiring';
 import { DEFAULT_SEND_CONCURRENCY } from '../../lambdas/fanout/send-deliveries';
 import { createLambdaContext } from '../../local/lambda-context';
 import type { SectionRequest } from '../child';
@@ -16,7 +15,7 @@ import { median } from '../stats';
 import { BENCH_ACCOUNT, BENCH_REGION, dataForEnvelopeSize, sqsRecord } from '../workload';
 
 /**
- * Section 2: the fan-out Lambda as deployed (wireFanout) turning one event into a delivery message
+ * Section 2: the fan-out Lambda's entry module (lambdas/fanout/handler.ts) turning one event into a delivery message
  * per matching subscription, AWS answered in memory — against the least any fan-out must do: the
  * same number of message bodies serialised and sent with SendMessageBatch, 10 per call, as many
  * calls in flight.
@@ -87,7 +86,7 @@ export async function runFanoutSection({ options }: SectionRequest): Promise<Sec
       counter.messages += input.Entries?.length ?? 0;
     },
   });
-  const fanout = wireFanout(process.env);
+  const fanout = (await import('../../lambdas/fanout/handler')).handler;
   const sqs = new SQSClient({ region: BENCH_REGION });
   const data = dataForEnvelopeSize('bench-fleet', 1_024);
   const bench: Bench = { options, memory, fanout, sqs, counter, data, deliveriesQueueUrl: env[ENV.deliveriesQueueUrl] as string, eventSource: settings.eventSource };
@@ -105,7 +104,7 @@ export async function runFanoutSection({ options }: SectionRequest): Promise<Sec
 interface Bench {
   options: SectionRequest['options'];
   memory: MemoryAws;
-  fanout: ReturnType<typeof wireFanout>;
+  fanout: (typeof import('../../lambdas/fanout/handler'))['handler'];
   sqs: SQSClient;
   counter: Counter;
   data: object;

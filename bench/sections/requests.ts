@@ -6,7 +6,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { FUNCTION_MEMORY_MB } from '../../lib/functions';
 import { newSubscriptionId } from '../../lambdas/core/ids';
 import { generateSigningSecret } from '../../lambdas/core/secrets';
@@ -14,8 +14,6 @@ import { DELIVERIES_TABLE, EVENTS_TABLE, SUBSCRIPTIONS_TABLE, TOKENS_TABLE, type
 import { ENV } from '../../lambdas/shared/environment';
 import { SigningSecrets } from '../../lambdas/shared/signing-secrets';
 import { SubscriptionsStore } from '../../lambdas/shared/subscriptions-store';
-import { wireDispatcher } from '../../lambdas/dispatcher/wiring';
-import { wireFanout } from '../../lambdas/fanout/wiring';
 import { createLambdaContext } from '../../local/lambda-context';
 import type { LocalLogger } from '../../local/logger';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
@@ -57,6 +55,7 @@ interface Scenario {
   events: number;
   deliveries: number;
   attempts: number;
+  putEventsCalls: number;
   perEvent: Usage;
   perDelivery: Usage;
   /** Per delivery, everything included: its share of the event plus its own dispatch. */
@@ -72,8 +71,8 @@ interface Harness {
   sqs: SQSClient;
   eventBridge: EventBridgeClient;
   receiver: TestEndpoint;
-  fanout: ReturnType<typeof wireFanout>;
-  dispatcher: ReturnType<typeof wireDispatcher>;
+  fanout: (typeof import('../../lambdas/fanout/handler'))['handler'];
+  dispatcher: (typeof import('../../lambdas/dispatcher/handler'))['handler'];
   data: object;
 }
 
@@ -137,9 +136,9 @@ export async function runRequestsSection({ options }: SectionRequest): Promise<S
       }
     }
 
-    const fanout = wireFanout(process.env);
-    const dispatcher = wireDispatcher(process.env);
-    cleanup.unshift(() => dispatcher.close());
+    // The Lambda entry modules themselves, imported once their environment points at the meter.
+    const { handler: fanout } = await import('../../lambdas/fanout/handler');
+    const { handler: dispatcher } = await import('../../lambdas/dispatcher/handler');
     const harness: Harness = { options, runtime, meter, sqs, eventBridge, receiver, fanout, dispatcher, data: dataForEnvelopeSize('cost-many', 1_024) };
     const scenarios: Scenario[] = [];
     for (const fleet of fleets) scenarios.push(await runScenario(harness, fleet.name, fleet.fleetId, fleet.subscriptions, fleet.path === 'flaky'));
@@ -158,6 +157,7 @@ async function runScenario(harness: Harness, name: string, fleetId: string, subs
   // Producer side: PutEvents, 10 entries per call; each accepted entry reaches the events queue by the bus rule.
   let eventChunks = 0;
   let eventBytes = 0;
+  let putEventsCalls = 0;
   for (let sent = 0; sent < events; sent += 10) {
     const entries = Array.from({ length: Math.min(10, events - sent) }, () => {
       const detail = JSON.stringify({ fleetId, data: harness.data });
@@ -166,6 +166,7 @@ async function runScenario(harness: Harness, name: string, fleetId: string, subs
       return { Source: runtime.settings.eventSource, DetailType: 'thread.completed', Detail: detail, EventBusName: runtime.eventBus.name };
     });
     const result = await harness.eventBridge.send(new PutEventsCommand({ Entries: entries }));
+    putEventsCalls += 1;
     if ((result.FailedEntryCount ?? 0) > 0) throw new Error(`PutEvents refused ${result.FailedEntryCount} entries`);
   }
 
@@ -173,7 +174,7 @@ async function runScenario(harness: Harness, name: string, fleetId: string, subs
   const fanoutRun = await drain(harness, runtime.queues.eventsUrl, runtime.queues.eventsArn, 'hookline-fanout', harness.fanout, (run) => run.records < events);
   const fanoutCounts = meter.snapshot();
   meter.reset();
-  const dispatchRun = await drain(harness, runtime.queues.deliveriesUrl, runtime.queues.deliveriesArn, 'hookline-dispatcher', harness.dispatcher.handler, () => harness.receiver.succeeded() < deliveries);
+  const dispatchRun = await drain(harness, runtime.queues.deliveriesUrl, runtime.queues.deliveriesArn, 'hookline-dispatcher', harness.dispatcher, () => harness.receiver.succeeded() < deliveries);
   const dispatchCounts = meter.snapshot();
 
   const attempts = harness.receiver.requests();
@@ -210,6 +211,7 @@ async function runScenario(harness: Harness, name: string, fleetId: string, subs
     events,
     deliveries,
     attempts,
+    putEventsCalls,
     perEvent,
     perDelivery,
     total: addUsage(scaleUsage(perEvent, 1 / subscriptions), perDelivery),
@@ -228,7 +230,7 @@ async function drain(
   queueUrl: string,
   queueArn: string,
   functionName: string,
-  handler: (event: SQSEvent, context: ReturnType<typeof createLambdaContext>) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>,
+  handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>,
   more: (run: StageRun) => boolean,
 ): Promise<StageRun> {
   const run: StageRun = { invocations: 0, records: 0, durationsMs: [], receiveRequests: 0, deleteRequests: 0 };
@@ -380,7 +382,7 @@ function report(scenarios: Scenario[], endpointLatencyMs: number): SectionOutcom
       `    per event: ${describeUsage(scenario.perEvent)}`,
       `    per delivery: ${describeUsage(scenario.perDelivery)}`,
       `    per 1M deliveries by service: ${Object.entries(byService).map(([service, value]) => `${service} ${dollars(value * perMillion)}`).join(', ')}`,
-      `    DynamoDB calls: fan-out ${describeCalls(scenario.fanoutCounts)}; dispatch ${describeCalls(scenario.dispatchCounts)}; dispatch WRU by target ${Object.entries(scenario.dispatchCounts.dynamoWriteUnitsBy).map(([target, units]) => `${target} ${units}`).join(', ')}`,
+      `    calls: producer PutEvents ${scenario.putEventsCalls}; fan-out ${describeCalls(scenario.fanoutCounts)}; dispatch ${describeCalls(scenario.dispatchCounts)}; dispatch WRU by target ${Object.entries(scenario.dispatchCounts.dynamoWriteUnitsBy).map(([target, units]) => `${target} ${units}`).join(', ')}`,
     );
   }
   notes.push(
