@@ -74,8 +74,8 @@ describe('pipeline on the local runtime', { timeout: 30_000 }, () => {
     });
     expect(record.latencyMs).toBeGreaterThanOrEqual(0);
     expect(record.attempts).toHaveLength(1);
-    const event = await harness.events.get(fleetId, eventId);
-    expect(event?.fannedOutAt).toBeDefined();
+    // Marked once every delivery message is sent, which may be after this delivery already succeeded.
+    await waitFor('the event marked fanned out', async () => ((await harness.events.get(fleetId, eventId))?.fannedOutAt ? true : undefined));
     // The subscription to another type got nothing.
     expect(receiver.at('/other-type')).toHaveLength(0);
   });
@@ -138,9 +138,13 @@ describe('pipeline on the local runtime', { timeout: 30_000 }, () => {
     const [request] = await waitFor('the POST', () => (receiver.at('/failing').length > 0 ? receiver.at('/failing') : undefined));
     const record = await settledDelivery(String(request?.headers['webhook-id']), (found) => found.status === 'disabled');
     expect(record.attemptCount).toBe(1);
-    const stored = await harness.subscriptions.get(fleetId, subscription.id, true);
-    expect(stored).toMatchObject({ enabled: false, failingSince });
-    expect(stored?.disabledReason).toMatch(/auto-disable/);
+    // The attempt is recorded first, then the subscription is disabled.
+    const stored = await waitFor('the subscription disabled', async () => {
+      const found = await harness.subscriptions.get(fleetId, subscription.id, true);
+      return found?.enabled === false ? found : undefined;
+    });
+    expect(stored.failingSince).toBe(failingSince);
+    expect(stored.disabledReason).toMatch(/auto-disable/);
     await sleep(1_500);
     expect(receiver.at('/failing')).toHaveLength(1);
   });
