@@ -10,8 +10,7 @@
  * 2. The same process end to end on the local runtime (dynalite, fauxqs, local Secrets Manager):
  *    delivery messages on the deliveries queue, the pipeline's dispatcher draining them.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { spawn } from 'node:child_process';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -37,19 +36,22 @@ const inFlight = Number(process.argv[3] ?? 4);
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
 
-const receiver = createServer((req, res) => {
-  req.resume();
-  req.on('end', () => {
-    res.statusCode = 204;
-    res.end();
+// The receiver runs in its own process so that this one measures the dispatcher alone.
+const RECEIVER = `
+  const http = require('node:http');
+  let count = 0;
+  const server = http.createServer((req, res) => { req.resume(); req.on('end', () => { count += 1; res.statusCode = 204; res.end(); }); });
+  server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
+  process.on('message', () => process.send({ count }));
+`;
+const receiver = spawn(process.execPath, ['-e', RECEIVER], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+const port = await new Promise<number>((resolve) => receiver.once('message', (message: { port: number }) => resolve(message.port)));
+const received = () =>
+  new Promise<number>((resolve) => {
+    receiver.once('message', (message: { count: number }) => resolve(message.count));
+    receiver.send('count');
   });
-});
-let received = 0;
-receiver.on('request', () => {
-  received += 1;
-});
-await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+const url = `http://127.0.0.1:${port}/hook`;
 const settings = parseDeploymentSettings({ allowPrivateTargets: ['127.0.0.0/8'] });
 const body = { payload: 'x'.repeat(900) };
 
@@ -114,7 +116,7 @@ async function inMemory(): Promise<void> {
   const all = messages(subscription.fleetId, subscription.id, total).map(record);
   const batches: SQSRecord[][] = [];
   for (let index = 0; index < all.length; index += 10) batches.push(all.slice(index, index + 10));
-  received = 0;
+  const before = await received();
   const started = performance.now();
   let next = 0;
   await Promise.all(
@@ -129,7 +131,7 @@ async function inMemory(): Promise<void> {
   );
   const seconds = (performance.now() - started) / 1000;
   const per = (count: number) => (count / total).toFixed(3);
-  console.log(`in-memory AWS: ${total} deliveries in ${seconds.toFixed(2)} s = ${Math.round(total / seconds)} deliveries/s (${inFlight} batches of 10 in flight); receiver got ${received}`);
+  console.log(`in-memory AWS: ${total} deliveries in ${seconds.toFixed(2)} s = ${Math.round(total / seconds)} deliveries/s (${inFlight} batches of 10 in flight); receiver got ${(await received()) - before}`);
   console.log(
     `  per successful delivery: DynamoDB UpdateItem ${per(ddb.commandCalls(UpdateCommand).length)}, GetItem ${per(ddb.commandCalls(GetCommand).length)}, ` +
       `Secrets Manager GetSecretValue ${per(secrets.commandCalls(GetSecretValueCommand).length)}, SQS calls by the dispatcher ${per(sqs.calls().length)}`,
@@ -156,10 +158,10 @@ async function onLocalRuntime(): Promise<void> {
   });
   const count = Math.min(total, 1_000);
   await sendJsonBatch(sqs, runtime.queues.deliveriesUrl, messages('bench', id, count), { concurrency: 10 });
-  received = 0;
+  const before = await received();
   const started = performance.now();
   const pipeline = startPipeline(runtime, { dispatcherConcurrency: inFlight, waitTimeSeconds: 1 });
-  while (received < count) await new Promise((resolve) => setTimeout(resolve, 20));
+  while ((await received()) - before < count) await new Promise((resolve) => setTimeout(resolve, 20));
   const seconds = (performance.now() - started) / 1000;
   console.log(`local runtime (dynalite + fauxqs): ${count} deliveries in ${seconds.toFixed(2)} s = ${Math.round(count / seconds)} deliveries/s (${inFlight} pollers, batches of 10)`);
   await pipeline.stop();
@@ -170,5 +172,4 @@ async function onLocalRuntime(): Promise<void> {
 
 await inMemory();
 await onLocalRuntime();
-receiver.closeAllConnections();
-receiver.close();
+receiver.kill();
