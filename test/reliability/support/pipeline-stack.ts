@@ -1,5 +1,5 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { deliveryIdFor } from '../../../lambdas/core/ids';
 import type { DeliveryRecord, EventRecord } from '../../../lambdas/core/records';
 import type { DeploymentSettingsInput } from '../../../lambdas/core/settings';
@@ -26,7 +26,7 @@ export interface PipelineStack {
   /** Waits until the delivery exists and `done` holds. */
   settled(id: string, done: (record: DeliveryRecord) => boolean, timeoutMs?: number): Promise<DeliveryRecord>;
   depth(queueUrl: string): Promise<number>;
-  /** Receives (and hides for a minute) every message visible on a queue now. */
+  /** Receives and deletes every message visible on a queue now; returns their bodies. */
   drain(queueUrl: string): Promise<string[]>;
   stop(): Promise<void>;
 }
@@ -100,6 +100,12 @@ export async function startPipelineStack(options: {
         const messages = received.Messages ?? [];
         if (messages.length === 0) return bodies;
         bodies.push(...messages.map((message) => message.Body ?? ''));
+        await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
+          }),
+        );
       }
     },
     async stop() {
