@@ -1,6 +1,11 @@
 import type { SubscriptionRecord } from '../core/records';
 
-export const DEFAULT_SUBSCRIPTION_TTL_MS = 5_000;
+/**
+ * Nothing is kept between batches by default: DESIGN.md promises that a rotation (a new secret
+ * version on the subscription), a disable or a new URL applies to the very next attempt. Concurrent
+ * lookups (the records of one batch) still share one read.
+ */
+export const DEFAULT_SUBSCRIPTION_TTL_MS = 0;
 const DEFAULT_MAX_ENTRIES = 10_000;
 
 interface Entry {
@@ -10,9 +15,9 @@ interface Entry {
 }
 
 /**
- * Short-lived in-memory cache of subscriptions keyed by (fleetId, id). A change made through the
- * API (disable, new URL, rotated secret version) is seen within the TTL; concurrent lookups of the
- * same subscription share one read.
+ * In-memory cache of subscriptions keyed by (fleetId, id): concurrent lookups of the same
+ * subscription share one read, and with a TTL above 0 a change made through the API (disable, new
+ * URL, rotated secret version) is seen within the TTL.
  */
 export class SubscriptionCache {
   private readonly entries = new Map<string, Entry>();

@@ -347,12 +347,14 @@ describe('dispatcher: final outcomes', () => {
 });
 
 describe('dispatcher: auto-disable', () => {
-  it('starts the failing clock once, then trusts the cached start', async () => {
+  it('starts the failing clock once, then trusts the stored start', async () => {
     const sub = subscription();
     mockSubscription(sub);
     ddb.on(UpdateCommand, { TableName: TABLES.subscriptions }).resolves({ Attributes: { failingSince: clock.toISOString() } });
     const { handler } = build(() => answer(500));
     await handler(sqsEvent(sqsRecord(messageFor(sub))));
+    // The next attempt reads the subscription again, now with the clock it started.
+    mockSubscription({ ...sub, failingSince: clock.toISOString() });
     await handler(sqsEvent(sqsRecord(messageFor(sub))));
     const updates = subscriptionUpdates();
     expect(updates).toHaveLength(1);
