@@ -5,7 +5,7 @@ import { newSubscriptionId } from '../../lambdas/core/ids';
 import type { SubscriptionRecord } from '../../lambdas/core/records';
 import { parseDeploymentSettings } from '../../lambdas/core/settings';
 import { ENV } from '../../lambdas/shared/environment';
-import { DEFAULT_SEND_CONCURRENCY } from '../../lambdas/fanout/send-deliveries';
+import { DEFAULT_SEND_CONCURRENCY } from '../../lambdas/fanout/fanout';
 import { createLambdaContext } from '../../local/lambda-context';
 import type { SectionRequest } from '../child';
 import { installMemoryAws, type MemoryAws } from '../memory-aws';

@@ -67,6 +67,7 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
     const identity = identityOf(message, subscription.url);
     const allowed = attemptsAllowed(settings, subscription.maxAttempts);
     if (attempt > allowed) {
+      deps.metrics.addMetric('fastForwarded', MetricUnit.Count, 1);
       logger.info('past the subscription\'s last attempt; fast-forwarding to the DLQ', { allowed });
       throw new RequeueError(`attempt ${attempt} is past the subscription's maxAttempts ${allowed}`, 0);
     }
@@ -114,6 +115,7 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
       identity,
       attempt: attemptRecord(record, attempt, startedAt, result, retryInSeconds),
       status,
+      reopensSucceeded: message.reason !== 'fanout',
       ...(retryInSeconds === undefined
         ? {}
         : { nextAttemptAt: new Date(finishedAt.getTime() + retryInSeconds * 1000).toISOString() }),
@@ -122,6 +124,8 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
     });
     countAttempt(result, outcome === 'succeeded');
     logger.info('attempt made', {
+      eventType: message.event.type,
+      url: subscription.url,
       attempt,
       allowed,
       outcome,
@@ -178,9 +182,8 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
     at: Date,
     logger: Logger,
   ): Promise<void> {
-    let url = subscription?.url;
-    // A deleted subscription's URL survives only on an earlier record of this delivery.
-    if (url === undefined) url = (await deps.deliveries.get(message.deliveryId))?.webhookUrl ?? DELETED_SUBSCRIPTION_URL;
+    // The store keeps the URL of an earlier attempt; the placeholder shows only when there was none.
+    const url = subscription?.url ?? DELETED_SUBSCRIPTION_URL;
     const reason = subscription === undefined ? 'the subscription was deleted' : 'the subscription is disabled';
     await deps.deliveries.endWithoutAttempt(identityOf(message, url), 'disabled', reason, at.toISOString(), expiresAt(at));
     deps.metrics.addMetric('deliveriesDisabled', MetricUnit.Count, 1);

@@ -30,7 +30,6 @@ export class SigningSecretsLoader {
     } catch (error) {
       if (error instanceof PermanentError) throw error;
       const name = error instanceof Error ? error.name : '';
-      if (name === 'MalformedSecretError') throw new PermanentError((error as Error).message, { cause: error });
       if (MISSING_SECRET_ERRORS.has(name)) {
         throw new PermanentError(`the signing secret version is unavailable (${name})`, { cause: error });
       }

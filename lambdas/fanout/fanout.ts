@@ -9,10 +9,10 @@ import type { DeliveryMessage, EventRecord, ReplayJobMessage } from '../core/rec
 import type { DeploymentSettings } from '../core/settings';
 import { eventTimeKey, type EventsStore } from '../shared/events-store';
 import type { runReplay } from '../shared/replay';
+import { sendJsonBatch } from '../shared/queue-sender';
 import { processSqsBatch, type SqsHandler } from '../shared/sqs-batch';
 import type { SubscriptionsStore } from '../shared/subscriptions-store';
 import { parseEventsQueueMessage, type IncomingEvent } from './messages';
-import { sendDeliveryMessages } from './send-deliveries';
 
 export interface FanoutDeps {
   events: EventsStore;
@@ -33,6 +33,9 @@ export interface FanoutDeps {
 }
 
 const SECONDS_PER_DAY = 86_400;
+
+/** SendMessageBatch calls in flight at once by default. */
+export const DEFAULT_SEND_CONCURRENCY = 10;
 
 /**
  * Events queue → deliveries queue. Each record stores its event once, then sends one delivery
@@ -77,12 +80,15 @@ export function createFanout(deps: FanoutDeps): SqsHandler {
           reason: 'fanout',
         }));
       matched += messages.length;
-      calls += await sendDeliveryMessages(deps.sqs, deps.deliveriesQueueUrl, messages, deps.sendConcurrency);
+      const sent = await sendJsonBatch(deps.sqs, deps.deliveriesQueueUrl, messages, {
+        concurrency: deps.sendConcurrency ?? DEFAULT_SEND_CONCURRENCY,
+      });
+      calls += sent.calls;
     }
     await deps.events.markFannedOut(event.fleetId, event.id, now().toISOString());
     deps.metrics.addMetric('eventsFannedOut', MetricUnit.Count, 1);
     deps.metrics.addMetric('deliveriesEnqueued', MetricUnit.Count, matched);
-    logger.info('event fanned out', { eventType: event.type, deliveries: matched, sendCalls: calls, repeat: !stored.created });
+    logger.info('event fanned out', { eventType: event.type, deliveries: matched, sendCalls: calls, storedBefore: !stored.created });
   }
 
   async function continueReplay(job: ReplayJobMessage, logger: Logger): Promise<void> {

@@ -25,6 +25,13 @@ export interface AttemptWrite {
   identity: DeliveryIdentity;
   attempt: AttemptRecord;
   status: DeliveryStatus;
+  /**
+   * Whether this attempt may change a delivery that already succeeded. True for explicit
+   * re-deliveries (retry, replay, test); false for fan-out messages, so a duplicate SQS message
+   * that fails after a success cannot turn a `succeeded` delivery back into `pending` or `failed`.
+   * @default false
+   */
+  reopensSucceeded?: boolean;
   nextAttemptAt?: string;
   now: string;
   /** Epoch seconds at which DynamoDB TTL may remove the record. */
@@ -65,7 +72,9 @@ export class DeliveriesStore {
 
   /**
    * Appends an attempt and updates the summary in one UpdateItem. A second write for the same
-   * attempt key (a duplicate SQS message, or a retry after a crash) changes nothing.
+   * attempt key (a duplicate SQS message, or a retry after a crash) changes nothing and answers
+   * 'duplicate'. A fan-out attempt on a delivery that already succeeded is appended to the history
+   * but leaves the summary (and so the status) as it was.
    */
   async recordAttempt(write: AttemptWrite): Promise<'recorded' | 'duplicate'> {
     const { attempt } = write;
@@ -77,66 +86,73 @@ export class DeliveriesStore {
       errorKind: attempt.errorKind,
       nextAttemptAt: write.nextAttemptAt,
     };
-    const names: Record<string, string> = { '#status': 'status' };
-    const values: Record<string, unknown> = {
+    const summaryValues: Record<string, unknown> = {
       ...this.identityValues(write.identity, write.status, write.now, write.expiresAt),
       ':at': attempt.at,
       ':latency': attempt.latencyMs,
-      ':key': attempt.key,
-      ':keys': new Set([attempt.key]),
-      ':attempt': [attempt],
-      ':empty': [],
-      ':zero': 0,
-      ':one': 1,
     };
-    const sets = [
-      ...IDENTITY_SETS,
-      'lastAttemptAt = :at',
-      'latencyMs = :latency',
-      'attemptCount = if_not_exists(attemptCount, :zero) + :one',
-    ];
-    const removes: string[] = [];
+    const summarySets = [...IDENTITY_SETS, 'webhookUrl = :webhookUrl', 'lastAttemptAt = :at', 'latencyMs = :latency'];
+    const summaryRemoves: string[] = [];
     for (const field of OPTIONAL_RESULT_FIELDS) {
-      if (optional[field] === undefined) removes.push(field);
+      if (optional[field] === undefined) summaryRemoves.push(field);
       else {
-        sets.push(`${field} = :${field}`);
-        values[`:${field}`] = optional[field];
+        summarySets.push(`${field} = :${field}`);
+        summaryValues[`:${field}`] = optional[field];
       }
     }
-    const notSeen = '(attribute_not_exists(attemptKeys) OR NOT contains(attemptKeys, :key))';
-    const update = (append: boolean) =>
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { id: write.identity.id },
-        UpdateExpression:
-          `SET ${[...sets, ...(append ? ['attempts = list_append(if_not_exists(attempts, :empty), :attempt)'] : [])].join(', ')}` +
-          (removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : '') +
-          ' ADD attemptKeys :keys',
-        ConditionExpression: append
-          ? `${notSeen} AND (attribute_not_exists(attempts) OR size(attempts) < :max)`
-          : notSeen,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: append
-          ? { ...values, ':max': MAX_STORED_ATTEMPTS }
-          : Object.fromEntries(Object.entries(values).filter(([name]) => name !== ':attempt' && name !== ':empty')),
-      });
-    try {
-      await this.doc.send(update(true));
-      return 'recorded';
-    } catch (error) {
-      if (!isConditionalCheckFailure(error)) throw error;
+    const protectSuccess = write.reopensSucceeded !== true;
+
+    // Tried in order; a failed condition moves on to the next variant. Without room left in the
+    // history the attempt is only counted; on a protected success only the history changes.
+    const variants: { summary: boolean; append: boolean }[] = [
+      { summary: true, append: true },
+      { summary: true, append: false },
+      ...(protectSuccess ? [{ summary: false, append: true }, { summary: false, append: false }] : []),
+    ];
+    for (const { summary, append } of variants) {
+      const sets = ['attemptCount = if_not_exists(attemptCount, :zero) + :one'];
+      const conditions = ['(attribute_not_exists(attemptKeys) OR NOT contains(attemptKeys, :key))'];
+      let values: Record<string, unknown> = { ':key': attempt.key, ':keys': new Set([attempt.key]), ':zero': 0, ':one': 1 };
+      let removes: string[] = [];
+      if (summary) {
+        sets.push(...summarySets);
+        values = { ...values, ...summaryValues };
+        removes = summaryRemoves;
+        if (protectSuccess) {
+          conditions.push(NOT_SUCCEEDED);
+          values[':succeeded'] = 'succeeded';
+        }
+      }
+      if (append) {
+        sets.push('attempts = list_append(if_not_exists(attempts, :empty), :attempt)');
+        conditions.push('(attribute_not_exists(attempts) OR size(attempts) < :max)');
+        values = { ...values, ':attempt': [attempt], ':empty': [], ':max': MAX_STORED_ATTEMPTS };
+      }
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { id: write.identity.id },
+            UpdateExpression:
+              `SET ${sets.join(', ')}` + (removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : '') + ' ADD attemptKeys :keys',
+            ConditionExpression: conditions.join(' AND '),
+            ...(summary ? { ExpressionAttributeNames: { '#status': 'status' } } : {}),
+            ExpressionAttributeValues: values,
+          }),
+        );
+        return 'recorded';
+      } catch (error) {
+        if (!isConditionalCheckFailure(error)) throw error;
+      }
     }
-    // Either a duplicate or a full history: the second condition tells them apart.
-    try {
-      await this.doc.send(update(false));
-      return 'recorded';
-    } catch (error) {
-      if (isConditionalCheckFailure(error)) return 'duplicate';
-      throw error;
-    }
+    return 'duplicate';
   }
 
-  /** Ends a delivery without an attempt (its subscription is disabled or gone). */
+  /**
+   * Ends a delivery without an attempt (its subscription is disabled or gone, or its secret is
+   * unusable). A delivery that already succeeded stays succeeded; the URL of an earlier attempt is
+   * kept, since a deleted subscription's URL survives nowhere else.
+   */
   async endWithoutAttempt(
     identity: DeliveryIdentity,
     status: Extract<DeliveryStatus, 'disabled' | 'failed'>,
@@ -144,22 +160,28 @@ export class DeliveriesStore {
     now: string,
     expiresAt: number,
   ): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { id: identity.id },
-        UpdateExpression:
-          `SET ${IDENTITY_SETS.join(', ')}, errorMessage = :reason, ` +
-          'attemptCount = if_not_exists(attemptCount, :zero), attempts = if_not_exists(attempts, :empty) REMOVE nextAttemptAt',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ...this.identityValues(identity, status, now, expiresAt),
-          ':reason': reason,
-          ':zero': 0,
-          ':empty': [],
-        },
-      }),
-    );
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { id: identity.id },
+          UpdateExpression:
+            `SET ${IDENTITY_SETS.join(', ')}, webhookUrl = if_not_exists(webhookUrl, :webhookUrl), errorMessage = :reason, ` +
+            'attemptCount = if_not_exists(attemptCount, :zero), attempts = if_not_exists(attempts, :empty) REMOVE nextAttemptAt',
+          ConditionExpression: NOT_SUCCEEDED,
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ...this.identityValues(identity, status, now, expiresAt),
+            ':reason': reason,
+            ':zero': 0,
+            ':empty': [],
+            ':succeeded': 'succeeded',
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailure(error)) throw error;
+    }
   }
 
   async get(id: string): Promise<DeliveryRecord | undefined> {
@@ -292,12 +314,13 @@ export class DeliveriesStore {
   }
 }
 
+const NOT_SUCCEEDED = '(attribute_not_exists(#status) OR #status <> :succeeded)';
+
 const IDENTITY_SETS = [
   'fleetId = :fleetId',
   'subscriptionId = :subscriptionId',
   'eventId = :eventId',
   'eventType = :eventType',
-  'webhookUrl = :webhookUrl',
   '#status = :status',
   'subscriptionStatus = :ss',
   'updatedAt = :now',

@@ -5,6 +5,7 @@ import {
   PutSecretValueCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { MalformedSecretError } from '../core/errors';
 import type { SigningSecretValue } from '../core/records';
 
 export interface StoredSecret {
@@ -14,14 +15,6 @@ export interface StoredSecret {
 
 /** Days Secrets Manager keeps a deleted subscription's secret recoverable. */
 export const SECRET_RECOVERY_WINDOW_DAYS = 7;
-
-/** Thrown when a secret's value is not the JSON Hookline wrote (a poison delivery, not a transient fault). */
-export class MalformedSecretError extends Error {
-  constructor(arn: string) {
-    super(`signing secret ${arn} does not hold a Hookline signing secret`);
-    this.name = 'MalformedSecretError';
-  }
-}
 
 /**
  * Signing secrets in Secrets Manager, one secret per subscription under the deployment's prefix.
@@ -111,7 +104,8 @@ function parseSecretValue(arn: string, raw: string | undefined): SigningSecretVa
       };
     }
   } catch {
-    // fall through: reported below without echoing the value
+    // not JSON: reported below
   }
-  throw new MalformedSecretError(arn);
+  // A poison delivery, not a transient fault; the value itself is never echoed.
+  throw new MalformedSecretError(`signing secret ${arn} does not hold a Hookline signing secret`);
 }

@@ -125,9 +125,26 @@ describe('DeliveriesStore', () => {
     expect((await deliveries.list('wh_LIST', { limit: 10, status: 'pending' })).items.map((d) => d.id)).toEqual(['dlv_list5']);
   });
 
-  it('ends a delivery without an attempt', async () => {
+  it('ends a delivery without an attempt, keeping an earlier URL and never undoing a success', async () => {
     await deliveries.endWithoutAttempt(identity('dlv_gone'), 'disabled', 'subscription is disabled', 'now', 1);
     expect(await deliveries.get('dlv_gone')).toMatchObject({ status: 'disabled', attemptCount: 0, attempts: [], errorMessage: 'subscription is disabled' });
+
+    await deliveries.endWithoutAttempt({ ...identity('dlv_gone'), webhookUrl: '(deleted)' }, 'disabled', 'subscription was deleted', 'later', 1);
+    expect(await deliveries.get('dlv_gone')).toMatchObject({ webhookUrl: 'https://example.com/hook', errorMessage: 'subscription was deleted' });
+
+    await deliveries.endWithoutAttempt(identity('dlv_dup'), 'disabled', 'subscription is disabled', 'later', 1);
+    expect((await deliveries.get('dlv_dup'))?.status).toBe('succeeded');
+  });
+
+  it('lets only an explicit re-delivery change a succeeded delivery; a duplicate only adds history', async () => {
+    const id = identity('dlv_dup');
+    const failing = { identity: id, status: 'failed' as const, now: 'later', expiresAt: 1 };
+    expect(await deliveries.recordAttempt({ ...failing, attempt: attempt('dup-msg:1', 1, 400) })).toBe('recorded');
+    expect(await deliveries.recordAttempt({ ...failing, attempt: attempt('dup-msg:1', 1, 400) })).toBe('duplicate');
+    expect(await deliveries.get('dlv_dup')).toMatchObject({ status: 'succeeded', attemptCount: 3, httpStatusCode: 200 });
+    expect((await deliveries.get('dlv_dup'))?.attempts.map((a) => a.key)).toEqual(['m1:1', 'm1:2', 'dup-msg:1']);
+    expect(await deliveries.recordAttempt({ ...failing, attempt: attempt('retry-msg:1', 1, 400), reopensSucceeded: true })).toBe('recorded');
+    expect(await deliveries.get('dlv_dup')).toMatchObject({ status: 'failed', attemptCount: 4, httpStatusCode: 400 });
   });
 });
 

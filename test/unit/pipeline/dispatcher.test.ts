@@ -334,15 +334,14 @@ describe('dispatcher: final outcomes', () => {
 
   it('a deleted subscription ends the delivery as disabled, keeping the URL an earlier record had', async () => {
     mockSubscription(undefined);
-    ddb.on(GetCommand, { TableName: TABLES.deliveries }).resolves({ Item: { id: 'x', webhookUrl: 'https://old.example/hook' } });
     const { handler, http } = build(() => answer(200));
     const response = await handler(sqsEvent(sqsRecord(messageFor(subscription()))));
     expect(response.batchItemFailures).toEqual([]);
     expect(http.requests).toHaveLength(0);
-    const values = deliveryUpdates()[0]?.ExpressionAttributeValues ?? {};
-    expect(values[':status']).toBe('disabled');
-    expect(values[':webhookUrl']).toBe('https://old.example/hook');
-    expect(values[':reason']).toMatch(/deleted/);
+    const update = deliveryUpdates()[0];
+    expect(update?.ExpressionAttributeValues?.[':status']).toBe('disabled');
+    expect(update?.UpdateExpression).toContain('webhookUrl = if_not_exists(webhookUrl, :webhookUrl)');
+    expect(update?.ExpressionAttributeValues?.[':reason']).toMatch(/deleted/);
   });
 });
 

@@ -7,7 +7,7 @@ import { deliveryIdFor } from '../../../lambdas/core/ids';
 import type { DeliveryMessage, EventRecord, ReplayJobMessage, SubscriptionRecord } from '../../../lambdas/core/records';
 import type { DeploymentSettingsInput } from '../../../lambdas/core/settings';
 import { createFanout } from '../../../lambdas/fanout/fanout';
-import { SQS_MAX_BATCH_BYTES } from '../../../lambdas/fanout/send-deliveries';
+import { SQS_MAX_BATCH_BYTES } from '../../../lambdas/shared/queue-sender';
 import { EventsStore } from '../../../lambdas/shared/events-store';
 import type { runReplay } from '../../../lambdas/shared/replay';
 import { SubscriptionsStore } from '../../../lambdas/shared/subscriptions-store';
