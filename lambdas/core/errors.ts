@@ -73,19 +73,6 @@ export function malformedJson(cause?: unknown): ClientError {
   ], { cause });
 }
 
-export function unauthorized(message = 'A valid bearer token is required.'): ClientError {
-  return new ClientError(401, 'unauthorized', message);
-}
-
-/** Also used for resources of another fleet, so ids never leak across fleets. */
-export function notFound(what: string): ClientError {
-  return new ClientError(404, 'not_found', `${what} not found.`);
-}
-
-export function methodNotAllowed(method: string): ClientError {
-  return new ClientError(405, 'method_not_allowed', `Method ${method} is not allowed on this route.`);
-}
-
 export function conflict(message: string, details: FieldProblem[] = []): ClientError {
   return new ClientError(409, 'conflict', message, details);
 }
@@ -96,8 +83,3 @@ export function payloadTooLarge(limitBytes: number, field = 'body'): ClientError
   ]);
 }
 
-export function unsupportedMediaType(expected = 'application/json'): ClientError {
-  return new ClientError(415, 'unsupported_media_type', `The request body must be ${expected}.`, [
-    { field: 'content-type', reason: `must be ${expected}` },
-  ]);
-}

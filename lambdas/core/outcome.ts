@@ -1,4 +1,4 @@
-import type { AttemptErrorKind, DeliveryStatus } from './records';
+import type { AttemptErrorKind } from './records';
 
 /**
  * What one attempt means for its delivery (DESIGN.md "Outcome of an attempt"): 2xx succeeds;
@@ -44,13 +44,3 @@ export function classifyAttempt(result: AttemptResult): AttemptOutcome {
   );
 }
 
-/**
- * The delivery's status after an attempt with this outcome. A retry stays `pending`; past the last
- * attempt the dispatcher records `failed` itself.
- */
-export const DELIVERY_STATUS_AFTER: Readonly<Record<AttemptOutcome, DeliveryStatus>> = {
-  succeeded: 'succeeded',
-  retry: 'pending',
-  disable: 'disabled',
-  failed: 'failed',
-};

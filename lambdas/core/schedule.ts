@@ -101,12 +101,3 @@ export function attemptsAllowed(settings: Pick<DeploymentSettings, 'maxAttempts'
   // Every delivery gets at least its first attempt.
   return Math.max(1, Math.min(settings.maxAttempts, Math.floor(subscriptionMaxAttempts)));
 }
-
-/** Sum of the base delays between the first and the last of `maxAttempts` attempts. */
-export function totalScheduleSeconds(settings: Pick<DeploymentSettings, 'retryDelaysSeconds' | 'maxAttempts'>): number {
-  let total = 0;
-  for (let attempt = 1; attempt < settings.maxAttempts; attempt += 1) {
-    total += baseDelaySeconds(settings.retryDelaysSeconds, attempt);
-  }
-  return total;
-}

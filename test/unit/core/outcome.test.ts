@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyAttempt, DELIVERY_STATUS_AFTER, type AttemptOutcome } from '../../../lambdas/core/outcome';
+import { classifyAttempt, type AttemptOutcome } from '../../../lambdas/core/outcome';
 import type { AttemptErrorKind } from '../../../lambdas/core/records';
 
 /** DESIGN.md's rule written out independently of the module's tables. */
@@ -59,11 +59,5 @@ describe('classifyAttempt', () => {
   it('retries an attempt that ended with neither a status nor a network error kind', () => {
     expect(classifyAttempt({})).toBe('retry');
     expect(classifyAttempt({ errorKind: 'http' })).toBe('retry');
-  });
-});
-
-describe('DELIVERY_STATUS_AFTER', () => {
-  it('maps each outcome to the delivery status it leaves', () => {
-    expect(DELIVERY_STATUS_AFTER).toEqual({ succeeded: 'succeeded', retry: 'pending', disable: 'disabled', failed: 'failed' });
   });
 });

@@ -6,7 +6,6 @@ import {
   parseHttpDate,
   parseRetryAfter,
   retryDelaySeconds,
-  totalScheduleSeconds,
 } from '../../../lambdas/core/schedule';
 import { DEFAULT_RETRY_DELAYS_SECONDS, MAX_VISIBILITY_SECONDS, parseDeploymentSettings } from '../../../lambdas/core/settings';
 
@@ -151,17 +150,5 @@ describe('attemptsAllowed', () => {
     expect(attemptsAllowed({ maxAttempts: 9 }, 20)).toBe(9);
     expect(attemptsAllowed({ maxAttempts: 9 }, 0)).toBe(1);
     expect(attemptsAllowed({ maxAttempts: 9 }, 2.7)).toBe(2);
-  });
-});
-
-describe('totalScheduleSeconds', () => {
-  it('is about 20 h by default (8 delays between 9 attempts)', () => {
-    expect(totalScheduleSeconds(settings)).toBe(5 + 30 + 120 + 600 + 3_600 + 10_800 + 21_600 + 36_000);
-    expect(totalScheduleSeconds(settings) / 3_600).toBeCloseTo(20.2, 1);
-  });
-
-  it('repeats the last delay and is 0 for a single attempt', () => {
-    expect(totalScheduleSeconds({ retryDelaysSeconds: [10, 20], maxAttempts: 5 })).toBe(10 + 20 + 20 + 20);
-    expect(totalScheduleSeconds({ retryDelaysSeconds: [10, 20], maxAttempts: 1 })).toBe(0);
   });
 });
