@@ -12,14 +12,10 @@ import { isConditionalCheckFailure } from './dynamo-errors';
 export const MAX_STORED_ATTEMPTS = 50;
 
 /** What identifies a delivery and is copied onto its record by every write. */
-export interface DeliveryIdentity {
-  id: string;
-  fleetId: string;
-  subscriptionId: string;
-  eventId: string;
-  eventType: string;
-  webhookUrl: string;
-}
+export type DeliveryIdentity = Pick<
+  DeliveryRecord,
+  'id' | 'fleetId' | 'subscriptionId' | 'eventId' | 'eventType' | 'webhookUrl'
+>;
 
 export interface AttemptWrite {
   identity: DeliveryIdentity;
