@@ -56,12 +56,18 @@ export function crockfordBase32(bytes: Uint8Array): string {
  */
 export function deliveryIdFor(fleetId: string, eventId: string, subscriptionId: string, eventTimestamp: string): string {
   const millis = Date.parse(eventTimestamp);
-  if (!Number.isFinite(millis) || millis < 0 || millis > TIME_MAX) {
+  if (!isDeliveryIdTime(eventTimestamp)) {
     throw new PermanentError(`Event timestamp ${JSON.stringify(eventTimestamp)} is not a valid ISO-8601 time`);
   }
   const digest = createHash('sha256').update(`${fleetId}\0${eventId}\0${subscriptionId}`, 'utf8').digest();
   const hash = crockfordBase32(digest).slice(0, DELIVERY_HASH_LENGTH);
   return `dlv_${encodeTime(millis, ULID_TIME_LENGTH)}${hash}`;
+}
+
+/** True for an event time a delivery id can encode: from 1970 to ULID's last millisecond (year 10889). */
+export function isDeliveryIdTime(eventTimestamp: string): boolean {
+  const millis = Date.parse(eventTimestamp);
+  return Number.isFinite(millis) && millis >= 0 && millis <= TIME_MAX;
 }
 
 /** Format check only: lets the API answer 404 without a table read for ids it never issues. */

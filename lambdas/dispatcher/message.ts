@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PermanentError } from '../core/errors';
+import { eventDataDepthProblem, MAX_EVENT_DATA_DEPTH } from '../core/event-data';
 import { isId } from '../core/ids';
 import type { DeliveryMessage } from '../core/records';
 
@@ -14,7 +15,8 @@ const deliveryMessageSchema = z.object({
     id: z.string().min(1).max(128),
     type: z.string().min(1).max(256),
     timestamp: isoTime,
-    data: z.unknown(),
+    // Signing serialises it recursively: a document nested deeper than any event could be would overflow the stack.
+    data: z.unknown().refine((data) => eventDataDepthProblem(data) === undefined, `must nest at most ${MAX_EVENT_DATA_DEPTH} levels`),
   }),
   reason: z.enum(['fanout', 'retry', 'replay', 'test']),
 });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isKnownEventType } from '../core/catalog';
 import { PermanentError } from '../core/errors';
 import { eventDataDepthProblem } from '../core/event-data';
+import { isDeliveryIdTime } from '../core/ids';
 import type { DeliveryEvent, ReplayJobMessage } from '../core/records';
 import type { DeploymentSettings } from '../core/settings';
 
@@ -19,7 +20,8 @@ export interface IncomingEvent {
 
 export type EventsQueueMessage = { kind: 'event'; incoming: IncomingEvent } | { kind: 'replay'; job: ReplayJobMessage };
 
-const isoTime = z.string().refine((value) => Number.isFinite(Date.parse(value)), 'must be an ISO-8601 time');
+// Delivery ids encode the event time: one they cannot hold would fail after the event is stored.
+const isoTime = z.string().refine(isDeliveryIdTime, 'must be an ISO-8601 time from 1970 on');
 const fleetId = z.string().regex(FLEET_ID_PATTERN, 'must match [A-Za-z0-9._:-]{1,128}');
 const eventId = z.string().regex(EVENT_ID_PATTERN, 'must match [A-Za-z0-9._:-]{1,128}');
 

@@ -35,6 +35,8 @@ const resolver = tableResolver({
   'public.example.com': [PUBLIC_V4],
   // What /etc/hosts answers; the API refuses the name itself (RFC 6761), the dispatcher its addresses.
   localhost: ['127.0.0.1', '::1'],
+  'localhost.': ['127.0.0.1'],
+  'api.localhost': ['127.0.0.1'],
   'loopback.example.com': ['127.0.0.1'],
   'mixed.example.com': [PUBLIC_V4, '127.0.0.1'],
   // Public when the API checks it, loopback once the dispatcher resolves it.
@@ -60,6 +62,18 @@ const INTERNAL_HOSTS = [
   '100.64.0.1',
   'loopback.example.com',
   'mixed.example.com',
+  // Beyond the list: other spellings of the same places.
+  '127.1',
+  '0177.0.0.1',
+  'LOCALHOST',
+  'localhost.',
+  'api.localhost',
+  '[::]',
+  '[0:0:0:0:0:ffff:7f00:1]',
+  '[::ffff:a9fe:a9fe]',
+  '[64:ff9b::a9fe:a9fe]',
+  '[2002:7f00:1::]',
+  '[fd00:ec2::254]',
 ];
 
 beforeAll(async () => {
