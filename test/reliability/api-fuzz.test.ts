@@ -361,6 +361,7 @@ const authorization = fc.oneof(
   { weight: 14, arbitrary: fc.constant('a') },
   { weight: 2, arbitrary: fc.constantFrom('b', 'all', 'none', 'revoked') },
   { weight: 1, arbitrary: fc.constantFrom('missing', 'garbage', 'basic', 'tampered') },
+  { weight: 1, arbitrary: fc.oneof(hostileStrings.map((value) => `raw:${value}`), hostileStrings.map((value) => `raw:Bearer ${value}`), hostileStrings.map((value) => `raw:Bearer hlk_tok_${value}`)) },
 );
 
 interface GeneratedRequest {
@@ -402,6 +403,7 @@ const requestArbitrary = (): fc.Arbitrary<GeneratedRequest> => {
 
 function tokenHeader(auth: string): string | null {
   const { tokens } = world;
+  if (auth.startsWith('raw:')) return auth;
   switch (auth) {
     case 'missing':
       return null;
