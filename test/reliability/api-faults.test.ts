@@ -10,6 +10,7 @@ import { TokensStore } from '../../lambdas/shared/tokens-store';
 import { startPipeline, type Pipeline } from '../../local/pipeline';
 import { proxyEvent, startApiStack, type ApiAnswer, type ApiStack } from './support/api-stack';
 import { FaultReceiver } from './support/fault-receiver';
+import { captureOutput, type OutputCapture } from './support/log-capture';
 import { awsError, handlerClients, injectFaults, quietLogger, type HandlerClients } from './support/handlers';
 import { tableResolver } from './support/resolver';
 import { waitFor } from './support/subscriptions';
@@ -27,12 +28,14 @@ let receiver: FaultReceiver;
 let clients: HandlerClients;
 let api: ApiHandler;
 let token: string;
+let output: OutputCapture;
 /** Set by a test: the next matching call fails. */
 /** ARNs of the secrets the API created, in order. */
 const createdSecrets: string[] = [];
 let failNext: { command: string; when?: (input: Record<string, unknown>) => boolean; error: Error } | undefined;
 
 beforeAll(async () => {
+  output = captureOutput();
   receiver = new FaultReceiver();
   await receiver.start();
   const resolver = tableResolver({ localhost: ['127.0.0.1'] });
@@ -78,6 +81,7 @@ afterAll(async () => {
   clients?.destroy();
   await stack?.stop();
   await receiver?.stop();
+  output?.restore();
 });
 
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiAnswer> {
@@ -85,10 +89,13 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
   return { status: result.statusCode, headers: {}, body: result.body === '' ? undefined : JSON.parse(result.body), raw: result.body };
 }
 
+/** The caller learns nothing but a request id; the log line with that id names the cause. */
 function expectBare500(answer: ApiAnswer, injected: string): void {
   expect(answer.status).toBe(500);
   expect(answer.body).toEqual({ error: { code: 'internal', message: 'Internal error', requestId: expect.any(String) } });
   expect(answer.raw).not.toContain(injected);
+  const logged = output.logLines().find((line) => line.message === 'request failed' && line.requestId === answer.body.error.requestId);
+  expect(JSON.stringify(logged?.error)).toContain(injected);
 }
 
 const isPut = (table: () => string, idPrefix?: string) => (input: Record<string, unknown>) => {

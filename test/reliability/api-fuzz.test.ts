@@ -4,7 +4,7 @@ import { BODY_OVERHEAD_BYTES } from '../../lambdas/api/api';
 import { deliveryIdFor, newSubscriptionId } from '../../lambdas/core/ids';
 import { encodeCursor } from '../../lambdas/shared/cursor';
 import { eventTimeKey } from '../../lambdas/shared/events-store';
-import { startApiStack, type ApiAnswer, type ApiStack } from './support/api-stack';
+import { startApiStack, tokenSecretOf, type ApiAnswer, type ApiStack } from './support/api-stack';
 import { captureOutput, type OutputCapture } from './support/log-capture';
 import { PUBLIC_V4, PUBLIC_V6, tableResolver } from './support/resolver';
 
@@ -449,7 +449,7 @@ function judge(answer: ApiAnswer, generated: GeneratedRequest): string | undefin
     answer.status < 300 &&
     ((generated.route.path === '/fleets/{fleetId}/webhooks' && generated.method === 'POST') || generated.route.path.endsWith('/rotate'));
   if (!mayShowSecret && SIGNING_SECRET.test(answer.raw)) return 'a signing secret in a response that is not create/rotate';
-  if (Object.values(world.tokens).some((token) => answer.raw.includes(token.slice(token.lastIndexOf('_') + 1)))) return 'a token in a response';
+  if (Object.values(world.tokens).some((token) => answer.raw.includes(tokenSecretOf(token)))) return 'a token in a response';
   return undefined;
 }
 

@@ -1,7 +1,7 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPipeline, type Pipeline } from '../../local/pipeline';
-import { startApiStack, type ApiAnswer, type ApiStack } from './support/api-stack';
+import { startApiStack, tokenSecretOf, type ApiAnswer, type ApiStack } from './support/api-stack';
 import { FaultReceiver } from './support/fault-receiver';
 import { captureOutput, type OutputCapture } from './support/log-capture';
 import { tableResolver } from './support/resolver';
@@ -44,7 +44,7 @@ describe('secrets in logs and responses', () => {
   it('a full run leaks no signing secret or token into any log line or any response but create/rotate', { timeout: 40_000 }, async () => {
     const fleet = 'fleet-secrets';
     const { token } = await stack.issueToken([fleet]);
-    const tokenSecret = token.slice(token.lastIndexOf('_') + 1);
+    const tokenSecret = tokenSecretOf(token);
     const call = async (route: string, method: string, path: string, body?: unknown, callToken: string | null = token): Promise<ApiAnswer> => {
       const answer = await stack.call(method, path, { token: callToken, ...(body === undefined ? {} : { body }) });
       responses.push({ route, answer });

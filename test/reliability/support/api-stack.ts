@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { wireApi } from '../../../lambdas/api/wiring';
 import { newTokenId } from '../../../lambdas/core/ids';
-import { formatApiToken, generateApiTokenSecret, hashTokenSecret } from '../../../lambdas/core/secrets';
+import { formatApiToken, generateApiTokenSecret, hashTokenSecret, parseApiToken } from '../../../lambdas/core/secrets';
 import type { DeploymentSettingsInput } from '../../../lambdas/core/settings';
 import { createDocumentClient, createSecretsClient } from '../../../lambdas/shared/clients';
 import { DeliveriesStore } from '../../../lambdas/shared/deliveries-store';
@@ -90,7 +90,7 @@ export async function startApiStack(options: {
 }): Promise<ApiStack> {
   const runtime = await startLocalRuntime({ settings: options.settings ?? {}, queueVisibilitySeconds: { events: 300, deliveries: 300 } });
   runtime.applyEnv();
-  process.env.POWERTOOLS_LOG_LEVEL = options.logLevel ?? 'INFO';
+  process.env.POWERTOOLS_LOG_LEVEL = options.logLevel ?? 'WARN';
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   const handler = wireApi(runtime.env, { resolve: options.resolve });
   const doc = createDocumentClient();
@@ -128,4 +128,11 @@ export async function startApiStack(options: {
       await runtime.stop();
     },
   };
+}
+
+/** The secret part of an API token (base64url may itself contain `_`, so the token's own parser splits it). */
+export function tokenSecretOf(token: string): string {
+  const parsed = parseApiToken(token);
+  if (parsed === undefined) throw new Error('not an API token');
+  return parsed.secret;
 }
