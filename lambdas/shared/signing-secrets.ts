@@ -30,8 +30,12 @@ export class SigningSecrets {
     private readonly cacheSize = 1_000,
   ) {}
 
+  /**
+   * Secret names allow only letters, digits and `/_+=.@-`; fleet ids may also hold `:`. It is written
+   * `=3A`, which no fleet id can contain (no `=`), so the name stays unique per fleet.
+   */
   nameFor(fleetId: string, subscriptionId: string): string {
-    return `${this.namePrefix}${fleetId}/${subscriptionId}`;
+    return `${this.namePrefix}${fleetId.replaceAll(':', '=3A')}/${subscriptionId}`;
   }
 
   async create(fleetId: string, subscriptionId: string, value: SigningSecretValue): Promise<StoredSecret> {

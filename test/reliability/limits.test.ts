@@ -110,6 +110,18 @@ describe('limits', () => {
     expect(JSON.parse(post.body).data).toEqual(data);
   });
 
+  it('a fleet id of 128 characters using every character fleet ids allow works end to end', { timeout: 20_000 }, async () => {
+    // ':' is allowed in fleet ids but not in Secrets Manager names (found by the fuzz: create was a 500).
+    const fleet = 'Az09._:-'.repeat(16);
+    expect(fleet).toHaveLength(128);
+    const { received } = await webhook(fleet);
+    const post = await publishAndReceive(fleet, { wide: true }, received);
+    expect(JSON.parse(post.body)).toMatchObject({ fleetId: fleet, data: { wide: true } });
+    const colons = ':'.repeat(128);
+    const { id } = await webhook(colons);
+    expect((await stack.call('GET', `/fleets/${colons}/webhooks/${id}`, { token: token.token })).status).toBe(200);
+  });
+
   it(`event data nested deeper than ${MAX_EVENT_DATA_DEPTH} levels is refused with 400 naming data, not a 5xx`, async () => {
     // Objects just past the limit, and arrays 30,000 deep (60 KB: inside the body limit, far past any stack).
     for (const [depth, open, close] of [
