@@ -141,7 +141,7 @@ const segment = (values: readonly string[]) =>
 const fleetSegment = fc.oneof(
   { weight: 12, arbitrary: fc.constant(FLEET_A) },
   { weight: 2, arbitrary: fc.constant(FLEET_B) },
-  { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9._:-]{1,128}$/) },
+  { weight: 3, arbitrary: fc.stringMatching(/^[A-Za-z0-9._:-]{1,128}$/) },
   { weight: 2, arbitrary: hostileStrings },
 );
 
