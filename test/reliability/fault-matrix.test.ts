@@ -220,7 +220,8 @@ function expectDelayApplied(previous: AttemptRecord, next: AttemptRecord, label:
   const gap = Date.parse(next.at) - Date.parse(previous.at);
   const planned = (previous.retryInSeconds ?? 0) * 1000 + previous.latencyMs;
   expect(gap, `${label}: gap after attempt ${previous.attempt}`).toBeGreaterThanOrEqual(planned - 250);
-  expect(gap, `${label}: gap after attempt ${previous.attempt}`).toBeLessThanOrEqual(planned + 3_000);
+  // Generous above: queue polling and a loaded CI machine add latency, never a shortcut.
+  expect(gap, `${label}: gap after attempt ${previous.attempt}`).toBeLessThanOrEqual(planned + 5_000);
 }
 
 describe('receiver fault matrix', () => {
@@ -279,7 +280,7 @@ describe('receiver fault matrix', () => {
     ] as const) {
       const latency = byName(name).record.attempts[0]?.latencyMs ?? 0;
       expect(latency, name).toBeGreaterThanOrEqual(seconds * 1000 - 50);
-      expect(latency, name).toBeLessThan(seconds * 1000 + 600);
+      expect(latency, name).toBeLessThan(seconds * 1000 + 1_500);
     }
 
     // 50 MB: reading stopped at the excerpt cap; the sender was cut off long before the end.
@@ -339,11 +340,11 @@ describe('receiver fault matrix', () => {
     const disabled = await stack.subscriptions.get(fleetId, subscription.id, true);
     expect(disabled).toMatchObject({ enabled: false, disabledReason: expect.stringMatching(/410/) });
 
-    // The first delivery's retry comes back after its 3 s and ends without a POST.
-    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    // The first delivery's retry comes back after its 3 s and ends without a POST (its message is deleted).
+    await waitFor('the retry message to be handled', async () => ((await stack.depth(stack.runtime.queues.deliveriesUrl)) === 0 ? true : undefined), 15_000);
     expect(receiver.at(path)).toHaveLength(2);
     const after = await stack.deliveries.get(firstId);
     expect(after).toMatchObject({ status: 'disabled', attemptCount: 1 });
-    expect(await stack.depth(stack.runtime.queues.deliveriesUrl)).toBe(0);
+    expect(await stack.depth(stack.runtime.queues.deliveriesDlqUrl)).toBe(0);
   });
 });
