@@ -125,7 +125,7 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
     countAttempt(result, outcome === 'succeeded');
     logger.info('attempt made', {
       eventType: message.event.type,
-      url: subscription.url,
+      url: loggableUrl(subscription.url),
       attempt,
       allowed,
       outcome,
@@ -307,4 +307,16 @@ function attemptRecord(
   if (result.errorMessage !== undefined) entry.errorMessage = result.errorMessage;
   if (retryInSeconds !== undefined) entry.retryInSeconds = retryInSeconds;
   return entry;
+}
+
+/**
+ * The endpoint as a log line may show it: scheme, host and port. Its path or query may carry the
+ * receiver's own credential (Slack-style paths, `?token=`), which belongs to the customer, not the logs.
+ */
+function loggableUrl(raw: string): string {
+  try {
+    return `${new URL(raw).origin}/…`;
+  } catch {
+    return '(unparsable URL)';
+  }
 }

@@ -51,7 +51,10 @@ describe('secrets in logs and responses', () => {
       return answer;
     };
 
-    const url = receiver.endpoint('/secret-receiver', (index) => (index === 0 ? { status: 500, headers: { 'x-echo': 'failure' } } : { status: 200 }));
+    // Receivers often carry a credential in their URL (Slack-style paths, ?token=): it is the customer's
+    // secret, shown to them by the API but never written to a log line.
+    const path = '/secret-receiver/T0K3N-IN-PATH';
+    const url = `${receiver.endpoint(path, (index) => (index === 0 ? { status: 500, headers: { 'x-echo': 'failure' } } : { status: 200 }))}?token=T0K3N-IN-QUERY`;
     const created = await call('create', 'POST', `/fleets/${fleet}/webhooks`, { url, headers: { 'X-Customer': 'acme' } });
     expect(created.status).toBe(201);
     const webhook = created.body.id as string;
@@ -62,11 +65,11 @@ describe('secrets in logs and responses', () => {
 
     const published = await call('publish', 'POST', `/fleets/${fleet}/events`, { type: 'thread.completed', data: { n: 1 } });
     expect(published.status).toBe(202);
-    const [firstPost] = await waitFor('the first POST', () => (receiver.at('/secret-receiver').length > 0 ? receiver.at('/secret-receiver') : undefined));
+    const [firstPost] = await waitFor('the first POST', () => (receiver.at(path).length > 0 ? receiver.at(path) : undefined));
     const deliveryId = String(firstPost?.headers['webhook-id']);
     // The first attempt fails (500) and the retry succeeds, signed with the first secret.
     await waitFor('the retried delivery', async () => ((await stack.deliveries.get(deliveryId))?.status === 'succeeded' ? true : undefined));
-    const second = receiver.at('/secret-receiver')[1];
+    const second = receiver.at(path)[1];
     expect(() => new Webhook(first).verify(second?.body ?? '', second?.headers as Record<string, string>)).not.toThrow();
 
     const rotated = await call('rotate', 'POST', `/fleets/${fleet}/webhooks/${webhook}/rotate`);
@@ -83,9 +86,9 @@ describe('secrets in logs and responses', () => {
       since: new Date(Date.now() - 3_600_000).toISOString(),
       until: new Date().toISOString(),
     });
-    await waitFor('the retry and replay deliveries', () => (receiver.at('/secret-receiver').length >= 5 ? true : undefined));
+    await waitFor('the retry and replay deliveries', () => (receiver.at(path).length >= 5 ? true : undefined));
     // Deliveries during the grace period carry both signatures; each secret verifies on its own.
-    const late = receiver.at('/secret-receiver').at(-1);
+    const late = receiver.at(path).at(-1);
     expect(() => new Webhook(next).verify(late?.body ?? '', late?.headers as Record<string, string>)).not.toThrow();
     expect(() => new Webhook(first).verify(late?.body ?? '', late?.headers as Record<string, string>)).not.toThrow();
 
@@ -97,6 +100,7 @@ describe('secrets in logs and responses', () => {
 
     const forbidden = [first, next, first.slice('whsec_'.length), next.slice('whsec_'.length), token, tokenSecret];
     const logged = output.text();
+    for (const value of ['T0K3N-IN-PATH', 'T0K3N-IN-QUERY']) expect(logged.includes(value), `the endpoint's ${value} in the logs`).toBe(false);
     expect(output.logLines().length).toBeGreaterThan(20);
     expect(output.logLines().some((line) => line.message === 'attempt made')).toBe(true);
     for (const value of forbidden) expect(logged.includes(value), `a secret value in the logs`).toBe(false);

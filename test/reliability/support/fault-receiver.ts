@@ -62,7 +62,8 @@ export class FaultReceiver {
   }
 
   private answer(req: IncomingMessage, res: ServerResponse, body: string): void {
-    const path = req.url ?? '/';
+    // Behaviours are per path; a query string (a receiver's token, say) does not change the endpoint.
+    const path = new URL(req.url ?? '/', 'http://receiver').pathname;
     const index = this.at(path).length;
     this.requests.push({ path, headers: req.headers, body, at: Date.now() });
     const fault = (this.behaviours.get(path) ?? ((): Fault => ({ status: 404 })))(index);
