@@ -223,7 +223,18 @@ async function readExcerpt(
       break;
     }
   }
-  return { excerpt, bytes };
+  return { excerpt: truncateUtf8(excerpt, cap), bytes };
+}
+
+/**
+ * Bytes that are not UTF-8 decode to U+FFFD, three bytes each once stored: a 4 KB binary body
+ * would become a 12 KB excerpt, and fifty such attempts would push a delivery record past
+ * DynamoDB's 400 KB item limit. The cap holds for the stored form.
+ */
+function truncateUtf8(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
+  // write() holds back a character cut in half, so the result ends on a whole character.
+  return new StringDecoder('utf8').write(Buffer.from(text, 'utf8').subarray(0, maxBytes));
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {

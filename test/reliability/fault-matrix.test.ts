@@ -139,6 +139,13 @@ const CASES: Case[] = [
     attempts: [{ statusCode: 200 }],
   },
   {
+    // Binary bytes decode to U+FFFD, three bytes each once stored: the cap must hold for what is stored.
+    name: '500 with a binary (non-UTF-8) body',
+    fault: retryAt({ status: 500, headers: { 'content-type': 'application/octet-stream' }, body: Buffer.alloc(64 * 1024, 0xff) }),
+    status: 'succeeded',
+    attempts: [{ statusCode: 500, errorKind: 'http', retryInSeconds: 1 }, { statusCode: 200 }],
+  },
+  {
     name: '301 to another URL',
     fault: always({ status: 301, headers: { location: '/moved-here' } }),
     status: 'failed',
@@ -292,6 +299,12 @@ describe('receiver fault matrix', () => {
       return stats?.closedEarly ? stats : undefined;
     });
     expect(hugeStats.pulled).toBeLessThan(16 * 1024 * 1024);
+
+    const binary = byName('500 with a binary (non-UTF-8) body').record.attempts[0];
+    // Chunked, so the length is what was read before reading stopped.
+    expect(binary?.responseContentLength).toBeGreaterThanOrEqual(DEFAULT_MAX_EXCERPT_BYTES);
+    expect(Buffer.byteLength(binary?.responseBodyExcerpt ?? '')).toBeGreaterThan(0);
+    expect(Buffer.byteLength(binary?.responseBodyExcerpt ?? '')).toBeLessThanOrEqual(DEFAULT_MAX_EXCERPT_BYTES);
 
     // Redirects are not followed.
     expect(receiver.at('/moved-here')).toHaveLength(0);

@@ -15,7 +15,7 @@ export interface Received {
  * misbehave the way real receivers do.
  */
 export type Fault =
-  | { status: number; headers?: Record<string, string> }
+  | { status: number; headers?: Record<string, string>; body?: Buffer }
   | { kind: 'hang' }
   | { kind: 'reset' }
   | { kind: 'headers-then-stall' }
@@ -69,7 +69,7 @@ export class FaultReceiver {
     const fault = (this.behaviours.get(path) ?? ((): Fault => ({ status: 404 })))(index);
     if ('status' in fault) {
       res.writeHead(fault.status, { 'content-type': 'text/plain', ...fault.headers });
-      res.end(`status ${fault.status}`);
+      res.end(fault.body ?? `status ${fault.status}`);
       return;
     }
     switch (fault.kind) {
