@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_CUSTOM_HEADERS, MAX_HEADERS_TOTAL_BYTES } from '../../lambdas/api/schemas';
 import { MAX_EVENT_DATA_DEPTH } from '../../lambdas/core/event-data';
+import { MAX_STORED_ATTEMPTS } from '../../lambdas/shared/deliveries-store';
+import { DEFAULT_MAX_EXCERPT_BYTES, DEFAULT_MAX_HEADER_BYTES } from '../../lambdas/shared/http-delivery';
 import { startPipeline, type Pipeline } from '../../local/pipeline';
 import { startApiStack, type ApiStack, type IssuedToken } from './support/api-stack';
 import { FaultReceiver, type Received } from './support/fault-receiver';
@@ -120,6 +122,43 @@ describe('limits', () => {
     const colons = ':'.repeat(128);
     const { id } = await webhook(colons);
     expect((await stack.call('GET', `/fleets/${colons}/webhooks/${id}`, { token: token.token })).status).toBe(200);
+  });
+
+  it('a delivery record with the longest history of worst-case attempts stays under DynamoDB\'s 400 KB item limit', { timeout: 20_000 }, async () => {
+    // Each attempt as large as the dispatcher can make it: excerpt and headers at their byte caps in
+    // multi-byte characters, the longest error message; more attempts than the history keeps.
+    const excerpt = '€'.repeat(Math.floor(DEFAULT_MAX_EXCERPT_BYTES / 3));
+    const responseHeaders: Record<string, string> = {};
+    for (let index = 0; index < 16; index += 1) responseHeaders[`x-header-${String(index).padStart(2, '0')}`] = 'ÿ'.repeat(Math.floor((DEFAULT_MAX_HEADER_BYTES / 16 - 12) / 2));
+    const identity = { id: 'dlv_01JNKV3Y0RZ8W5T2P4M6Q9B7CD', fleetId: 'limit-record', subscriptionId: 'wh_01JNKV3Y0RZ8W5T2P4M6Q9B7CD', eventId: 'evt-1', eventType: 'thread.completed', webhookUrl: `https://example.com/${'p'.repeat(2000)}` };
+    const attempts = MAX_STORED_ATTEMPTS + 10;
+    for (let attempt = 1; attempt <= attempts; attempt += 1) {
+      const at = new Date().toISOString();
+      const written = await stack.deliveries.recordAttempt({
+        identity,
+        attempt: {
+          key: `${'m'.repeat(36)}-${attempt}:${attempt}`,
+          attempt,
+          at,
+          statusCode: 503,
+          latencyMs: 29_999,
+          responseContentLength: 52_428_800,
+          responseHeaders,
+          responseBodyExcerpt: excerpt,
+          errorKind: 'http',
+          errorMessage: 'é'.repeat(300),
+          retryInSeconds: 43_200,
+        },
+        status: attempt < attempts ? 'pending' : 'failed',
+        nextAttemptAt: at,
+        now: at,
+        expiresAt: 2_000_000_000,
+      });
+      expect(written, `attempt ${attempt}`).toBe('recorded');
+    }
+    const record = await stack.deliveries.get(identity.id);
+    expect(record).toMatchObject({ status: 'failed', attemptCount: attempts });
+    expect(record?.attempts).toHaveLength(MAX_STORED_ATTEMPTS);
   });
 
   it(`event data nested deeper than ${MAX_EVENT_DATA_DEPTH} levels is refused with 400 naming data, not a 5xx`, async () => {
