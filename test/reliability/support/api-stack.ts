@@ -11,6 +11,7 @@ import { SigningSecrets } from '../../../lambdas/shared/signing-secrets';
 import { SubscriptionsStore } from '../../../lambdas/shared/subscriptions-store';
 import { TokensStore } from '../../../lambdas/shared/tokens-store';
 import { createLambdaContext } from '../../../local/lambda-context';
+import { proxyEvent as buildProxyEvent } from '../../support/proxy-event';
 import { startLocalRuntime, type LocalRuntime } from '../../../local/runtime';
 
 export interface ApiCall {
@@ -50,32 +51,8 @@ export interface ApiStack {
 
 /** A REST proxy event as API Gateway builds it for `/{proxy+}`. */
 export function proxyEvent(method: string, path: string, options: ApiCall & { authorization?: string }): APIGatewayProxyEvent {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.authorization !== undefined) headers.Authorization = options.authorization;
-  const query: Record<string, string> = {};
-  const multi: Record<string, string[]> = {};
-  for (const [name, value] of Object.entries(options.query ?? {})) {
-    const values = Array.isArray(value) ? value : [value];
-    if (values.length === 0) continue;
-    multi[name] = values;
-    query[name] = values[values.length - 1] as string;
-  }
-  const hasQuery = Object.keys(query).length > 0;
-  const body = options.rawBody ?? (options.body === undefined ? null : JSON.stringify(options.body));
-  return {
-    resource: '/{proxy+}',
-    path,
-    httpMethod: method,
-    headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]])),
-    queryStringParameters: hasQuery ? query : null,
-    multiValueQueryStringParameters: hasQuery ? multi : null,
-    pathParameters: { proxy: path.slice(1) },
-    stageVariables: null,
-    body,
-    isBase64Encoded: false,
-    requestContext: { requestId: `req-${Math.random().toString(36).slice(2)}`, stage: 'test', httpMethod: method } as APIGatewayProxyEvent['requestContext'],
-  };
+  const { token: _token, ...eventOptions } = options;
+  return buildProxyEvent(method, path, eventOptions);
 }
 
 /**

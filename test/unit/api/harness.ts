@@ -5,6 +5,7 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createApi } from '../../../lambdas/api/api';
+import { proxyEvent as buildProxyEvent } from '../../support/proxy-event';
 import type { ApiDeps } from '../../../lambdas/api/deps';
 import type { Resolver } from '../../../lambdas/api/endpoint-check';
 import { newSubscriptionId, newTokenId } from '../../../lambdas/core/ids';
@@ -88,31 +89,8 @@ export interface LogLine {
 }
 
 export function proxyEvent(method: string, path: string, options: CallOptions & { authorization?: string } = {}): APIGatewayProxyEvent {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.authorization !== undefined) headers.Authorization = options.authorization;
-  const query: Record<string, string> = {};
-  const multi: Record<string, string[]> = {};
-  for (const [name, value] of Object.entries(options.query ?? {})) {
-    const values = Array.isArray(value) ? value : [value];
-    multi[name] = values;
-    query[name] = values[values.length - 1] as string;
-  }
-  const hasQuery = Object.keys(query).length > 0;
-  const body = options.rawBody ?? (options.body === undefined ? null : JSON.stringify(options.body));
-  return {
-    resource: '/{proxy+}',
-    path,
-    httpMethod: method,
-    headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]])),
-    queryStringParameters: hasQuery ? query : null,
-    multiValueQueryStringParameters: hasQuery ? multi : null,
-    pathParameters: { proxy: path.slice(1) },
-    stageVariables: null,
-    body,
-    isBase64Encoded: false,
-    requestContext: { requestId: 'req-test-1', stage: 'test', httpMethod: method } as APIGatewayProxyEvent['requestContext'],
-  };
+  const { token: _token, ...eventOptions } = options;
+  return buildProxyEvent(method, path, { ...eventOptions, requestId: 'req-test-1' });
 }
 
 /**
