@@ -12,6 +12,7 @@ import { buildDeliveryHeaders } from '../core/signing';
 import type { DeliveriesStore, DeliveryIdentity } from '../shared/deliveries-store';
 import type { HttpAttemptResult, HttpDelivery } from '../shared/http-delivery';
 import type { SigningSecrets } from '../shared/signing-secrets';
+import { withKeys, type RecordLogger } from '../shared/observability';
 import { processSqsBatch, RequeueError, type SqsHandler } from '../shared/sqs-batch';
 import type { SubscriptionsStore } from '../shared/subscriptions-store';
 import { parseDeliveryMessage } from './message';
@@ -57,7 +58,7 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
   const signingSecrets = new SigningSecretsLoader(deps.secrets);
   const expiresAt = (at: Date) => Math.floor(at.getTime() / 1000) + settings.eventRetentionDays * SECONDS_PER_DAY;
 
-  async function deliver(message: DeliveryMessage, record: SQSRecord, attempt: number, logger: Logger): Promise<void> {
+  async function deliver(message: DeliveryMessage, record: SQSRecord, attempt: number, logger: RecordLogger): Promise<void> {
     const subscription = await cache.get(message.fleetId, message.subscriptionId);
     const startedAt = now();
     if (subscription === undefined || !subscription.enabled) {
@@ -168,7 +169,7 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
     return expired(since) ? since : undefined;
   }
 
-  async function disableSubscription(subscription: SubscriptionRecord, reason: string, at: Date, logger: Logger) {
+  async function disableSubscription(subscription: SubscriptionRecord, reason: string, at: Date, logger: RecordLogger) {
     const changed = await deps.subscriptions.disable(subscription.fleetId, subscription.id, reason, at.toISOString());
     cache.invalidate(subscription.fleetId, subscription.id);
     const ended = await deps.deliveries.endPendingAsDisabled(subscription.id, reason, at.toISOString());
@@ -180,7 +181,7 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
     message: DeliveryMessage,
     subscription: SubscriptionRecord | undefined,
     at: Date,
-    logger: Logger,
+    logger: RecordLogger,
   ): Promise<void> {
     // The store keeps the URL of an earlier attempt; the placeholder shows only when there was none.
     const url = subscription?.url ?? DELETED_SUBSCRIPTION_URL;
@@ -215,13 +216,11 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
       });
       throw error;
     }
-    const logger = deps.logger.createChild({
-      persistentKeys: {
-        deliveryId: message.deliveryId,
-        subscriptionId: message.subscriptionId,
-        fleetId: message.fleetId,
-        messageId: record.messageId,
-      },
+    const logger = withKeys(deps.logger, {
+      deliveryId: message.deliveryId,
+      subscriptionId: message.subscriptionId,
+      fleetId: message.fleetId,
+      messageId: record.messageId,
     });
     try {
       await deliver(message, record, attempt, logger);

@@ -10,6 +10,7 @@ import type { DeploymentSettings } from '../core/settings';
 import { eventTimeKey, type EventsStore } from '../shared/events-store';
 import type { runReplay } from '../shared/replay';
 import { sendJsonBatch } from '../shared/queue-sender';
+import { withKeys, type RecordLogger } from '../shared/observability';
 import { processSqsBatch, type SqsHandler } from '../shared/sqs-batch';
 import type { SubscriptionsStore } from '../shared/subscriptions-store';
 import { parseEventsQueueMessage, type IncomingEvent } from './messages';
@@ -46,7 +47,7 @@ export function createFanout(deps: FanoutDeps): SqsHandler {
   const now = deps.now ?? (() => new Date());
   const replayPages = deps.replayPagesPerRecord ?? 10;
 
-  async function fanOut(incoming: IncomingEvent, logger: Logger): Promise<void> {
+  async function fanOut(incoming: IncomingEvent, logger: RecordLogger): Promise<void> {
     const at = now();
     const record: EventRecord = {
       fleetId: incoming.fleetId,
@@ -91,7 +92,7 @@ export function createFanout(deps: FanoutDeps): SqsHandler {
     logger.info('event fanned out', { eventType: event.type, deliveries: matched, sendCalls: calls, storedBefore: !stored.created });
   }
 
-  async function continueReplay(job: ReplayJobMessage, logger: Logger): Promise<void> {
+  async function continueReplay(job: ReplayJobMessage, logger: RecordLogger): Promise<void> {
     const result = await deps.replay(
       {
         events: deps.events,
@@ -112,13 +113,13 @@ export function createFanout(deps: FanoutDeps): SqsHandler {
       const message = parseEventsQueueMessage(record.body, deps.settings);
       if (message.kind === 'replay') {
         keys = { ...keys, fleetId: message.job.fleetId, subscriptionId: message.job.subscriptionId };
-        await continueReplay(message.job, deps.logger.createChild({ persistentKeys: keys }));
+        await continueReplay(message.job, withKeys(deps.logger, keys));
       } else {
         keys = { ...keys, fleetId: message.incoming.fleetId, eventId: message.incoming.event.id };
-        await fanOut(message.incoming, deps.logger.createChild({ persistentKeys: keys }));
+        await fanOut(message.incoming, withKeys(deps.logger, keys));
       }
     } catch (error) {
-      const logger = deps.logger.createChild({ persistentKeys: keys });
+      const logger = withKeys(deps.logger, keys);
       if (error instanceof PermanentError) {
         deps.metrics.addMetric('eventsRejected', MetricUnit.Count, 1);
         logger.error('events-queue message set aside for the DLQ', {

@@ -21,3 +21,22 @@ export function createObservability(serviceName: string): Observability {
     tracer: new Tracer({ serviceName, enabled: process.env.POWERTOOLS_TRACE_ENABLED !== 'false' }),
   };
 }
+
+/** The logging a record handler needs. */
+export type RecordLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+
+type LogAttributes = Record<string, unknown>;
+
+/**
+ * A logger that adds `keys` to every line. Powertools' createChild copies the whole logger, which
+ * measured ≈60 µs per record against ≈9 µs for a line with the keys passed along; records of one
+ * batch run concurrently, so appendKeys on the shared logger is not an option either.
+ */
+export function withKeys(logger: Logger, keys: LogAttributes): RecordLogger {
+  return {
+    debug: (message: string, ...extra: LogAttributes[]) => logger.debug(message, keys, ...extra),
+    info: (message: string, ...extra: LogAttributes[]) => logger.info(message, keys, ...extra),
+    warn: (message: string, ...extra: LogAttributes[]) => logger.warn(message, keys, ...extra),
+    error: (message: string, ...extra: LogAttributes[]) => logger.error(message, keys, ...extra),
+  } as RecordLogger;
+}
