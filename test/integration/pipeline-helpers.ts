@@ -133,7 +133,7 @@ export async function startHarness(options: { settings?: DeploymentSettingsInput
 
 /** A subscription created the way the API does it: secret first, then the record naming its version. */
 export async function createSubscription(
-  harness: PipelineHarness,
+  harness: Pick<PipelineHarness, 'subscriptions' | 'secrets'>,
   fields: Partial<SubscriptionRecord> & { fleetId: string; url: string },
   secretValue: SigningSecretValue = { current: generateSigningSecret() },
 ): Promise<{ subscription: SubscriptionRecord; secret: SigningSecretValue }> {
@@ -194,7 +194,7 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
