@@ -1,7 +1,7 @@
 import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledge } from './nag';
@@ -9,6 +9,22 @@ import { LOCK_FILE, PROJECT_ROOT, handlerEntry, type HandlerName } from './paths
 
 export const FUNCTION_RUNTIME = Runtime.NODEJS_22_X;
 export const FUNCTION_MEMORY_MB = 512;
+/** How every Hookline function is bundled: by the local esbuild, never Docker (the benchmark builds with these too). */
+export const FUNCTION_BUNDLING = {
+  minify: true,
+  sourceMap: true,
+  // Stack traces need the mappings only; the sources would double the asset.
+  sourcesContent: false,
+  target: 'node22',
+  format: OutputFormat.CJS,
+  // The runtime's SDK changes under us between deployments; bundling it pins the version
+  // lib-dynamodb and Powertools were tested with, and tree-shaking keeps only what is used.
+  bundleAwsSDK: true,
+  // ESM entry points let esbuild tree-shake the SDK and Powertools.
+  mainFields: ['module', 'main'],
+  forceDockerBundling: false,
+} as const satisfies BundlingOptions;
+
 /** X-Ray's trace APIs have no resource-level permissions. */
 export const XRAY_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'] as const;
 
@@ -64,20 +80,7 @@ export class HooklineFunction extends Construct {
       logGroup: this.logGroup,
       tracing: Tracing.ACTIVE,
       environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        // Stack traces need the mappings only; the sources would double the asset.
-        sourcesContent: false,
-        target: 'node22',
-        format: OutputFormat.CJS,
-        // The runtime's SDK changes under us between deployments; bundling it pins the version
-        // lib-dynamodb and Powertools were tested with, and tree-shaking keeps only what is used.
-        bundleAwsSDK: true,
-        // ESM entry points let esbuild tree-shake the SDK and Powertools.
-        mainFields: ['module', 'main'],
-        forceDockerBundling: false,
-      },
+      bundling: FUNCTION_BUNDLING,
     });
 
     acknowledge(

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
+import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { ENV } from '../../lambdas/shared/environment';
+import { FUNCTION_BUNDLING } from '../../lib/functions';
 import type { BenchOptions } from '../options';
 import { PROJECT_ROOT } from '../paths';
 import { figure, type Figure } from '../results';
@@ -24,20 +26,16 @@ type HandlerName = (typeof HANDLERS)[number];
 const LOAD_TARGET = 1.15;
 const LOAD_TIMEOUT_MS = 30_000;
 
-/**
- * The esbuild options of lib/functions.ts (NodejsFunction `bundling`), as the CDK passes them to
- * esbuild: mirrored, because the construct keeps them inline. Keep the two in step.
- */
+/** The esbuild options the CDK derives from lib/functions.ts FUNCTION_BUNDLING (nothing external: the SDK is bundled). */
 export const STACK_BUNDLING: BuildOptions = {
   bundle: true,
   platform: 'node',
-  target: 'node22',
-  format: 'cjs',
-  minify: true,
-  sourcemap: true,
-  sourcesContent: false,
-  mainFields: ['module', 'main'],
-  // bundleAwsSDK: true, so nothing is external.
+  target: FUNCTION_BUNDLING.target,
+  format: FUNCTION_BUNDLING.format === OutputFormat.CJS ? 'cjs' : 'esm',
+  minify: FUNCTION_BUNDLING.minify,
+  sourcemap: FUNCTION_BUNDLING.sourceMap,
+  sourcesContent: FUNCTION_BUNDLING.sourcesContent,
+  mainFields: [...FUNCTION_BUNDLING.mainFields],
 };
 /** The construct's function environment adds this to every function. */
 const NODE_OPTIONS_OF_STACK = ['--enable-source-maps'];
