@@ -67,9 +67,27 @@ export async function ensureTables(
         throw new Error(`Table ${input.TableName} does not match lambdas/core/table-schema.ts (${problem}); delete the local data directory to recreate it`);
       }
     }
+    await waitUntilActive(client, input.TableName);
     names.set(schema.logicalName, input.TableName);
   }
   return names;
+}
+
+const ACTIVE_WAIT_MS = 10_000;
+
+/**
+ * dynalite answers CreateTable with a CREATING table and activates it on a timer; until then every
+ * item operation fails with ResourceNotFoundException, so callers must not see the table earlier.
+ */
+async function waitUntilActive(client: DynamoDBClient, name: string): Promise<void> {
+  const deadline = Date.now() + ACTIVE_WAIT_MS;
+  for (;;) {
+    const table = await describe(client, name);
+    const indexesActive = (table?.GlobalSecondaryIndexes ?? []).every((index) => index.IndexStatus === 'ACTIVE');
+    if (table?.TableStatus === 'ACTIVE' && indexesActive) return;
+    if (Date.now() > deadline) throw new Error(`Table ${name} did not become ACTIVE within ${ACTIVE_WAIT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 function createTableInput(name: string, schema: TableSchema): CreateTableCommandInput & { TableName: string } {
