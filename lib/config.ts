@@ -1,9 +1,9 @@
+import { scheduleSpanSeconds } from '../lambdas/core/delivery-policy';
 import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import {
-  MAX_VISIBILITY_SECONDS,
   deploymentSettingsSchema,
   parseDeploymentSettings,
   type DeploymentSettings,
@@ -25,10 +25,17 @@ export interface HooklineSettingsProps {
    */
   readonly eventSource?: string;
   /**
-   * Attempts per delivery round; also the deliveries queue's `maxReceiveCount` (1–50).
+   * Attempts per delivery round (1–50), counted by Hookline: the attempt number travels in the
+   * delivery message, so throttles and crashes cost no attempt.
    * @default 9
    */
   readonly maxAttempts?: number;
+  /**
+   * The deliveries queue's `maxReceiveCount` (5–1000): a poison-message bound with slack, not the
+   * retry schedule. An exhausted delivery bounces this many times on its way to the DLQ.
+   * @default 10
+   */
+  readonly deliveriesMaxReceiveCount?: number;
   /**
    * Delays in seconds before retry 1, 2, …; the last one repeats when `maxAttempts` needs more.
    * @default [5, 30, 120, 600, 3600, 10800, 21600, 36000]
@@ -40,8 +47,8 @@ export interface HooklineSettingsProps {
    */
   readonly retryJitter?: number;
   /**
-   * Upper bound in seconds applied to a receiver's `Retry-After`.
-   * @default 43200 (12 h, the SQS visibility limit)
+   * Upper bound in seconds applied to a receiver's `Retry-After` (at most 12 h).
+   * @default 43200 (12 h)
    */
   readonly retryAfterMaxSeconds?: number;
   /**
@@ -278,44 +285,25 @@ function secondsOf(duration: Duration): number {
 }
 
 const DAY_SECONDS = 86_400;
-/** SQS's longest retention, which every Hookline queue uses. */
-const RETENTION_SECONDS = 14 * DAY_SECONDS;
-/**
- * SQS keeps a message's original enqueue time when it moves to the DLQ, so whatever the retry
- * schedule uses is gone from the time operators have to redrive it.
- */
-const MIN_DLQ_SECONDS = 7 * DAY_SECONDS;
 
 /**
- * Seconds from the first attempt to the last one: with the nominal schedule (largest jitter) and
- * with every receiver answering the largest honoured Retry-After.
+ * A round must end while its event is still stored: a failed delivery can then still be retried
+ * from the API. (SQS retention does not bound it: every attempt is a message of its own.)
  */
-function retrySchedule(settings: DeploymentSettings): { nominal: number; worst: number } {
-  let nominal = 0;
-  let worst = 0;
-  for (let retry = 1; retry < settings.maxAttempts; retry += 1) {
-    const delay = settings.retryDelaysSeconds[Math.min(retry, settings.retryDelaysSeconds.length) - 1] ?? 0;
-    const jittered = Math.min(MAX_VISIBILITY_SECONDS, delay * (1 + settings.retryJitter));
-    nominal += jittered;
-    worst += Math.min(MAX_VISIBILITY_SECONDS, Math.max(jittered, settings.retryAfterMaxSeconds));
-  }
-  return { nominal, worst };
-}
-
 function checkScheduleFitsRetention(settings: DeploymentSettings, problems: Problems): void {
-  const { nominal, worst } = retrySchedule(settings);
+  const { nominal, worst } = scheduleSpanSeconds(settings);
+  const retention = settings.eventRetentionDays * DAY_SECONDS;
   const days = (seconds: number): string => `${(seconds / DAY_SECONDS).toFixed(1)} days`;
   problems.check(
-    nominal <= RETENTION_SECONDS - MIN_DLQ_SECONDS,
+    nominal <= retention,
     'maxAttempts',
-    `with retryDelaysSeconds and retryJitter must keep the retry schedule within ${days(RETENTION_SECONDS - MIN_DLQ_SECONDS)}, ` +
-      `leaving the DLQ ${days(MIN_DLQ_SECONDS)} of the queues' 14-day retention for a redrive`,
+    `with retryDelaysSeconds and retryJitter must keep a delivery round within the ${settings.eventRetentionDays}-day event retention (eventRetentionDays)`,
     `${settings.maxAttempts} attempts over ${days(nominal)}`,
   );
   problems.check(
-    worst < RETENTION_SECONDS - DAY_SECONDS,
+    worst <= retention,
     'retryAfterMaxSeconds',
-    `with maxAttempts must keep a schedule stretched by Retry-After under 13 days, or SQS would expire deliveries before they reach the DLQ`,
+    `with maxAttempts must keep a round stretched by Retry-After within the ${settings.eventRetentionDays}-day event retention (eventRetentionDays)`,
     `${settings.retryAfterMaxSeconds} s over ${settings.maxAttempts} attempts = ${days(worst)}`,
   );
 }

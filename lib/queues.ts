@@ -23,8 +23,8 @@ export function hooklineQueue(scope: Construct, id: string, props: QueueProps = 
 }
 
 export interface HooklineQueuesProps {
-  /** Deliveries queue maxReceiveCount (settings.maxAttempts). */
-  readonly maxAttempts: number;
+  /** Deliveries queue maxReceiveCount (settings.deliveriesMaxReceiveCount): a poison-message bound. */
+  readonly deliveriesMaxReceiveCount: number;
   readonly dispatcherTimeout: Duration;
   readonly fanoutTimeout: Duration;
 }
@@ -65,7 +65,7 @@ export class HooklineQueues extends Construct {
       visibilityTimeout: Duration.seconds(VISIBILITY_PER_CONSUMER_TIMEOUT * props.dispatcherTimeout.toSeconds()),
       // SQS moves a delivery to the DLQ on the receive after its last attempt, which is what
       // lets the console's "Start DLQ redrive" send it back as a fresh round.
-      deadLetterQueue: { queue: this.deliveriesDlq, maxReceiveCount: props.maxAttempts },
+      deadLetterQueue: { queue: this.deliveriesDlq, maxReceiveCount: props.deliveriesMaxReceiveCount },
     });
   }
 }

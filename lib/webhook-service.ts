@@ -55,7 +55,7 @@ export class WebhookService extends Construct {
       encryptionKey: config.tableEncryptionKey,
     });
     const queues = new HooklineQueues(this, 'Queues', {
-      maxAttempts: config.settings.maxAttempts,
+      deliveriesMaxReceiveCount: config.settings.deliveriesMaxReceiveCount,
       dispatcherTimeout: config.dispatcherTimeout,
       fanoutTimeout: config.fanoutTimeout,
     });

@@ -21,6 +21,12 @@ export interface EventSourceMappingOptions {
   functionName?: string;
   /** The function timeout: the context's deadline; an invocation still running then has failed. */
   timeoutMs?: number;
+  /**
+   * Simulates Lambda throttling a batch (the function's concurrency is used up): when it answers
+   * true the batch is received but not invoked, and SQS shows it again after the visibility
+   * timeout with a higher receive count — as AWS does ("Using Lambda with Amazon SQS").
+   */
+  throttle?: (batch: readonly SQSRecord[]) => boolean;
   logger?: LocalLogger;
 }
 
@@ -124,6 +130,10 @@ async function invoke(mapping: Mapping, messages: Message[]): Promise<void> {
   let failed: ReadonlySet<string>;
   try {
     const event: SQSEvent = { Records: messages.map((message) => toRecord(message, mapping)) };
+    if (mapping.options.throttle?.(event.Records) === true) {
+      logger.warn(`${functionName}: invocation throttled; its ${messages.length} message(s) return after the visibility timeout`);
+      return;
+    }
     const result = await withTimeout(Promise.resolve().then(() => mapping.options.handler(event, context)), mapping.timeoutMs);
     failed = reportedFailures(result, event.Records);
   } catch (error) {

@@ -2,7 +2,7 @@ import { wireDispatcher } from '../lambdas/dispatcher/wiring';
 import { wireFanout } from '../lambdas/fanout/wiring';
 import { createSqsClient } from '../lambdas/shared/clients';
 import type { Resolver } from '../lambdas/shared/http-delivery';
-import { startEventSourceMapping } from './event-source-mapping';
+import { startEventSourceMapping, type EventSourceMappingOptions } from './event-source-mapping';
 import type { LocalLogger } from './logger';
 import type { LocalRuntime } from './runtime';
 
@@ -20,6 +20,8 @@ export interface PipelineOptions {
   /** Function timeouts (the construct's default is 60 s for both). */
   dispatcherTimeoutMs?: number;
   fanoutTimeoutMs?: number;
+  /** Simulated Lambda throttling of dispatcher batches (see EventSourceMappingOptions.throttle). */
+  dispatcherThrottle?: EventSourceMappingOptions['throttle'];
   logger?: LocalLogger;
 }
 
@@ -65,6 +67,7 @@ export function startPipeline(runtime: LocalRuntime, options: PipelineOptions = 
       functionName: 'hookline-dispatcher',
       concurrency: options.dispatcherConcurrency ?? 2,
       timeoutMs: options.dispatcherTimeoutMs ?? DEFAULT_FUNCTION_TIMEOUT_MS,
+      ...(options.dispatcherThrottle === undefined ? {} : { throttle: options.dispatcherThrottle }),
     }),
   ];
   let stopping: Promise<void> | undefined;

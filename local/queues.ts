@@ -27,18 +27,18 @@ export interface HooklineQueues {
 export interface HooklineQueuesOptions {
   /** Queue names are `<namePrefix>-events`, `<namePrefix>-events-dlq`, … */
   namePrefix: string;
-  /** settings.maxAttempts: the deliveries queue's maxReceiveCount. */
-  maxAttempts: number;
+  /** settings.deliveriesMaxReceiveCount: the deliveries queue's maxReceiveCount. */
+  deliveriesMaxReceiveCount: number;
   visibilitySeconds: { events: number; deliveries: number };
 }
 
 /**
  * The events and deliveries queues with the DLQs and redrive settings the CDK construct deploys:
- * events → DLQ after 5 receives; deliveries → DLQ after maxAttempts receives, and the deliveries
+ * events → DLQ after 5 receives; deliveries → DLQ after deliveriesMaxReceiveCount receives, and the deliveries
  * DLQ allows redrive back to the deliveries queue only (RedriveAllowPolicy byQueue).
  */
 export async function createHooklineQueues(sqs: SQSClient, options: HooklineQueuesOptions): Promise<HooklineQueues> {
-  const { namePrefix, maxAttempts, visibilitySeconds } = options;
+  const { namePrefix, deliveriesMaxReceiveCount, visibilitySeconds } = options;
   const eventsDlq = await createQueue(sqs, `${namePrefix}-events-dlq`, {});
   const events = await createQueue(sqs, `${namePrefix}-events`, {
     VisibilityTimeout: String(visibilitySeconds.events),
@@ -54,7 +54,7 @@ export async function createHooklineQueues(sqs: SQSClient, options: HooklineQueu
   });
   const deliveries = await createQueue(sqs, deliveriesName, {
     VisibilityTimeout: String(visibilitySeconds.deliveries),
-    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deliveriesDlq.arn, maxReceiveCount: maxAttempts }),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deliveriesDlq.arn, maxReceiveCount: deliveriesMaxReceiveCount }),
   });
   if (deliveries.arn !== deliveriesArn) throw new Error(`deliveries queue ARN ${deliveries.arn} is not the expected ${deliveriesArn}`);
 

@@ -107,7 +107,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       ensureTables(dynamoClient, namePrefix, TABLE_SCHEMAS),
       createHooklineQueues(sqs, {
         namePrefix,
-        maxAttempts: settings.maxAttempts,
+        deliveriesMaxReceiveCount: settings.deliveriesMaxReceiveCount,
         visibilitySeconds: {
           events: options.queueVisibilitySeconds?.events ?? DEFAULT_VISIBILITY_SECONDS,
           deliveries: options.queueVisibilitySeconds?.deliveries ?? DEFAULT_VISIBILITY_SECONDS,

@@ -70,9 +70,14 @@ export async function runApiSection({ options }: SectionRequest): Promise<Sectio
     for (let index = 0; index < SEEDED_DELIVERIES; index += 1) {
       const at = new Date(Date.now() - index * 1_000).toISOString();
       const eventId = `evt_seed_${index}`;
+      const id = deliveryIdFor(FLEET, eventId, subscriptionId, at);
+      const expiresAt = Math.floor(Date.now() / 1000) + 86_400;
+      await deliveries.claim({ id, round: '0', attempt: 1, holder: `seed-${index}`, leaseUntil: Date.now() + 60_000, now: Date.now(), newRound: true, expiresAt });
       await deliveries.recordAttempt({
-        identity: { id: deliveryIdFor(FLEET, eventId, subscriptionId, at), fleetId: FLEET, subscriptionId, eventId, eventType: 'thread.completed', webhookUrl: 'http://127.0.0.1:9/hooks/1' },
-        attempt: { key: `seed-${index}:1`, attempt: 1, at, statusCode: 200, latencyMs: 12, responseContentLength: 2 },
+        identity: { id, fleetId: FLEET, subscriptionId, eventId, eventType: 'thread.completed', webhookUrl: 'http://127.0.0.1:9/hooks/1' },
+        round: '0',
+        holder: `seed-${index}`,
+        attempt: { round: 1, attempt: 1, at, statusCode: 200, latencyMs: 12, responseContentLength: 2 },
         status: 'succeeded',
         now: at,
         expiresAt: Math.floor(Date.now() / 1000) + 86_400,

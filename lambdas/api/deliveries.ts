@@ -1,3 +1,4 @@
+import { ulid } from 'ulid';
 import { ClientError, conflict } from '../core/errors';
 import { isId } from '../core/ids';
 import type { DeliveryMessage, DeliveryRecord } from '../core/records';
@@ -90,7 +91,9 @@ export function deliveryRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[
           },
         ]);
       }
-      await deliveries.markPending(delivery, deps.now().toISOString());
+      // A new round, whose id sorts after every earlier one: a retry still waiting from an older round
+      // is dropped when it comes due. The record changes when the dispatcher claims the first attempt,
+      // so a failed send leaves nothing pending without a message on its way.
       const message: DeliveryMessage = {
         v: 1,
         deliveryId: delivery.id,
@@ -98,6 +101,8 @@ export function deliveryRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[
         subscriptionId: delivery.subscriptionId,
         event: { id: event.id, type: event.type, timestamp: event.timestamp, data: event.data },
         reason: 'retry',
+        round: ulid(deps.now().getTime()),
+        attempt: 1,
       };
       await sendJson(deps.sqs, deps.queues.deliveriesUrl, message);
       return { statusCode: 202, body: { deliveryId: delivery.id } };

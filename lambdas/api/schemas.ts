@@ -239,7 +239,7 @@ export function buildSchemas(settings: DeploymentSettings) {
       path: ['until'],
     });
 
-  const ErrorKind = z.enum(['timeout', 'connection', 'dns', 'tls', 'http', 'blocked']);
+  const ErrorKind = z.enum(['timeout', 'connection', 'dns', 'tls', 'http', 'blocked', 'interrupted']);
 
   const DeliverySummary = z
     .object({
@@ -265,7 +265,8 @@ export function buildSchemas(settings: DeploymentSettings) {
 
   const Attempt = z
     .object({
-      attempt: z.number().int(),
+      round: z.number().int().openapi({ description: 'Round of the delivery (a retry request, replay or DLQ redrive starts a new one).' }),
+      attempt: z.number().int().openapi({ description: 'Attempt number within its round.' }),
       at: z.string(),
       statusCode: z.number().int().optional(),
       latencyMs: z.number(),
@@ -279,6 +280,7 @@ export function buildSchemas(settings: DeploymentSettings) {
     .openapi('Attempt');
 
   const Delivery = DeliverySummary.extend({
+    round: z.number().int().optional().openapi({ description: 'Rounds started so far.' }),
     responseHeaders: z.record(z.string(), z.string()).optional(),
     attempts: z.array(Attempt),
   }).openapi('Delivery');

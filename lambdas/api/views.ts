@@ -3,7 +3,7 @@ import type { DeliverySummary } from '../shared/deliveries-store';
 
 /**
  * Response shapes. Built field by field from an allow-list, so internal attributes (secretArn,
- * secretVersion, failingSince, attemptKeys, index keys) can never reach a caller by accident.
+ * secretVersion, failingSince, claim bookkeeping, index keys) can never reach a caller by accident.
  */
 export interface WebhookView {
   id: string;
@@ -84,14 +84,15 @@ export function deliverySummaryView(record: DeliverySummary): DeliverySummaryVie
 export function deliveryView(record: DeliveryRecord) {
   return {
     ...deliverySummaryView(record),
+    ...optional('round', record.rounds),
     ...optional('responseHeaders', record.responseHeaders),
     attempts: (record.attempts ?? []).map(attemptView),
   };
 }
 
-/** The SQS message key of an attempt is plumbing, not history. */
 function attemptView(attempt: AttemptRecord) {
   return {
+    round: attempt.round ?? 1,
     attempt: attempt.attempt,
     at: attempt.at,
     ...optional('statusCode', attempt.statusCode),

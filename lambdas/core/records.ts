@@ -5,8 +5,12 @@
 
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed' | 'disabled';
 
-/** Why an attempt did not succeed; `http` means the receiver answered with a non-2xx status. */
-export type AttemptErrorKind = 'timeout' | 'connection' | 'dns' | 'tls' | 'http' | 'blocked';
+/**
+ * Why an attempt did not succeed; `http` means the receiver answered with a non-2xx status;
+ * `interrupted` means the dispatcher stopped (crash, timeout) after claiming the attempt, so the
+ * POST may have gone out and the attempt counts.
+ */
+export type AttemptErrorKind = 'timeout' | 'connection' | 'dns' | 'tls' | 'http' | 'blocked' | 'interrupted';
 
 /** Subscriptions table item (PK fleetId, SK id). */
 export interface SubscriptionRecord {
@@ -71,9 +75,9 @@ export interface IdempotencyRecord {
 
 /** One HTTP attempt, embedded in its delivery record so an attempt costs one write. */
 export interface AttemptRecord {
-  /** `${sqsMessageId}:${receiveCount}`: makes the write idempotent under duplicate messages. */
-  key: string;
-  /** 1-based attempt number within its round (the SQS ApproximateReceiveCount). */
+  /** 1-based round of the delivery this attempt belongs to (a retry request, replay or DLQ redrive starts a new one). */
+  round: number;
+  /** 1-based attempt number within its round, counted by Hookline (it travels in the delivery message). */
   attempt: number;
   at: string;
   statusCode?: number;
@@ -112,9 +116,37 @@ export interface DeliveryRecord {
   attempts: AttemptRecord[];
   /** `${createdAt}#${id}`: sort key of the by-subscription indexes (newest first). */
   createdKey: string;
-  /** `${subscriptionId}#${status}`: partition key of the by-status index. */
-  subscriptionStatus: string;
+  /** `${subscriptionId}#${status}`: partition key of the by-status index; absent once the delivery succeeded. */
+  subscriptionStatus?: string;
   expiresAt: number;
+  /** Rounds started so far (1 for the first). */
+  rounds?: number;
+}
+
+/**
+ * The attempt bookkeeping kept on a delivery item beside what the API shows. It makes duplicates
+ * harmless: an attempt is claimed with a conditional write before its POST, so at most one POST of a
+ * delivery is in flight, and an attempt is made once per round.
+ */
+export interface DeliveryProgress {
+  id: string;
+  status?: DeliveryStatus;
+  /** Id of the current round: `0` for the fan-out's round, else a ULID, so later rounds sort higher. */
+  round?: string;
+  rounds?: number;
+  /** Last attempt claimed in the current round. */
+  started?: number;
+  /** Last attempt whose result is recorded in the current round. */
+  completed?: number;
+  /** Epoch ms until which the claimed attempt may still be running (its invocation's deadline). */
+  leaseUntil?: number;
+  /** SQS message id of the claimed attempt's message. */
+  leaseHolder?: string;
+  /** SQS message id of the redriven message that began the current round. */
+  roundTrigger?: string;
+  /** SQS message id of an exhausted delivery's message on its way to the DLQ. */
+  parkedMessageId?: string;
+  nextAttemptAt?: string;
 }
 
 /** The part of an event a delivery needs; the envelope is built from it byte for byte. */
@@ -125,7 +157,10 @@ export interface DeliveryEvent {
   data: unknown;
 }
 
-/** Body of a deliveries-queue message: one event to one subscription. */
+/** Round id of the fan-out's first round; every later round's id (a ULID) sorts after it. */
+export const FIRST_ROUND = '0';
+
+/** Body of a deliveries-queue message: one attempt of one event to one subscription. */
 export interface DeliveryMessage {
   v: 1;
   deliveryId: string;
@@ -134,6 +169,15 @@ export interface DeliveryMessage {
   event: DeliveryEvent;
   /** What enqueued it; informational only. */
   reason: 'fanout' | 'retry' | 'replay' | 'test';
+  /** Round id; absent means {@link FIRST_ROUND}. */
+  round?: string;
+  /** 1-based attempt number within the round; absent means 1. */
+  attempt?: number;
+  /**
+   * ISO time before which the attempt must not be made. Set when a wait is longer than SQS's
+   * 15-minute message delay: the message is re-sent in hops until then.
+   */
+  notBefore?: string;
 }
 
 /** Events-queue message sent by the API's publish route (EventBridge events arrive in their own shape). */

@@ -1,8 +1,8 @@
-import { MAX_VISIBILITY_SECONDS, type DeploymentSettings } from './settings';
+import { MAX_RETRY_WAIT_SECONDS, type DeploymentSettings } from './settings';
 
 /**
- * The retry schedule. Retries ride on SQS visibility timeouts, so every delay ends up as whole
- * seconds within SQS's 12-hour limit.
+ * The retry schedule: whole seconds, at most {@link MAX_RETRY_WAIT_SECONDS} per wait. Each wait is
+ * carried by a delayed SQS message (core/delivery-policy.ts), never by a message held in flight.
  */
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -92,7 +92,7 @@ export function retryDelaySeconds(input: {
   if (retryAfterSeconds !== undefined && !Number.isNaN(retryAfterSeconds)) {
     delay = Math.max(delay, Math.min(Math.max(retryAfterSeconds, 0), settings.retryAfterMaxSeconds));
   }
-  return Math.min(Math.max(Math.round(delay), 0), MAX_VISIBILITY_SECONDS);
+  return Math.min(Math.max(Math.round(delay), 0), MAX_RETRY_WAIT_SECONDS);
 }
 
 /** Attempts per round: the deployment's, lowered (never raised) by the subscription's own limit. */

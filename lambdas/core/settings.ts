@@ -36,8 +36,11 @@ export const DEFAULT_EVENT_CATALOG: readonly string[] = [
 /** Delays in seconds before retry 1, 2, … (DESIGN.md: 5 s, 30 s, 2 min, 10 min, 1 h, 3 h, 6 h, 10 h). */
 export const DEFAULT_RETRY_DELAYS_SECONDS: readonly number[] = [5, 30, 120, 600, 3_600, 10_800, 21_600, 36_000];
 
-/** SQS refuses a visibility timeout above 12 hours. */
+/** SQS refuses a visibility timeout above 12 hours (and counts it from the receive). */
 export const MAX_VISIBILITY_SECONDS = 43_200;
+
+/** The longest single wait between two attempts (a configured delay or an honoured Retry-After): 12 hours. */
+export const MAX_RETRY_WAIT_SECONDS = 43_200;
 
 const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 const HEADER_PREFIX_PATTERN = /^[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]$/;
@@ -63,18 +66,25 @@ export const deploymentSettingsSchema = z
       .default([...DEFAULT_EVENT_CATALOG]),
     /** EventBridge `source` the bus rule matches. */
     eventSource: z.string().min(1).max(256).default('hookline'),
-    /** Attempts per delivery round; also the deliveries queue's maxReceiveCount. */
+    /** Attempts per delivery round, counted by Hookline (the attempt number travels in the message). */
     maxAttempts: z.number().int().min(1).max(50).default(9),
+    /**
+     * The deliveries queue's maxReceiveCount: a poison-message bound, not the schedule. Each attempt
+     * is a message of its own, so only receives that all failed as a whole (Lambda throttles,
+     * crashes before any attempt) count towards it. AWS asks for at least 5 on a Lambda event source
+     * "to avoid sending messages to the dead-letter queue due to throttling".
+     */
+    deliveriesMaxReceiveCount: z.number().int().min(5).max(1_000).default(10),
     /** Delays before each retry; the last one repeats when maxAttempts needs more. */
     retryDelaysSeconds: z
-      .array(z.number().int().min(0).max(MAX_VISIBILITY_SECONDS))
+      .array(z.number().int().min(0).max(MAX_RETRY_WAIT_SECONDS))
       .min(1)
       .max(49)
       .default([...DEFAULT_RETRY_DELAYS_SECONDS]),
     /** Each delay is multiplied by a random factor in [1 - jitter, 1 + jitter]. */
     retryJitter: z.number().min(0).max(0.5).default(0.2),
     /** Upper bound applied to a receiver's Retry-After. */
-    retryAfterMaxSeconds: z.number().int().min(0).max(MAX_VISIBILITY_SECONDS).default(MAX_VISIBILITY_SECONDS),
+    retryAfterMaxSeconds: z.number().int().min(0).max(MAX_RETRY_WAIT_SECONDS).default(MAX_RETRY_WAIT_SECONDS),
     /** Default per-attempt HTTP timeout; a subscription may choose 1–30 s. */
     attemptTimeoutSeconds: z.number().int().min(1).max(30).default(10),
     /** Prefix of the seed-scheme headers: `<prefix>-Delivery-Id`, `-Timestamp`, `-Signature`. */

@@ -1,18 +1,28 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSRecord } from 'aws-lambda';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSRecord } from 'aws-lambda';
+import { ulid } from 'ulid';
+import {
+  judgeRefusedClaim,
+  nextHop,
+  planAttempt,
+  planWait,
+  type DeliveryPlan,
+  type MessageTurn,
+  type PlannedOutcome,
+} from '../core/delivery-policy';
 import { buildEnvelope } from '../core/envelope';
 import { PermanentError } from '../core/errors';
-import { classifyAttempt, type AttemptOutcome } from '../core/outcome';
-import type { AttemptRecord, DeliveryMessage, DeliveryStatus, SubscriptionRecord } from '../core/records';
-import { attemptsAllowed, retryDelaySeconds } from '../core/schedule';
+import { classifyAttempt } from '../core/outcome';
+import { FIRST_ROUND, type AttemptRecord, type DeliveryMessage, type SubscriptionRecord } from '../core/records';
+import { attemptsAllowed } from '../core/schedule';
 import type { DeploymentSettings } from '../core/settings';
 import { buildDeliveryHeaders } from '../core/signing';
 import type { DeliveriesStore, DeliveryIdentity } from '../shared/deliveries-store';
 import type { HttpAttemptResult, HttpDelivery } from '../shared/http-delivery';
-import type { SigningSecrets } from '../shared/signing-secrets';
 import { withKeys, type RecordLogger } from '../shared/observability';
+import type { SigningSecrets } from '../shared/signing-secrets';
 import { processSqsBatch, RequeueError, type SqsHandler } from '../shared/sqs-batch';
 import type { SubscriptionsStore } from '../shared/subscriptions-store';
 import { parseDeliveryMessage } from './message';
@@ -34,17 +44,37 @@ export interface DispatcherDeps {
   now?: () => Date;
   random?: () => number;
   subscriptionCacheTtlMs?: number;
+  /** A claim's lease when the invocation has no deadline (tests, local calls without a context). */
+  defaultLeaseMs?: number;
 }
 
 const SECONDS_PER_DAY = 86_400;
 const DELETED_SUBSCRIPTION_URL = '(subscription deleted)';
-const GONE_REASON = 'the endpoint answered 410 Gone';
+const DEFAULT_LEASE_MS = 60_000;
+/** Added to the invocation's deadline: clocks differ a little between dispatchers. */
+const LEASE_MARGIN_MS = 5_000;
+/** Exhausted messages this container is bouncing to the DLQ, so their later receives cost no store call. */
+const PARKED_MEMORY = 10_000;
+
+/** One message's attempt, as the dispatcher carries it from claim to plan. */
+interface Turn extends MessageTurn {
+  message: DeliveryMessage;
+  record: SQSRecord;
+  subscription: SubscriptionRecord;
+  allowed: number;
+  roundNumber: number;
+  logger: RecordLogger;
+  /** The claim's holder; undefined when recording an interrupted attempt, whose claim has run out. */
+  holder: string | undefined;
+}
 
 /**
- * Deliveries queue → signed POST. Retries ride on SQS: the attempt number is the message's
- * ApproximateReceiveCount, a retry sets the message's visibility to the next delay, and a delivery
- * past its last attempt is left visible so the queue's redrive policy moves it to the DLQ. Each
- * attempt is recorded with one idempotent write before the message's visibility is touched.
+ * Deliveries queue → signed POST, one attempt per message. Hookline counts attempts itself: the
+ * attempt number travels in the message, so a throttled, crashed or failed invocation costs no
+ * attempt, and SQS's receive count is only a poison-message bound. Each attempt is claimed on the
+ * delivery record before its POST (at most one POST of a delivery in flight; duplicates make none)
+ * and recorded after it, releasing the claim. A retry is a new delayed message, never a message
+ * held in flight. The rule for what an outcome means lives in core/delivery-policy.ts.
  */
 export function createDispatcher(deps: DispatcherDeps): SqsHandler {
   const now = deps.now ?? (() => new Date());
@@ -56,33 +86,74 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
     deps.subscriptionCacheTtlMs ?? DEFAULT_SUBSCRIPTION_TTL_MS,
   );
   const signingSecrets = new SigningSecretsLoader(deps.secrets);
+  const parked = new Set<string>();
   const expiresAt = (at: Date) => Math.floor(at.getTime() / 1000) + settings.eventRetentionDays * SECONDS_PER_DAY;
 
-  async function deliver(message: DeliveryMessage, record: SQSRecord, attempt: number, logger: RecordLogger): Promise<void> {
-    const subscription = await cache.get(message.fleetId, message.subscriptionId);
+  async function handleRecord(record: SQSRecord, deadline: number): Promise<void> {
+    if (parked.has(record.messageId)) throw new RequeueError('exhausted; on its way to the DLQ', 0);
+    const message = parse(record);
+    const logger = withKeys(deps.logger, {
+      deliveryId: message.deliveryId,
+      subscriptionId: message.subscriptionId,
+      fleetId: message.fleetId,
+      messageId: record.messageId,
+    });
     const startedAt = now();
-    if (subscription === undefined || !subscription.enabled) {
-      await endAsDisabled(message, subscription, startedAt, logger);
+    const hop = nextHop(message.notBefore, startedAt);
+    if (hop !== undefined) {
+      await sendAttempt(message, hop);
+      deps.metrics.addMetric('waitHops', MetricUnit.Count, 1);
       return;
     }
-    const identity = identityOf(message, subscription.url);
-    const allowed = attemptsAllowed(settings, subscription.maxAttempts);
-    if (attempt > allowed) {
-      deps.metrics.addMetric('fastForwarded', MetricUnit.Count, 1);
-      logger.info('past the subscription\'s last attempt; fast-forwarding to the DLQ', { allowed });
-      throw new RequeueError(`attempt ${attempt} is past the subscription's maxAttempts ${allowed}`, 0);
+    try {
+      await dispatch(message, record, logger, startedAt, deadline);
+    } catch (error) {
+      if (error instanceof RequeueError) throw error;
+      if (error instanceof PermanentError) logger.error('delivery set aside for the DLQ', { reason: error.message });
+      // DynamoDB, Secrets Manager or SQS trouble: the message comes back after the queue's visibility timeout.
+      else logger.warn('delivery interrupted; the message will come back', { error });
+      throw error;
     }
+  }
 
-    const secrets = await signingSecrets.load(subscription, startedAt).catch(async (error: unknown) => {
+  function parse(record: SQSRecord): DeliveryMessage {
+    try {
+      return parseDeliveryMessage(record.body);
+    } catch (error) {
+      deps.metrics.addMetric('malformedMessages', MetricUnit.Count, 1);
+      deps.logger.error('deliveries-queue message set aside for the DLQ', {
+        messageId: record.messageId,
+        reason: error instanceof Error ? error.message : String(error),
+      });
+      throw error;
+    }
+  }
+
+  async function dispatch(message: DeliveryMessage, record: SQSRecord, logger: RecordLogger, at: Date, deadline: number) {
+    const subscription = await cache.get(message.fleetId, message.subscriptionId);
+    if (subscription === undefined || !subscription.enabled) return endAsDisabled(message, subscription, at, logger);
+    const allowed = attemptsAllowed(settings, subscription.maxAttempts);
+    const attempt = message.attempt ?? 1;
+    if (attempt > allowed) {
+      // The subscription's maxAttempts was lowered during the round: it has had its attempts.
+      const reason = `attempt ${attempt} is past the webhook's maxAttempts ${allowed}`;
+      await deps.deliveries.endWithoutAttempt(identityOf(message, subscription.url), 'failed', reason, at.toISOString(), expiresAt(at), record.messageId);
+      return park(record, logger, reason);
+    }
+    const secrets = await signingSecrets.load(subscription, at).catch(async (error: unknown) => {
       if (error instanceof PermanentError) {
-        await deps.deliveries.endWithoutAttempt(identity, 'failed', error.message, startedAt.toISOString(), expiresAt(startedAt));
+        await deps.deliveries.endWithoutAttempt(identityOf(message, subscription.url), 'failed', error.message, at.toISOString(), expiresAt(at), record.messageId);
+        parked.add(record.messageId);
       }
       throw error;
     });
+
+    const turn = await claim(message, record, subscription, allowed, logger, at, deadline);
+    if (turn === undefined) return;
     const body = buildEnvelope(message.fleetId, message.event);
     const headers = buildDeliveryHeaders({
       deliveryId: message.deliveryId,
-      timestamp: Math.floor(startedAt.getTime() / 1000),
+      timestamp: Math.floor(at.getTime() / 1000),
       body,
       secrets,
       headerPrefix: settings.signatureHeaderPrefix,
@@ -95,68 +166,154 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
       body,
       timeoutMs: (subscription.timeoutSeconds ?? settings.attemptTimeoutSeconds) * 1000,
     });
+    await conclude(turn, classifyAttempt(result), result, at);
+  }
 
-    const finishedAt = now();
-    const outcome = classifyAttempt(result);
-    let decision = decide(outcome, attempt, allowed, () =>
-      retryDelaySeconds({ settings, attempt, random, ...retryAfter(result) }),
-    );
-    if (outcome === 'retry' || outcome === 'failed') {
-      const failingSince = await failingClock(subscription, startedAt);
-      if (failingSince !== undefined) {
-        decision = {
-          status: 'disabled',
-          disableReason: `every delivery has failed since ${failingSince} (auto-disable after ${settings.autoDisableAfterDays} days)`,
-        };
+  /**
+   * Claims the message's attempt. Undefined when there is nothing to POST: a duplicate, a
+   * superseded round, an exhausted message on its way to the DLQ (throws), an interrupted attempt
+   * (recorded here), or another POST of the delivery in flight (throws: look again later).
+   */
+  async function claim(
+    message: DeliveryMessage,
+    record: SQSRecord,
+    subscription: SubscriptionRecord,
+    allowed: number,
+    logger: RecordLogger,
+    at: Date,
+    deadline: number,
+  ): Promise<Turn | undefined> {
+    let round = message.round ?? FIRST_ROUND;
+    let attempt = message.attempt ?? 1;
+    let newRound = attempt === 1;
+    let trigger: string | undefined;
+    const leaseUntil = deadline + LEASE_MARGIN_MS;
+    // Two tries: a refused claim is judged once, and a judged claim (a race lost, a redrive) tried once more.
+    for (let tries = 0; tries < 2; tries += 1) {
+      const result = await deps.deliveries.claim({
+        id: message.deliveryId,
+        round,
+        attempt,
+        holder: record.messageId,
+        leaseUntil,
+        now: at.getTime(),
+        newRound,
+        ...(trigger === undefined ? {} : { trigger }),
+        expiresAt: expiresAt(at),
+      });
+      const base = { message, record, subscription, allowed, logger, messageId: record.messageId };
+      if (result.claimed) return { ...base, holder: record.messageId, round, attempt, roundNumber: result.roundNumber };
+      const verdict = judgeRefusedClaim(result.progress, { round, attempt, messageId: record.messageId }, at.getTime(), ulid);
+      switch (verdict.kind) {
+        case 'attempt':
+          if (verdict.newRound && verdict.round !== round) trigger = record.messageId;
+          ({ round, attempt, newRound } = verdict);
+          continue;
+        case 'wait':
+          deps.metrics.addMetric('claimsDeferred', MetricUnit.Count, 1);
+          throw new RequeueError(`another attempt of this delivery is in flight; looking again in ${verdict.seconds} s`, verdict.seconds);
+        case 'interrupted': {
+          const roundNumber = result.progress?.rounds ?? 1;
+          const turn: Turn = { ...base, holder: undefined, round: verdict.round, attempt: verdict.attempt, roundNumber };
+          logger.warn('an earlier attempt was interrupted; it counts as made', { attempt: verdict.attempt });
+          await conclude(turn, 'interrupted', interruptedResult(), at);
+          return undefined;
+        }
+        case 'resend-next':
+          await sendAttempt({ ...message, round: verdict.round, attempt: verdict.attempt }, planWait(verdict.waitSeconds, at));
+          return undefined;
+        case 'to-dlq':
+          return park(record, logger, 'exhausted');
+        case 'drop':
+          deps.metrics.addMetric('duplicatesDropped', MetricUnit.Count, 1);
+          logger.debug('message dropped without an attempt', { why: verdict.why, round, attempt });
+          return undefined;
       }
     }
-    const { status, retryInSeconds, disableReason } = decision;
+    throw new Error(`claim of ${message.deliveryId} refused twice`);
+  }
 
-    const written = await deps.deliveries.recordAttempt({
-      identity,
-      attempt: attemptRecord(record, attempt, startedAt, result, retryInSeconds),
-      status,
-      reopensSucceeded: message.reason !== 'fanout',
-      ...(retryInSeconds === undefined
-        ? {}
-        : { nextAttemptAt: new Date(finishedAt.getTime() + retryInSeconds * 1000).toISOString() }),
-      now: startedAt.toISOString(),
-      expiresAt: expiresAt(startedAt),
-    });
-    countAttempt(result, outcome === 'succeeded');
-    logger.info('attempt made', {
-      eventType: message.event.type,
-      url: loggableUrl(subscription.url),
-      attempt,
-      allowed,
+  /** Records the attempt, then carries out the plan for its delivery, subscription and message. */
+  async function conclude(turn: Turn, outcome: PlannedOutcome, result: HttpAttemptResult, at: Date): Promise<void> {
+    const { message, subscription, logger } = turn;
+    // The endpoint's failing streak counts what it answered; an interrupted attempt says nothing of it.
+    const failingSince = outcome === 'retry' || outcome === 'failed' ? await failingClock(subscription, at) : undefined;
+    const plan = planAttempt({
       outcome,
-      status,
-      statusCode: result.statusCode,
-      latencyMs: result.latencyMs,
-      errorKind: result.errorKind,
-      errorMessage: result.errorMessage,
-      retryInSeconds,
-      ...(written === 'duplicate' ? { duplicate: true } : {}),
+      attempt: turn.attempt,
+      allowed: turn.allowed,
+      ...(result.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: result.retryAfterSeconds }),
+      ...(failingSince === undefined ? {} : { failingSince }),
+      now: at,
+      settings,
+      random,
     });
+    const finishedAt = now();
+    const next = plan.message.kind === 'send-next' ? planWait(plan.message.waitSeconds, finishedAt) : undefined;
+    const written = await deps.deliveries.recordAttempt({
+      identity: identityOf(message, subscription.url),
+      round: turn.round,
+      attempt: attemptRecord(turn, at, result, plan.retryInSeconds),
+      ...(turn.holder === undefined ? {} : { holder: turn.holder }),
+      status: plan.status,
+      ...(plan.retryInSeconds === undefined
+        ? {}
+        : { nextAttemptAt: new Date(finishedAt.getTime() + plan.retryInSeconds * 1000).toISOString() }),
+      ...(plan.message.kind === 'to-dlq' ? { parkedMessageId: turn.record.messageId } : {}),
+      now: at.toISOString(),
+      expiresAt: expiresAt(at),
+    });
+    if (written === 'stale') {
+      // Another dispatcher judged this attempt interrupted after the lease ran out; its record stands.
+      logger.warn('attempt result arrived after its claim ran out; not recorded', { attempt: turn.attempt });
+      return;
+    }
+    countAttempt(result, outcome);
+    logAttempt(turn, outcome, plan, result);
+    await applyToSubscription(subscription, outcome, plan, at, logger);
+    if (plan.message.kind === 'send-next' && next !== undefined) {
+      await sendAttempt({ ...message, round: turn.round, attempt: plan.message.attempt }, next);
+    } else if (plan.message.kind === 'to-dlq') {
+      park(turn.record, logger, `schedule exhausted after attempt ${turn.attempt} of ${turn.allowed}`);
+    }
+  }
 
-    if (disableReason !== undefined) await disableSubscription(subscription, disableReason, startedAt, logger);
+  async function applyToSubscription(subscription: SubscriptionRecord, outcome: PlannedOutcome, plan: DeliveryPlan, at: Date, logger: RecordLogger) {
+    if (plan.disableReason !== undefined) await disableSubscription(subscription, plan.disableReason, at, logger);
     else if (outcome === 'succeeded' && subscription.failingSince !== undefined) {
       await deps.subscriptions.clearFailing(subscription.fleetId, subscription.id);
       const { failingSince: _cleared, ...rest } = subscription;
       cache.update(rest);
     }
+  }
 
-    if (status === 'pending') throw new RequeueError(`retry in ${retryInSeconds} s`, retryInSeconds ?? 0);
-    if (outcome === 'retry' && status === 'failed') {
-      // Visible at once: the next receive is past maxReceiveCount (or past the subscription's limit) → DLQ.
-      throw new RequeueError(`schedule exhausted after attempt ${attempt} of ${allowed}`, 0);
+  /** Sends the message of an attempt to come (or the next hop of a long wait). */
+  async function sendAttempt(message: DeliveryMessage, wait: { delaySeconds: number; notBefore?: string }): Promise<void> {
+    const { notBefore: _previous, ...rest } = message;
+    const body: DeliveryMessage = wait.notBefore === undefined ? rest : { ...rest, notBefore: wait.notBefore };
+    await deps.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: deps.deliveriesQueueUrl,
+        MessageBody: JSON.stringify(body),
+        DelaySeconds: wait.delaySeconds,
+      }),
+    );
+  }
+
+  /** Leaves the message visible until the queue's redrive policy moves it to the DLQ. */
+  function park(record: SQSRecord, logger: RecordLogger, reason: string): never {
+    if (parked.size >= PARKED_MEMORY) parked.clear();
+    if (!parked.has(record.messageId)) {
+      parked.add(record.messageId);
+      deps.metrics.addMetric('exhausted', MetricUnit.Count, 1);
+      logger.info('delivery failed; its message goes on to the DLQ', { reason });
     }
+    throw new RequeueError(reason, 0);
   }
 
   /**
-   * Starts or reads the subscription's failing clock. Returns its start when it has run longer than
-   * the auto-disable limit. The cached start is trusted only while it is under the limit; past it,
-   * the stored value is fetched (a success elsewhere may have reset it).
+   * Starts or reads the subscription's failing clock. The cached start is trusted only while it is
+   * under the auto-disable limit; past it, the stored value is fetched (a success elsewhere may have reset it).
    */
   async function failingClock(subscription: SubscriptionRecord, at: Date): Promise<string | undefined> {
     const limitMs = settings.autoDisableAfterDays * SECONDS_PER_DAY * 1000;
@@ -166,7 +323,7 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
       since = await deps.subscriptions.markFailing(subscription.fleetId, subscription.id, at.toISOString());
       if (since !== undefined) cache.update({ ...subscription, failingSince: since });
     }
-    return expired(since) ? since : undefined;
+    return since;
   }
 
   async function disableSubscription(subscription: SubscriptionRecord, reason: string, at: Date, logger: RecordLogger) {
@@ -177,12 +334,7 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
     logger.warn('subscription disabled', { reason, pendingDeliveriesEnded: ended, alreadyDisabled: !changed });
   }
 
-  async function endAsDisabled(
-    message: DeliveryMessage,
-    subscription: SubscriptionRecord | undefined,
-    at: Date,
-    logger: RecordLogger,
-  ): Promise<void> {
+  async function endAsDisabled(message: DeliveryMessage, subscription: SubscriptionRecord | undefined, at: Date, logger: RecordLogger) {
     // The store keeps the URL of an earlier attempt; the placeholder shows only when there was none.
     const url = subscription?.url ?? DELETED_SUBSCRIPTION_URL;
     const reason = subscription === undefined ? 'the subscription was deleted' : 'the subscription is disabled';
@@ -191,10 +343,10 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
     logger.info('delivery ended without an attempt', { reason });
   }
 
-  function countAttempt(result: HttpAttemptResult, succeeded: boolean): void {
+  function countAttempt(result: HttpAttemptResult, outcome: PlannedOutcome): void {
     deps.metrics.addMetric('attempts', MetricUnit.Count, 1);
-    deps.metrics.addMetric('latency', MetricUnit.Milliseconds, result.latencyMs);
-    if (succeeded) {
+    if (outcome !== 'interrupted') deps.metrics.addMetric('latency', MetricUnit.Milliseconds, result.latencyMs);
+    if (outcome === 'succeeded') {
       deps.metrics.addMetric('succeeded', MetricUnit.Count, 1);
       return;
     }
@@ -203,64 +355,29 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
     byKind.addMetric('failed', MetricUnit.Count, 1);
   }
 
-  async function handleRecord(record: SQSRecord): Promise<void> {
-    const attempt = receiveCount(record);
-    let message: DeliveryMessage;
-    try {
-      message = parseDeliveryMessage(record.body);
-    } catch (error) {
-      deps.metrics.addMetric('malformedMessages', MetricUnit.Count, 1);
-      deps.logger.error('deliveries-queue message set aside for the DLQ', {
-        messageId: record.messageId,
-        reason: error instanceof Error ? error.message : String(error),
-      });
-      throw error;
-    }
-    const logger = withKeys(deps.logger, {
-      deliveryId: message.deliveryId,
-      subscriptionId: message.subscriptionId,
-      fleetId: message.fleetId,
-      messageId: record.messageId,
+  function logAttempt(turn: Turn, outcome: PlannedOutcome, plan: DeliveryPlan, result: HttpAttemptResult): void {
+    turn.logger.info('attempt made', {
+      eventType: turn.message.event.type,
+      url: loggableUrl(turn.subscription.url),
+      round: turn.roundNumber,
+      attempt: turn.attempt,
+      allowed: turn.allowed,
+      outcome,
+      status: plan.status,
+      statusCode: result.statusCode,
+      latencyMs: result.latencyMs,
+      errorKind: result.errorKind,
+      errorMessage: result.errorMessage,
+      retryInSeconds: plan.retryInSeconds,
     });
-    try {
-      await deliver(message, record, attempt, logger);
-    } catch (error) {
-      if (error instanceof RequeueError) throw error;
-      if (error instanceof PermanentError) {
-        logger.error('delivery set aside for the DLQ', { attempt, reason: error.message });
-      } else {
-        // DynamoDB, Secrets Manager or SQS trouble: the message comes back after the queue's visibility timeout.
-        logger.warn('delivery failed; the message will come back', { attempt, error });
-      }
-      throw error;
-    }
   }
 
-  return (event, context) =>
-    processSqsBatch({ sqs: deps.sqs, queueUrl: deps.deliveriesQueueUrl, logger: deps.logger }, event, context, handleRecord);
-}
-
-/** What an attempt means for its delivery before the auto-disable rule is applied. */
-interface Decision {
-  status: DeliveryStatus;
-  /** Set when the message comes back for another attempt. */
-  retryInSeconds?: number;
-  /** Set when the subscription is to be disabled. */
-  disableReason?: string;
-}
-
-function decide(outcome: AttemptOutcome, attempt: number, allowed: number, nextDelay: () => number): Decision {
-  switch (outcome) {
-    case 'succeeded':
-      return { status: 'succeeded' };
-    case 'disable':
-      return { status: 'disabled', disableReason: GONE_REASON };
-    case 'retry':
-      // Past the last attempt the delivery has failed; its message still goes on to the DLQ.
-      return attempt < allowed ? { status: 'pending', retryInSeconds: nextDelay() } : { status: 'failed' };
-    case 'failed':
-      return { status: 'failed' };
-  }
+  return (event, context?: Context) => {
+    const deadline = now().getTime() + (context?.getRemainingTimeInMillis() ?? deps.defaultLeaseMs ?? DEFAULT_LEASE_MS);
+    return processSqsBatch({ sqs: deps.sqs, queueUrl: deps.deliveriesQueueUrl, logger: deps.logger }, event, context, (record) =>
+      handleRecord(record, deadline),
+    );
+  };
 }
 
 function identityOf(message: DeliveryMessage, webhookUrl: string): DeliveryIdentity {
@@ -274,28 +391,17 @@ function identityOf(message: DeliveryMessage, webhookUrl: string): DeliveryIdent
   };
 }
 
-function receiveCount(record: SQSRecord): number {
-  const count = Number(record.attributes.ApproximateReceiveCount);
-  return Number.isSafeInteger(count) && count >= 1 ? count : 1;
-}
-
-function retryAfter(result: HttpAttemptResult): { retryAfterSeconds?: number } {
-  return result.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: result.retryAfterSeconds };
-}
-
-function attemptRecord(
-  record: SQSRecord,
-  attempt: number,
-  at: Date,
-  result: HttpAttemptResult,
-  retryInSeconds: number | undefined,
-): AttemptRecord {
-  const entry: AttemptRecord = {
-    key: `${record.messageId}:${attempt}`,
-    attempt,
-    at: at.toISOString(),
-    latencyMs: result.latencyMs,
+function interruptedResult(): HttpAttemptResult {
+  return {
+    latencyMs: 0,
+    responseHeaders: {},
+    errorKind: 'interrupted',
+    errorMessage: 'the dispatcher stopped during this attempt; the request may have been sent',
   };
+}
+
+function attemptRecord(turn: Turn, at: Date, result: HttpAttemptResult, retryInSeconds: number | undefined): AttemptRecord {
+  const entry: AttemptRecord = { round: turn.roundNumber, attempt: turn.attempt, at: at.toISOString(), latencyMs: result.latencyMs };
   if (result.statusCode !== undefined) entry.statusCode = result.statusCode;
   if (result.responseContentLength !== undefined) entry.responseContentLength = result.responseContentLength;
   if (Object.keys(result.responseHeaders).length > 0) entry.responseHeaders = result.responseHeaders;

@@ -19,6 +19,10 @@ const deliveryMessageSchema = z.object({
     data: z.unknown().refine((data) => eventDataDepthProblem(data) === undefined, `must nest at most ${MAX_EVENT_DATA_DEPTH} levels`),
   }),
   reason: z.enum(['fanout', 'retry', 'replay', 'test']),
+  // `0` (the fan-out's round) or a ULID.
+  round: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{1,26}$/, 'must be a round id').optional(),
+  attempt: z.number().int().min(1).max(1_000).optional(),
+  notBefore: isoTime.optional(),
 });
 
 /** Parses a deliveries-queue body; PermanentError (set aside for the DLQ) when it is not a DeliveryMessage. */

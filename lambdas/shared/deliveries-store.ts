@@ -1,5 +1,5 @@
 import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AttemptRecord, DeliveryRecord, DeliveryStatus } from '../core/records';
+import type { AttemptRecord, DeliveryProgress, DeliveryRecord, DeliveryStatus } from '../core/records';
 import { DELIVERIES_BY_STATUS_INDEX, DELIVERIES_BY_SUBSCRIPTION_INDEX } from '../core/table-schema';
 import { encodeCursor, startKeyFromCursor, type Page } from './cursor';
 import { isConditionalCheckFailure } from './dynamo-errors';
@@ -17,18 +17,36 @@ export type DeliveryIdentity = Pick<
   'id' | 'fleetId' | 'subscriptionId' | 'eventId' | 'eventType' | 'webhookUrl'
 >;
 
+/** A claim on one attempt of a delivery, made before its POST. */
+export interface ClaimInput {
+  id: string;
+  round: string;
+  attempt: number;
+  /** SQS message id of the message carrying the attempt. */
+  holder: string;
+  /** Epoch ms: the claiming invocation's deadline; until then no other POST of the delivery starts. */
+  leaseUntil: number;
+  now: number;
+  /** True for attempt 1 of a round (fan-out, retry request, replay, test, DLQ redrive). */
+  newRound: boolean;
+  /** Message id of the redriven message that begins this round. */
+  trigger?: string;
+  /** Epoch seconds for TTL, so a claim whose attempt never reported cannot live forever. */
+  expiresAt: number;
+}
+
+export type ClaimResult = { claimed: true; roundNumber: number } | { claimed: false; progress: DeliveryProgress | undefined };
+
 export interface AttemptWrite {
   identity: DeliveryIdentity;
+  round: string;
   attempt: AttemptRecord;
+  /** The claim's holder; absent for an interrupted attempt, recorded once its lease ran out. */
+  holder?: string;
   status: DeliveryStatus;
-  /**
-   * Whether this attempt may change a delivery that already succeeded. True for explicit
-   * re-deliveries (retry, replay, test); false for fan-out messages, so a duplicate SQS message
-   * that fails after a success cannot turn a `succeeded` delivery back into `pending` or `failed`.
-   * @default false
-   */
-  reopensSucceeded?: boolean;
   nextAttemptAt?: string;
+  /** Set when the delivery is exhausted: the message that goes on to the DLQ. */
+  parkedMessageId?: string;
   now: string;
   /** Epoch seconds at which DynamoDB TTL may remove the record. */
   expiresAt: number;
@@ -67,12 +85,76 @@ export class DeliveriesStore {
   ) {}
 
   /**
-   * Appends an attempt and updates the summary in one UpdateItem. A second write for the same
-   * attempt key (a duplicate SQS message, or a retry after a crash) changes nothing and answers
-   * 'duplicate'. A fan-out attempt on a delivery that already succeeded is appended to the history
-   * but leaves the summary (and so the status) as it was.
+   * Claims an attempt with one conditional UpdateItem: no other claim's lease may be live, and the
+   * attempt must be the next one of its round (or begin a later round). So duplicate messages never
+   * make two concurrent POSTs, and an attempt is made once per round. A new delivery's claim writes
+   * only these few attributes (no index keys), so it costs one write unit. Refused: the stored
+   * progress is read back (consistent) for the dispatcher to judge.
    */
-  async recordAttempt(write: AttemptWrite): Promise<'recorded' | 'duplicate'> {
+  async claim(input: ClaimInput): Promise<ClaimResult> {
+    const values: Record<string, unknown> = {
+      ':r': input.round,
+      ':a': input.attempt,
+      ':lease': input.leaseUntil,
+      ':h': input.holder,
+      ':now': input.now,
+      ':one': 1,
+    };
+    let update: string;
+    let condition = '(attribute_not_exists(leaseUntil) OR leaseUntil < :now)';
+    if (input.newRound) {
+      update =
+        'SET #round = :r, rounds = if_not_exists(rounds, :zero) + :one, #started = :a, #completed = :done, ' +
+        'leaseUntil = :lease, leaseHolder = :h, expiresAt = if_not_exists(expiresAt, :exp)' +
+        (input.trigger === undefined ? ' REMOVE parkedMessageId, roundTrigger' : ', roundTrigger = :trigger REMOVE parkedMessageId');
+      condition += ' AND (attribute_not_exists(#round) OR #round < :r)';
+      Object.assign(values, { ':zero': 0, ':done': input.attempt - 1, ':exp': input.expiresAt });
+      if (input.trigger !== undefined) values[':trigger'] = input.trigger;
+    } else {
+      update = 'SET #started = :a, leaseUntil = :lease, leaseHolder = :h, rounds = if_not_exists(rounds, :one)';
+      condition += ' AND #round = :r AND #completed = #started AND #started < :a AND #status = :pending';
+      values[':pending'] = 'pending';
+    }
+    try {
+      const result = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { id: input.id },
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: { ...PROGRESS_NAMES, ...(input.newRound ? {} : { '#status': 'status' }) },
+          ExpressionAttributeValues: values,
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return { claimed: true, roundNumber: Number(result.Attributes?.rounds ?? 1) };
+    } catch (error) {
+      if (!isConditionalCheckFailure(error)) throw error;
+    }
+    return { claimed: false, progress: await this.progress(input.id) };
+  }
+
+  /** The attempt bookkeeping of a delivery, read consistently. */
+  async progress(id: string): Promise<DeliveryProgress | undefined> {
+    const result = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { id },
+        ConsistentRead: true,
+        ProjectionExpression: 'id, #status, #round, rounds, #started, #completed, leaseUntil, leaseHolder, roundTrigger, parkedMessageId, nextAttemptAt',
+        ExpressionAttributeNames: { ...PROGRESS_NAMES, '#status': 'status' },
+      }),
+    );
+    return result.Item as DeliveryProgress | undefined;
+  }
+
+  /**
+   * Records a claimed attempt's result and releases the claim in one UpdateItem: the attempt joins
+   * the history (up to {@link MAX_STORED_ATTEMPTS}; past that it is only counted) and the summary
+   * shows it. Only the claim's holder may record it — or anyone, for an interrupted attempt whose
+   * lease ran out. Answers 'stale' when the claim is no longer this writer's.
+   */
+  async recordAttempt(write: AttemptWrite): Promise<'recorded' | 'stale'> {
     const { attempt } = write;
     const optional: Record<(typeof OPTIONAL_RESULT_FIELDS)[number], unknown> = {
       httpStatusCode: attempt.statusCode,
@@ -82,58 +164,61 @@ export class DeliveriesStore {
       errorKind: attempt.errorKind,
       nextAttemptAt: write.nextAttemptAt,
     };
-    const summaryValues: Record<string, unknown> = {
+    const values: Record<string, unknown> = {
       ...this.identityValues(write.identity, write.status, write.now, write.expiresAt),
       ':at': attempt.at,
       ':latency': attempt.latencyMs,
+      ':r': write.round,
+      ':a': attempt.attempt,
+      ':zero': 0,
+      ':one': 1,
     };
-    const summarySets = [...IDENTITY_SETS, 'webhookUrl = :webhookUrl', 'lastAttemptAt = :at', 'latencyMs = :latency'];
-    const summaryRemoves: string[] = [];
+    const sets = [
+      ...IDENTITY_SETS,
+      'webhookUrl = :webhookUrl',
+      'lastAttemptAt = :at',
+      'latencyMs = :latency',
+      '#completed = :a',
+      'attemptCount = if_not_exists(attemptCount, :zero) + :one',
+    ];
+    const removes = ['leaseUntil', 'leaseHolder'];
+    // Succeeded deliveries leave the by-status index: it serves the pending and failed views, and
+    // writing it for every success would cost a write unit per delivery.
+    if (write.status === 'succeeded') {
+      removes.push('subscriptionStatus');
+      delete values[':ss'];
+    } else sets.push('subscriptionStatus = :ss');
+    if (write.parkedMessageId !== undefined) {
+      sets.push('parkedMessageId = :parked');
+      values[':parked'] = write.parkedMessageId;
+    }
     for (const field of OPTIONAL_RESULT_FIELDS) {
-      if (optional[field] === undefined) summaryRemoves.push(field);
+      if (optional[field] === undefined) removes.push(field);
       else {
-        summarySets.push(`${field} = :${field}`);
-        summaryValues[`:${field}`] = optional[field];
+        sets.push(`${field} = :${field}`);
+        values[`:${field}`] = optional[field];
       }
     }
-    const protectSuccess = write.reopensSucceeded !== true;
-
-    // Tried in order; a failed condition moves on to the next variant. Without room left in the
-    // history the attempt is only counted; on a protected success only the history changes.
-    const variants: { summary: boolean; append: boolean }[] = [
-      { summary: true, append: true },
-      { summary: true, append: false },
-      ...(protectSuccess ? [{ summary: false, append: true }, { summary: false, append: false }] : []),
-    ];
-    for (const { summary, append } of variants) {
-      const sets = ['attemptCount = if_not_exists(attemptCount, :zero) + :one'];
-      const conditions = ['(attribute_not_exists(attemptKeys) OR NOT contains(attemptKeys, :key))'];
-      let values: Record<string, unknown> = { ':key': attempt.key, ':keys': new Set([attempt.key]), ':zero': 0, ':one': 1 };
-      let removes: string[] = [];
-      if (summary) {
-        sets.push(...summarySets);
-        values = { ...values, ...summaryValues };
-        removes = summaryRemoves;
-        if (protectSuccess) {
-          conditions.push(NOT_SUCCEEDED);
-          values[':succeeded'] = 'succeeded';
-        }
-      }
-      if (append) {
-        sets.push('attempts = list_append(if_not_exists(attempts, :empty), :attempt)');
-        conditions.push('(attribute_not_exists(attempts) OR size(attempts) < :max)');
-        values = { ...values, ':attempt': [attempt], ':empty': [], ':max': MAX_STORED_ATTEMPTS };
-      }
+    let condition = '#round = :r AND #started = :a AND #completed < :a';
+    if (write.holder === undefined) {
+      condition += ' AND (attribute_not_exists(leaseUntil) OR leaseUntil < :nowMs)';
+      values[':nowMs'] = Date.parse(write.now);
+    } else {
+      condition += ' AND leaseHolder = :h';
+      values[':h'] = write.holder;
+    }
+    for (const append of [true, false]) {
+      const appendSets = append ? ['attempts = list_append(if_not_exists(attempts, :empty), :attempt)'] : [];
+      const appendValues = append ? { ':attempt': [attempt], ':empty': [], ':max': MAX_STORED_ATTEMPTS } : {};
       try {
         await this.doc.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: { id: write.identity.id },
-            UpdateExpression:
-              `SET ${sets.join(', ')}` + (removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : '') + ' ADD attemptKeys :keys',
-            ConditionExpression: conditions.join(' AND '),
-            ...(summary ? { ExpressionAttributeNames: { '#status': 'status' } } : {}),
-            ExpressionAttributeValues: values,
+            UpdateExpression: `SET ${[...sets, ...appendSets].join(', ')} REMOVE ${removes.join(', ')}`,
+            ConditionExpression: append ? `${condition} AND (attribute_not_exists(attempts) OR size(attempts) < :max)` : condition,
+            ExpressionAttributeNames: { ...PROGRESS_NAMES, '#status': 'status' },
+            ExpressionAttributeValues: { ...values, ...appendValues },
           }),
         );
         return 'recorded';
@@ -141,7 +226,7 @@ export class DeliveriesStore {
         if (!isConditionalCheckFailure(error)) throw error;
       }
     }
-    return 'duplicate';
+    return 'stale';
   }
 
   /**
@@ -155,6 +240,7 @@ export class DeliveriesStore {
     reason: string,
     now: string,
     expiresAt: number,
+    parkedMessageId?: string,
   ): Promise<void> {
     try {
       await this.doc.send(
@@ -162,8 +248,10 @@ export class DeliveriesStore {
           TableName: this.tableName,
           Key: { id: identity.id },
           UpdateExpression:
-            `SET ${IDENTITY_SETS.join(', ')}, webhookUrl = if_not_exists(webhookUrl, :webhookUrl), errorMessage = :reason, ` +
-            'attemptCount = if_not_exists(attemptCount, :zero), attempts = if_not_exists(attempts, :empty) REMOVE nextAttemptAt',
+            `SET ${IDENTITY_SETS.join(', ')}, subscriptionStatus = :ss, webhookUrl = if_not_exists(webhookUrl, :webhookUrl), errorMessage = :reason, ` +
+            'attemptCount = if_not_exists(attemptCount, :zero), attempts = if_not_exists(attempts, :empty)' +
+            (parkedMessageId === undefined ? '' : ', parkedMessageId = :parked') +
+            ' REMOVE nextAttemptAt',
           ConditionExpression: NOT_SUCCEEDED,
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
@@ -172,6 +260,7 @@ export class DeliveriesStore {
             ':zero': 0,
             ':empty': [],
             ':succeeded': 'succeeded',
+            ...(parkedMessageId === undefined ? {} : { ':parked': parkedMessageId }),
           },
         }),
       );
@@ -183,31 +272,14 @@ export class DeliveriesStore {
   async get(id: string): Promise<DeliveryRecord | undefined> {
     const result = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { id }, ConsistentRead: true }));
     if (result.Item === undefined) return undefined;
-    const { attemptKeys: _attemptKeys, ...record } = result.Item;
-    return record as DeliveryRecord;
-  }
-
-  /** Marks a delivery pending again before a retry round is enqueued. */
-  async markPending(record: Pick<DeliveryRecord, 'id' | 'subscriptionId'>, now: string): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { id: record.id },
-        UpdateExpression: 'SET #status = :pending, subscriptionStatus = :ss, nextAttemptAt = :now, updatedAt = :now',
-        ConditionExpression: 'attribute_exists(id)',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':pending': 'pending',
-          ':ss': subscriptionStatusKey(record.subscriptionId, 'pending'),
-          ':now': now,
-        },
-      }),
-    );
+    return result.Item as DeliveryRecord;
   }
 
   /** A subscription's deliveries, newest first, optionally filtered. */
   async list(subscriptionId: string, options: DeliveryListOptions): Promise<Page<DeliverySummary>> {
-    const byStatus = options.status !== undefined;
+    // Succeeded deliveries are not in the by-status index (see recordAttempt): they are read from the
+    // by-subscription index with a filter, so such a page may hold fewer than `limit` items.
+    const byStatus = options.status !== undefined && options.status !== 'succeeded';
     const partitionName = byStatus ? 'subscriptionStatus' : 'subscriptionId';
     const partitionValue = byStatus ? subscriptionStatusKey(subscriptionId, options.status as DeliveryStatus) : subscriptionId;
     const values: Record<string, unknown> = { ':pk': partitionValue };
@@ -222,13 +294,22 @@ export class DeliveriesStore {
     if (options.since !== undefined) values[':since'] = options.since;
     // '~' sorts after every id character, so deliveries created exactly at `until` are included.
     if (options.until !== undefined) values[':until'] = `${options.until}#~`;
-    if (options.eventType !== undefined) values[':eventType'] = options.eventType;
+    const filters: string[] = [];
+    if (options.eventType !== undefined) {
+      filters.push('eventType = :eventType');
+      values[':eventType'] = options.eventType;
+    }
+    if (options.status === 'succeeded') {
+      filters.push('#status = :status');
+      values[':status'] = 'succeeded';
+    }
     const result = await this.doc.send(
       new QueryCommand({
         TableName: this.tableName,
         IndexName: byStatus ? DELIVERIES_BY_STATUS_INDEX : DELIVERIES_BY_SUBSCRIPTION_INDEX,
         KeyConditionExpression: keyCondition,
-        FilterExpression: options.eventType !== undefined ? 'eventType = :eventType' : undefined,
+        FilterExpression: filters.length > 0 ? filters.join(' AND ') : undefined,
+        ...(options.status === 'succeeded' ? { ExpressionAttributeNames: { '#status': 'status' } } : {}),
         ExpressionAttributeValues: values,
         ScanIndexForward: false,
         Limit: options.limit,
@@ -310,6 +391,9 @@ export class DeliveriesStore {
   }
 }
 
+/** Attribute names of the attempt bookkeeping (some are DynamoDB reserved words). */
+const PROGRESS_NAMES = { '#round': 'round', '#started': 'started', '#completed': 'completed' } as const;
+
 const NOT_SUCCEEDED = '(attribute_not_exists(#status) OR #status <> :succeeded)';
 
 const IDENTITY_SETS = [
@@ -318,7 +402,6 @@ const IDENTITY_SETS = [
   'eventId = :eventId',
   'eventType = :eventType',
   '#status = :status',
-  'subscriptionStatus = :ss',
   'updatedAt = :now',
   'createdAt = if_not_exists(createdAt, :now)',
   'createdKey = if_not_exists(createdKey, :createdKey)',

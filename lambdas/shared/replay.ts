@@ -1,4 +1,5 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { ulid } from 'ulid';
 import { subscriptionMatches } from '../core/catalog';
 import { deliveryIdFor } from '../core/ids';
 import type { DeliveryMessage, EventRecord, ReplayJobMessage, SubscriptionRecord } from '../core/records';
@@ -40,6 +41,8 @@ export async function runReplay(deps: ReplayDeps, job: ReplayJobMessage, options
   const subscription = await deps.subscriptions.get(job.fleetId, job.subscriptionId, true);
   if (subscription === undefined || !subscription.enabled) return { enqueued: 0, continued: false };
 
+  // One new round for the deliveries of this call: each starts over from attempt 1.
+  const round = ulid();
   let enqueued = 0;
   let cursor = job.cursor;
   for (let page = 0; page < Math.max(1, options.maxPages); page += 1) {
@@ -50,7 +53,7 @@ export async function runReplay(deps: ReplayDeps, job: ReplayJobMessage, options
     );
     const messages = result.items
       .filter((event) => subscriptionMatches(subscription, event.type))
-      .map((event) => deliveryMessage(subscription, event));
+      .map((event) => deliveryMessage(subscription, event, round));
     if (messages.length > 0) await sendJsonBatch(deps.sqs, deps.deliveriesQueueUrl, messages);
     enqueued += messages.length;
     cursor = result.nextCursor;
@@ -62,7 +65,7 @@ export async function runReplay(deps: ReplayDeps, job: ReplayJobMessage, options
   return { enqueued, continued: true };
 }
 
-function deliveryMessage(subscription: SubscriptionRecord, event: EventRecord): DeliveryMessage {
+function deliveryMessage(subscription: SubscriptionRecord, event: EventRecord, round: string): DeliveryMessage {
   return {
     v: 1,
     deliveryId: deliveryIdFor(subscription.fleetId, event.id, subscription.id, event.timestamp),
@@ -70,5 +73,7 @@ function deliveryMessage(subscription: SubscriptionRecord, event: EventRecord): 
     subscriptionId: subscription.id,
     event: { id: event.id, type: event.type, timestamp: event.timestamp, data: event.data },
     reason: 'replay',
+    round,
+    attempt: 1,
   };
 }
