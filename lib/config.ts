@@ -121,6 +121,14 @@ export interface WebhookServiceProps extends HooklineSettingsProps {
    */
   readonly dispatcherMaxConcurrency?: number;
   /**
+   * Reserved concurrency of the dispatcher function. When set it must be at least
+   * `dispatcherMaxConcurrency`: the event source mapping's maximum concurrency does not account for
+   * reserved concurrency, and a lower reserve throttles invocations (Lambda Developer Guide,
+   * "Configuring scaling behavior for SQS event source mappings").
+   * @default none (the account's unreserved pool)
+   */
+  readonly dispatcherReservedConcurrency?: number;
+  /**
    * Most concurrent fan-out invocations the events queue's event source mapping runs (2–1000).
    * @default 10
    */
@@ -208,6 +216,7 @@ export interface ServiceConfig {
   readonly secretPrefix: string;
   readonly tableEncryptionKey?: IKey;
   readonly dispatcherMaxConcurrency: number;
+  readonly dispatcherReservedConcurrency?: number;
   readonly fanoutMaxConcurrency: number;
   readonly dispatcherTimeout: Duration;
   readonly fanoutTimeout: Duration;
@@ -357,6 +366,15 @@ export function resolveServiceConfig(props: WebhookServiceProps, stackName: stri
     'must be an integer from 2 to 1000',
     dispatcherMaxConcurrency,
   );
+  const dispatcherReservedConcurrency = props.dispatcherReservedConcurrency;
+  if (dispatcherReservedConcurrency !== undefined) {
+    problems.check(
+      Number.isInteger(dispatcherReservedConcurrency) && dispatcherReservedConcurrency >= dispatcherMaxConcurrency,
+      'dispatcherReservedConcurrency',
+      `must be an integer of at least dispatcherMaxConcurrency (${dispatcherMaxConcurrency}), or the event source mapping is throttled`,
+      dispatcherReservedConcurrency,
+    );
+  }
   const fanoutMaxConcurrency = props.fanoutMaxConcurrency ?? 10;
   problems.check(
     isIntegerIn(fanoutMaxConcurrency, 2, 1000),
@@ -450,6 +468,7 @@ export function resolveServiceConfig(props: WebhookServiceProps, stackName: stri
     secretPrefix,
     tableEncryptionKey: props.tableEncryptionKey,
     dispatcherMaxConcurrency,
+    ...(dispatcherReservedConcurrency === undefined ? {} : { dispatcherReservedConcurrency }),
     fanoutMaxConcurrency,
     dispatcherTimeout,
     fanoutTimeout,

@@ -22,6 +22,7 @@ export const hooklineContextSchema = z
     secretPrefix: z.string().optional(),
     tableEncryptionKeyArn: z.string().startsWith('arn:').optional(),
     dispatcherMaxConcurrency: z.number().optional(),
+    dispatcherReservedConcurrency: z.number().optional(),
     fanoutMaxConcurrency: z.number().optional(),
     dispatcherTimeoutSeconds: z.number().optional(),
     fanoutTimeoutSeconds: z.number().optional(),

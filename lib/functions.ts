@@ -32,6 +32,8 @@ export interface HooklineFunctionProps {
   readonly handler: HandlerName;
   readonly description: string;
   readonly timeout: Duration;
+  /** Reserved concurrency; none by default. */
+  readonly reservedConcurrentExecutions?: number;
   /** Variables of the lambdas/shared/environment.ts contract plus Powertools'. */
   readonly environment: Record<string, string>;
   readonly logRetention: RetentionDays;
@@ -76,6 +78,7 @@ export class HooklineFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: FUNCTION_MEMORY_MB,
       timeout: props.timeout,
+      ...(props.reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       role: this.role,
       logGroup: this.logGroup,
       tracing: Tracing.ACTIVE,

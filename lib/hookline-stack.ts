@@ -46,6 +46,7 @@ export class HooklineStack extends Stack {
           ? undefined
           : Key.fromKeyArn(this, 'TableEncryptionKey', context.tableEncryptionKeyArn),
       dispatcherMaxConcurrency: context.dispatcherMaxConcurrency,
+      dispatcherReservedConcurrency: context.dispatcherReservedConcurrency,
       fanoutMaxConcurrency: context.fanoutMaxConcurrency,
       dispatcherTimeout: seconds(context.dispatcherTimeoutSeconds),
       fanoutTimeout: seconds(context.fanoutTimeoutSeconds),

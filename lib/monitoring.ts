@@ -33,6 +33,9 @@ export interface HooklineMonitoringProps {
 
 const ONE_MINUTE = Duration.minutes(1);
 const FIVE_MINUTES = Duration.minutes(5);
+/** A standard queue's in-flight quota (SQS Developer Guide, "Amazon SQS standard queue quotas"). */
+export const SQS_IN_FLIGHT_QUOTA = 120_000;
+const IN_FLIGHT_ALARM_THRESHOLD = Math.round(SQS_IN_FLIGHT_QUOTA * 0.8);
 
 /** Alarms on everything that means a delivery is stuck or lost, and one dashboard. */
 export class HooklineMonitoring extends Construct {
@@ -43,6 +46,8 @@ export class HooklineMonitoring extends Construct {
   readonly dispatcherErrorsAlarm: Alarm;
   readonly fanoutErrorsAlarm: Alarm;
   readonly api5xxAlarm: Alarm;
+  readonly deliveriesInFlightAlarm: Alarm;
+  readonly dispatcherThrottlesAlarm: Alarm;
   readonly dashboard: Dashboard;
 
   constructor(scope: Construct, id: string, private readonly props: HooklineMonitoringProps) {
@@ -65,8 +70,8 @@ export class HooklineMonitoring extends Construct {
       threshold: 0,
       description: 'EventBridge could not put events on the events queue; they wait in the rule target DLQ.',
     });
-    // A retrying delivery stops counting towards this metric after three receives (SQS excludes
-    // it), so only a backlog the dispatcher is not draining keeps the oldest message this old.
+    // A waiting retry is a delayed message, which this metric does not count, so only a backlog
+    // the dispatcher is not draining keeps the oldest message this old.
     this.deliveriesAgeAlarm = this.alarm('DeliveriesBacklog', {
       metric: props.deliveriesQueue.metricApproximateAgeOfOldestMessage({ period: FIVE_MINUTES, statistic: 'Maximum' }),
       threshold: props.deliveriesAgeThreshold.toSeconds(),
@@ -88,6 +93,21 @@ export class HooklineMonitoring extends Construct {
       description: 'The API answered 5xx.',
     });
 
+    // SQS allows about 120,000 in-flight messages on a standard queue; past it long polls return
+    // nothing, for every tenant (SQS Developer Guide, "Amazon SQS standard queue quotas"). Retries
+    // hold nothing in flight, so nearing it means the dispatchers are stuck, not busy.
+    this.deliveriesInFlightAlarm = this.alarm('DeliveriesInFlightNearQuota', {
+      metric: props.deliveriesQueue.metricApproximateNumberOfMessagesNotVisible({ period: ONE_MINUTE, statistic: 'Maximum' }),
+      threshold: IN_FLIGHT_ALARM_THRESHOLD,
+      description: `More than 80 % of SQS's ~${SQS_IN_FLIGHT_QUOTA.toLocaleString('en-US')} in-flight messages are held on the deliveries queue.`,
+    });
+    // A throttled batch costs no attempt, but returns only after the visibility timeout: deliveries slow down.
+    this.dispatcherThrottlesAlarm = this.alarm('DispatcherThrottles', {
+      metric: props.dispatcherFunction.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      threshold: 0,
+      description: 'Dispatcher invocations were throttled: raise dispatcherReservedConcurrency or the account limit, or lower dispatcherMaxConcurrency.',
+    });
+
     this.dashboard = this.buildDashboard();
   }
 
@@ -100,6 +120,8 @@ export class HooklineMonitoring extends Construct {
       this.dispatcherErrorsAlarm,
       this.fanoutErrorsAlarm,
       this.api5xxAlarm,
+      this.deliveriesInFlightAlarm,
+      this.dispatcherThrottlesAlarm,
     ];
   }
 

@@ -95,11 +95,13 @@ export function grantFanout(fn: HooklineFunction, context: GrantContext): void {
 /**
  * Dispatcher: subscriptions read plus UpdateItem (failure tracking, auto-disable), deliveries
  * read-write (attempt records; Query on the by-status index ends pending deliveries as disabled),
- * signing secrets read. Consuming the deliveries queue, ChangeMessageVisibility included, is
- * granted by its event source.
+ * signing secrets read, and SendMessage on the deliveries queue (the next attempt's delayed
+ * message). Consuming the deliveries queue, ChangeMessageVisibility included, is granted by its
+ * event source.
  */
 export function grantDispatcher(fn: HooklineFunction, context: GrantContext): void {
-  const { tables } = context;
+  const { tables, queues } = context;
+  queues.deliveriesQueue.grantSendMessages(fn.role);
   fn.allow(tableStatement(tables.subscriptions, [...TABLE_READ_ACTIONS, 'dynamodb:UpdateItem']));
   fn.allow(tableStatement(tables.deliveries, TABLE_READ_WRITE_ACTIONS));
   allowSecrets(fn, context, DISPATCHER_SECRET_ACTIONS);

@@ -3,6 +3,7 @@ import type { LambdaRestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { EventBus } from 'aws-cdk-lib/aws-events';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { MetricType } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -76,18 +77,31 @@ export class WebhookService extends Construct {
       POWERTOOLS_LOG_LEVEL: config.logLevel,
       POWERTOOLS_METRICS_NAMESPACE: config.metricsNamespace,
     };
-    const fn = (fnId: string, handler: 'api' | 'fanout' | 'dispatcher', description: string, timeout = config.apiTimeout) =>
+    const fn = (
+      fnId: string,
+      handler: 'api' | 'fanout' | 'dispatcher',
+      description: string,
+      timeout = config.apiTimeout,
+      reservedConcurrentExecutions?: number,
+    ) =>
       new HooklineFunction(this, fnId, {
         handler,
         description,
         timeout,
+        ...(reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions }),
         environment: { ...contract, POWERTOOLS_SERVICE_NAME: `hookline-${handler}` },
         logRetention: config.logRetention,
         removalPolicy: config.removalPolicy,
       });
     const api = fn('ApiFunction', 'api', 'Hookline API: subscriptions, deliveries, replay, publish');
     const fanout = fn('FanoutFunction', 'fanout', 'Hookline fan-out: one delivery message per (event, subscription)', config.fanoutTimeout);
-    const dispatcher = fn('DispatcherFunction', 'dispatcher', 'Hookline dispatcher: signed HTTPS POST with retries', config.dispatcherTimeout);
+    const dispatcher = fn(
+      'DispatcherFunction',
+      'dispatcher',
+      'Hookline dispatcher: signed HTTPS POST with retries',
+      config.dispatcherTimeout,
+      config.dispatcherReservedConcurrency,
+    );
 
     const grants: GrantContext = { tables, queues, secretPrefix: config.secretPrefix, tableEncryptionKey: config.tableEncryptionKey };
     grantApi(api, grants);
@@ -106,6 +120,8 @@ export class WebhookService extends Construct {
         batchSize: EVENT_SOURCE_BATCH_SIZE,
         reportBatchItemFailures: true,
         maxConcurrency: config.dispatcherMaxConcurrency,
+        // Polled, delivered, dropped and failed message counts of the mapping, for the dashboard.
+        metricsConfig: { metrics: [MetricType.EVENT_COUNT] },
       }),
     );
 
