@@ -47,6 +47,11 @@ interface Mapping {
   timeoutMs: number;
   region: string;
   logger: LocalLogger;
+  /**
+   * Handler runs still going, timed-out ones included: Lambda would freeze or kill a timed-out
+   * invocation, a process cannot, so stop() waits for them before the stand-ins close under them.
+   */
+  running: Set<Promise<unknown>>;
 }
 
 /**
@@ -68,6 +73,7 @@ export function startEventSourceMapping(options: EventSourceMappingOptions): Eve
       stopped ??= (async () => {
         polling.abort();
         await Promise.all(pollers);
+        await Promise.allSettled([...mapping.running]);
       })();
       return stopped;
     },
@@ -91,6 +97,7 @@ function resolve(options: EventSourceMappingOptions): Mapping {
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     region,
     logger: options.logger ?? defaultLogger,
+    running: new Set(),
   };
 }
 
@@ -134,7 +141,13 @@ async function invoke(mapping: Mapping, messages: Message[]): Promise<void> {
       logger.warn(`${functionName}: invocation throttled; its ${messages.length} message(s) return after the visibility timeout`);
       return;
     }
-    const result = await withTimeout(Promise.resolve().then(() => mapping.options.handler(event, context)), mapping.timeoutMs);
+    const run = Promise.resolve().then(() => mapping.options.handler(event, context));
+    mapping.running.add(run);
+    void run.then(
+      () => mapping.running.delete(run),
+      () => mapping.running.delete(run),
+    );
+    const result = await withTimeout(run, mapping.timeoutMs);
     failed = reportedFailures(result, event.Records);
   } catch (error) {
     logger.error(

@@ -11,7 +11,7 @@ import { EventsStore } from '../../lambdas/shared/events-store';
 import { SigningSecrets } from '../../lambdas/shared/signing-secrets';
 import { SubscriptionsStore } from '../../lambdas/shared/subscriptions-store';
 import { startPipeline, type Pipeline, type PipelineOptions } from '../../local/pipeline';
-import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../local/runtime';
 import type { DeploymentSettingsInput } from '../../lambdas/core/settings';
 
 export interface ReceivedRequest {
@@ -93,11 +93,14 @@ export interface PipelineHarness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(options: { settings?: DeploymentSettingsInput; pipeline?: PipelineOptions } = {}): Promise<PipelineHarness> {
+export async function startHarness(
+  options: { settings?: DeploymentSettingsInput; pipeline?: PipelineOptions; runtime?: Partial<LocalRuntimeOptions> } = {},
+): Promise<PipelineHarness> {
   const runtime = await startLocalRuntime({
-    settings: { ...PIPELINE_TEST_SETTINGS, ...options.settings },
     // Transient failures (not scheduled retries) come back after this.
     queueVisibilitySeconds: { events: 5, deliveries: 5 },
+    ...options.runtime,
+    settings: { ...PIPELINE_TEST_SETTINGS, ...options.settings },
   });
   const receiver = new Receiver();
   await receiver.start();
@@ -120,8 +123,9 @@ export async function startHarness(options: { settings?: DeploymentSettingsInput
     secrets: new SigningSecrets(secretsClient, runtime.env.HOOKLINE_SECRET_PREFIX ?? ''),
     eventBridge,
     stop: async () => {
-      await pipeline.stop();
+      // Receiver first: it cuts hanging requests, so invocations still waiting on them end.
       await receiver.stop();
+      await pipeline.stop();
       doc.destroy();
       sqs.destroy();
       secretsClient.destroy();
