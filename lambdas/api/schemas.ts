@@ -192,6 +192,7 @@ export function buildSchemas(settings: DeploymentSettings) {
       timeoutSeconds: z.number().int().optional(),
       maxAttempts: z.number().int().optional(),
       disabledReason: z.string().optional().openapi({ description: 'Why Hookline disabled it (e.g. the endpoint answered 410).' }),
+      lastTriggeredAt: z.string().optional().openapi({ description: 'When Hookline last attempted a delivery to this endpoint (kept to the minute).' }),
     })
     .openapi('Webhook');
 

@@ -19,6 +19,7 @@ export interface WebhookView {
   timeoutSeconds?: number;
   maxAttempts?: number;
   disabledReason?: string;
+  lastTriggeredAt?: string;
 }
 
 export function webhookView(record: SubscriptionRecord): WebhookView {
@@ -36,6 +37,7 @@ export function webhookView(record: SubscriptionRecord): WebhookView {
     ...optional('timeoutSeconds', record.timeoutSeconds),
     ...optional('maxAttempts', record.maxAttempts),
     ...optional('disabledReason', record.disabledReason),
+    ...optional('lastTriggeredAt', record.lastTriggeredAt),
   };
 }
 

@@ -36,6 +36,8 @@ export interface SubscriptionRecord {
   disabledReason?: string;
   /** ISO time of the first failure since the last success; drives the auto-disable rule. */
   failingSince?: string;
+  /** ISO time of the latest attempt to this endpoint, kept to the minute (one write a minute at most). */
+  lastTriggeredAt?: string;
 }
 
 /** JSON stored in each subscription's secret. */

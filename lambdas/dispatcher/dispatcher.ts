@@ -55,6 +55,8 @@ const DEFAULT_LEASE_MS = 60_000;
 const LEASE_MARGIN_MS = 5_000;
 /** Exhausted messages this container is bouncing to the DLQ, so their later receives cost no store call. */
 const PARKED_MEMORY = 10_000;
+/** `lastTriggeredAt` is kept to this resolution, so a busy endpoint costs one subscription write a minute. */
+const LAST_TRIGGERED_RESOLUTION_MS = 60_000;
 
 /** One message's attempt, as the dispatcher carries it from claim to plan. */
 interface Turn extends MessageTurn {
@@ -279,11 +281,25 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
   }
 
   async function applyToSubscription(subscription: SubscriptionRecord, outcome: PlannedOutcome, plan: DeliveryPlan, at: Date, logger: RecordLogger) {
+    if (outcome !== 'interrupted') await touch(subscription, at, logger);
     if (plan.disableReason !== undefined) await disableSubscription(subscription, plan.disableReason, at, logger);
     else if (outcome === 'succeeded' && subscription.failingSince !== undefined) {
       await deps.subscriptions.clearFailing(subscription.fleetId, subscription.id);
       const { failingSince: _cleared, ...rest } = subscription;
       cache.update(rest);
+    }
+  }
+
+  /** Keeps `lastTriggeredAt` to the minute: a write only when the stored one is older. */
+  async function touch(subscription: SubscriptionRecord, at: Date, logger: RecordLogger): Promise<void> {
+    const stale = new Date(at.getTime() - LAST_TRIGGERED_RESOLUTION_MS).toISOString();
+    if (subscription.lastTriggeredAt !== undefined && subscription.lastTriggeredAt >= stale) return;
+    try {
+      await deps.subscriptions.touch(subscription.fleetId, subscription.id, at.toISOString(), stale);
+      cache.update({ ...subscription, lastTriggeredAt: at.toISOString() });
+    } catch (error) {
+      // Informational only: the attempt is recorded, and the next one tries again.
+      logger.warn('could not update lastTriggeredAt', { error });
     }
   }
 

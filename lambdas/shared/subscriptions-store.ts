@@ -173,6 +173,26 @@ export class SubscriptionsStore {
     }
   }
 
+  /**
+   * Sets `lastTriggeredAt` unless it is already newer than `notBefore`: at most about one write a
+   * minute per subscription, however many deliveries it gets.
+   */
+  async touch(fleetId: string, id: string, at: string, notBefore: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { fleetId, id },
+          UpdateExpression: 'SET lastTriggeredAt = :at',
+          ConditionExpression: 'attribute_exists(id) AND (attribute_not_exists(lastTriggeredAt) OR lastTriggeredAt < :notBefore)',
+          ExpressionAttributeValues: { ':at': at, ':notBefore': notBefore },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailure(error)) throw error;
+    }
+  }
+
   /** Stops the failing clock after a success. */
   async clearFailing(fleetId: string, id: string): Promise<void> {
     try {
