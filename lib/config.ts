@@ -92,6 +92,38 @@ export interface HooklineSettingsProps {
    * @default 14
    */
   readonly maxReplayDays?: number;
+  /**
+   * Failed attempts in a row (timeout, connection error, 5xx, 429) that open an endpoint's circuit
+   * (0–10000; 0 turns the breaker off).
+   * @default 10
+   */
+  readonly circuitBreakerThreshold?: number;
+  /**
+   * Seconds an open circuit waits before its probe; each failed probe doubles it.
+   * @default 30
+   */
+  readonly circuitBreakerCooldownSeconds?: number;
+  /**
+   * Longest wait between probes, in seconds.
+   * @default 1800
+   */
+  readonly circuitBreakerMaxCooldownSeconds?: number;
+  /**
+   * Deliveries per second per endpoint for subscriptions that set no `rateLimitPerSecond` (0: none).
+   * @default 0
+   */
+  readonly defaultRateLimitPerSecond?: number;
+  /**
+   * POSTs in flight at once to one slow endpoint across all dispatchers (0: no default cap; a
+   * subscription's own `maxConcurrency` always applies).
+   * @default 10
+   */
+  readonly endpointMaxConcurrency?: number;
+  /**
+   * Milliseconds after which an attempt marks its endpoint slow, putting it under the concurrency cap.
+   * @default 5000
+   */
+  readonly slowEndpointMs?: number;
 }
 
 /** Powertools log levels. */

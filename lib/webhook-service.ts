@@ -107,6 +107,10 @@ export class WebhookService extends Construct {
     grantApi(api, grants);
     grantFanout(fanout, grants);
     grantDispatcher(dispatcher, grants);
+    // Operator events (circuit opened/closed, subscription disabled, delivery exhausted) go to the
+    // deployment's own bus, under a source the events-queue rule does not match.
+    events.bus.grantPutEventsTo(dispatcher.role);
+    dispatcher.function.addEnvironment(ENV.eventBusName, events.bus.eventBusName);
 
     fanout.function.addEventSource(
       new SqsEventSource(queues.eventsQueue, {

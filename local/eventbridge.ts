@@ -23,6 +23,11 @@ export interface EventBridgeStandIn {
   /** `http://127.0.0.1:<port>`, for `AWS_ENDPOINT_URL_EVENTBRIDGE`. */
   readonly endpoint: string;
   readonly busArn: string;
+  /**
+   * The latest events accepted on the Hookline bus that no rule routes (operator events among
+   * them), newest last — what an operator's own rule would see; kept for inspection, at most 1,000.
+   */
+  unrouted(): readonly EventBridgeEvent[];
   close(): Promise<void>;
 }
 
@@ -31,6 +36,7 @@ const MAX_ENTRIES = 10;
 const MAX_ENTRY_BYTES = 262_144;
 const MAX_BODY_BYTES = 4 * 1_048_576;
 const DEFAULT_BUS = 'default';
+const MAX_UNROUTED = 1_000;
 
 /** The event EventBridge hands an SQS target, as its message body. */
 export interface EventBridgeEvent {
@@ -61,6 +67,7 @@ type ResultEntry = { EventId: string } | EntryError;
 export async function startEventBridge(options: EventBridgeStandInOptions): Promise<EventBridgeStandIn> {
   const busArn = `arn:aws:events:${options.region}:${LOCAL_ACCOUNT_ID}:event-bus/${options.busName}`;
   const logger = options.logger ?? defaultLogger;
+  const unrouted: EventBridgeEvent[] = [];
 
   const putEvents = async (input: AwsJsonInput): Promise<unknown> => {
     const entries = optionalObjectList(input, 'Entries');
@@ -83,6 +90,9 @@ export async function startEventBridge(options: EventBridgeStandInOptions): Prom
       results.push({ EventId: accepted.event.id });
       if (accepted.busName === options.busName && accepted.event.source === options.eventSource) {
         routed.push({ index, event: accepted.event });
+      } else if (accepted.busName === options.busName) {
+        unrouted.push(accepted.event);
+        if (unrouted.length > MAX_UNROUTED) unrouted.shift();
       }
     });
     for (const index of await deliver(options, routed, logger)) {
@@ -98,7 +108,7 @@ export async function startEventBridge(options: EventBridgeStandInOptions): Prom
     operations: { PutEvents: putEvents },
   });
   const endpoint = await listenOnLoopback(server);
-  return { endpoint, busArn, close: () => closeServer(server) };
+  return { endpoint, busArn, unrouted: () => [...unrouted], close: () => closeServer(server) };
 }
 
 function acceptEntry(

@@ -7,7 +7,7 @@ import { TABLE_SCHEMAS, type TableSchema } from '../lambdas/core/table-schema';
 import { ENV } from '../lambdas/shared/environment';
 import { lockDataDir } from './data-dir-lock';
 import { ensureTables, startDynamoDb } from './dynamodb';
-import { startEventBridge } from './eventbridge';
+import { startEventBridge, type EventBridgeEvent } from './eventbridge';
 import { defaultLogger, describeError, type LocalLogger } from './logger';
 import { createHooklineQueues, type HooklineQueues } from './queues';
 import { startSecretsManager } from './secrets-manager';
@@ -36,6 +36,8 @@ export interface LocalRuntime {
   readonly tables: Readonly<{ subscriptions: string; events: string; deliveries: string; tokens: string }>;
   /** The Hookline bus, where PutEvents with `source` = settings.eventSource reaches the events queue. */
   readonly eventBus: Readonly<{ name: string; arn: string }>;
+  /** Events accepted on the Hookline bus that its rule does not route (operator events among them), newest last. */
+  unroutedEvents(): readonly EventBridgeEvent[];
   readonly endpoints: Readonly<{ dynamodb: string; sqs: string; secretsManager: string; eventBridge: string }>;
   /** Copies `env` into `process.env`. SDK clients read their endpoint on their first call, so apply it before that. */
   applyEnv(): void;
@@ -143,6 +145,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       [ENV.deliveriesQueueUrl]: queues.deliveriesUrl,
       [ENV.secretPrefix]: secretPrefix,
       [ENV.settings]: JSON.stringify(settings),
+      [ENV.eventBusName]: busName,
       AWS_REGION: region,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
@@ -165,6 +168,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       queues,
       tables,
       eventBus: { name: busName, arn: eventBridge.busArn },
+      unroutedEvents: () => eventBridge.unrouted(),
       endpoints,
       applyEnv: () => {
         Object.assign(process.env, env);

@@ -143,6 +143,29 @@ export function buildSchemas(settings: DeploymentSettings) {
     .max(settings.maxAttempts)
     .openapi({ description: `Attempts per delivery round; default and ceiling ${settings.maxAttempts}.`, example: 5 });
 
+  const RateLimitPerSecond = z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .openapi({
+      description:
+        'Deliveries per second to this endpoint, across all dispatchers; deliveries over it wait and consume no attempt.' +
+        (settings.defaultRateLimitPerSecond > 0 ? ` Default ${settings.defaultRateLimitPerSecond}.` : ' Default: none.'),
+      example: 20,
+    });
+  const MaxConcurrency = z
+    .number()
+    .int()
+    .min(1)
+    .max(1_000)
+    .openapi({
+      description:
+        'Requests in flight at once to this endpoint, across all dispatchers. ' +
+        `Without it, ${settings.endpointMaxConcurrency > 0 ? `${settings.endpointMaxConcurrency} applies while the endpoint is slow` : 'no cap applies'}.`,
+      example: 5,
+    });
+
   const CreateWebhook = z
     .strictObject({
       url: Url,
@@ -153,6 +176,8 @@ export function buildSchemas(settings: DeploymentSettings) {
       headers: Headers.optional(),
       timeoutSeconds: TimeoutSeconds.optional(),
       maxAttempts: MaxAttempts.optional(),
+      rateLimitPerSecond: RateLimitPerSecond.optional(),
+      maxConcurrency: MaxConcurrency.optional(),
     })
     .openapi('CreateWebhookRequest', {
       example: { url: 'https://example.com/webhooks/hookline', events: ['thread.completed'], name: 'Production receiver' },
@@ -168,6 +193,8 @@ export function buildSchemas(settings: DeploymentSettings) {
       headers: Headers.nullable().optional(),
       timeoutSeconds: TimeoutSeconds.nullable().optional(),
       maxAttempts: MaxAttempts.nullable().optional(),
+      rateLimitPerSecond: RateLimitPerSecond.nullable().optional(),
+      maxConcurrency: MaxConcurrency.nullable().optional(),
     })
     .refine((patch) => Object.values(patch).some((value) => value !== undefined), {
       error: 'must change at least one field',
@@ -193,6 +220,18 @@ export function buildSchemas(settings: DeploymentSettings) {
       maxAttempts: z.number().int().optional(),
       disabledReason: z.string().optional().openapi({ description: 'Why Hookline disabled it (e.g. the endpoint answered 410).' }),
       lastTriggeredAt: z.string().optional().openapi({ description: 'When Hookline last attempted a delivery to this endpoint (kept to the minute).' }),
+      rateLimitPerSecond: z.number().int().optional(),
+      maxConcurrency: z.number().int().optional(),
+      health: z
+        .object({
+          state: z.enum(['closed', 'open', 'half-open']).openapi({ description: 'The circuit: open means deliveries wait for a probe.' }),
+          consecutiveFailures: z.number().int(),
+          since: z.string().optional().openapi({ description: 'When the circuit opened.' }),
+          nextProbeAt: z.string().optional(),
+          lastError: z.string().optional(),
+          slow: z.boolean().openapi({ description: 'Attempts take long enough for the concurrency cap to apply.' }),
+        })
+        .openapi('EndpointHealth'),
     })
     .openapi('Webhook');
 

@@ -1,3 +1,4 @@
+import { healthView, type HealthView } from '../core/endpoint-health';
 import type { AttemptRecord, DeliveryRecord, SubscriptionRecord } from '../core/records';
 import type { DeliverySummary } from '../shared/deliveries-store';
 
@@ -20,6 +21,9 @@ export interface WebhookView {
   maxAttempts?: number;
   disabledReason?: string;
   lastTriggeredAt?: string;
+  rateLimitPerSecond?: number;
+  maxConcurrency?: number;
+  health: HealthView;
 }
 
 export function webhookView(record: SubscriptionRecord): WebhookView {
@@ -38,6 +42,9 @@ export function webhookView(record: SubscriptionRecord): WebhookView {
     ...optional('maxAttempts', record.maxAttempts),
     ...optional('disabledReason', record.disabledReason),
     ...optional('lastTriggeredAt', record.lastTriggeredAt),
+    ...optional('rateLimitPerSecond', record.rateLimitPerSecond),
+    ...optional('maxConcurrency', record.maxConcurrency),
+    health: healthView(record),
   };
 }
 

@@ -52,6 +52,8 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
         ...(body.headers === undefined ? {} : { headers: body.headers }),
         ...(body.timeoutSeconds === undefined ? {} : { timeoutSeconds: body.timeoutSeconds }),
         ...(body.maxAttempts === undefined ? {} : { maxAttempts: body.maxAttempts }),
+        ...(body.rateLimitPerSecond === undefined ? {} : { rateLimitPerSecond: body.rateLimitPerSecond }),
+        ...(body.maxConcurrency === undefined ? {} : { maxConcurrency: body.maxConcurrency }),
         secretArn: stored.arn,
         secretVersion: stored.versionId,
         createdAt: now.toISOString(),
@@ -135,6 +137,8 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
       if (body.headers !== undefined) patch.headers = body.headers;
       if (body.timeoutSeconds !== undefined) patch.timeoutSeconds = body.timeoutSeconds;
       if (body.maxAttempts !== undefined) patch.maxAttempts = body.maxAttempts;
+      if (body.rateLimitPerSecond !== undefined) patch.rateLimitPerSecond = body.rateLimitPerSecond;
+      if (body.maxConcurrency !== undefined) patch.maxConcurrency = body.maxConcurrency;
       const updated = await subscriptions.update(fleetId, id, patch, deps.now().toISOString());
       if (updated === undefined) throw resourceNotFound('webhook');
       return { statusCode: 200, body: webhookView(updated) };

@@ -38,6 +38,30 @@ export interface SubscriptionRecord {
   failingSince?: string;
   /** ISO time of the latest attempt to this endpoint, kept to the minute (one write a minute at most). */
   lastTriggeredAt?: string;
+  /** Deliveries per second to this endpoint across all dispatchers; the deployment's default when absent. */
+  rateLimitPerSecond?: number;
+  /** POSTs in flight at once to this endpoint across all dispatchers; always enforced when set. */
+  maxConcurrency?: number;
+  /** Failed attempts in a row (timeouts, connection errors, 5xx, 429); absent after a success. */
+  consecutiveFailures?: number;
+  /** What the latest failed attempt met, for the health view. */
+  lastError?: string;
+  /** Present while the endpoint's circuit is not closed. */
+  circuit?: CircuitRecord;
+  /** ISO time since which attempts take longer than `slowEndpointMs`; absent while the endpoint is fast. */
+  slowSince?: string;
+}
+
+/** An endpoint's open (or half-open) circuit, stored with its subscription. */
+export interface CircuitRecord {
+  state: 'open' | 'half-open';
+  /** When it opened. */
+  since: string;
+  /** When the next probe may go out. */
+  openUntil: string;
+  cooldownSeconds: number;
+  /** Epoch ms until which the probe in flight holds the half-open circuit. */
+  probeUntil?: number;
 }
 
 /** JSON stored in each subscription's secret. */

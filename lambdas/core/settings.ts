@@ -107,6 +107,24 @@ export const deploymentSettingsSchema = z
     maxPayloadBytes: z.number().int().min(1_024).max(200_000).default(65_536),
     /** Largest replay window. */
     maxReplayDays: z.number().int().min(1).max(90).default(14),
+    /**
+     * Consecutive failed attempts (timeout, connection error, 5xx, 429) after which an endpoint's
+     * circuit opens: its deliveries wait without a POST until a probe succeeds. 0 turns it off.
+     */
+    circuitBreakerThreshold: z.number().int().min(0).max(10_000).default(10),
+    /** First wait of an open circuit before its probe; each failed probe doubles it. */
+    circuitBreakerCooldownSeconds: z.number().int().min(1).max(3_600).default(30),
+    /** Longest wait between probes. */
+    circuitBreakerMaxCooldownSeconds: z.number().int().min(1).max(86_400).default(1_800),
+    /** Rate limit for subscriptions that set none (deliveries per second, across all dispatchers); 0: none. */
+    defaultRateLimitPerSecond: z.number().int().min(0).max(10_000).default(0),
+    /**
+     * POSTs in flight at once to one slow endpoint, across all dispatchers (a subscription may set
+     * its own `maxConcurrency`, which always applies). 0 turns the default cap off.
+     */
+    endpointMaxConcurrency: z.number().int().min(0).max(1_000).default(10),
+    /** An attempt that takes this long marks its endpoint slow, which puts it under the concurrency cap. */
+    slowEndpointMs: z.number().int().min(100).max(300_000).default(5_000),
   })
   .strict();
 

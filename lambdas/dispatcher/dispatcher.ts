@@ -12,7 +12,16 @@ import {
   type MessageTurn,
   type PlannedOutcome,
 } from '../core/delivery-policy';
+import {
+  circuitAfterFailedProbe,
+  circuitGate,
+  circuitToOpen,
+  concurrencyCap,
+  countsAgainstCircuit,
+  rateLimit,
+} from '../core/endpoint-health';
 import { buildEnvelope } from '../core/envelope';
+import type { OperatorEventDetail, OperatorEventType } from '../core/operator-events';
 import { PermanentError } from '../core/errors';
 import { classifyAttempt } from '../core/outcome';
 import { FIRST_ROUND, type AttemptRecord, type DeliveryMessage, type SubscriptionRecord } from '../core/records';
@@ -25,13 +34,21 @@ import { withKeys, type RecordLogger } from '../shared/observability';
 import type { SigningSecrets } from '../shared/signing-secrets';
 import { processSqsBatch, RequeueError, type SqsHandler } from '../shared/sqs-batch';
 import type { SubscriptionsStore } from '../shared/subscriptions-store';
+import type { EndpointGates } from '../shared/endpoint-gates';
 import { parseDeliveryMessage } from './message';
 import { SigningSecretsLoader } from './secrets';
 import { SubscriptionCache, DEFAULT_SUBSCRIPTION_TTL_MS } from './subscription-cache';
 
+/** Hookline's own events about endpoints, for operators to route with an EventBridge rule. */
+export interface OperatorEvents {
+  publish(type: OperatorEventType, detail: OperatorEventDetail): Promise<void>;
+}
+
 export interface DispatcherDeps {
   subscriptions: SubscriptionsStore;
   deliveries: DeliveriesStore;
+  gates: EndpointGates;
+  operatorEvents?: OperatorEvents;
   secrets: Pick<SigningSecrets, 'get'>;
   sqs: SQSClient;
   deliveriesQueueUrl: string;
@@ -57,6 +74,8 @@ const LEASE_MARGIN_MS = 5_000;
 const PARKED_MEMORY = 10_000;
 /** `lastTriggeredAt` is kept to this resolution, so a busy endpoint costs one subscription write a minute. */
 const LAST_TRIGGERED_RESOLUTION_MS = 60_000;
+/** A delivery that finds another dispatcher's probe just claimed looks again in this many seconds (plus jitter). */
+const PROBE_TAKEN_WAIT_SECONDS = 5;
 
 /** One message's attempt, as the dispatcher carries it from claim to plan. */
 interface Turn extends MessageTurn {
@@ -68,6 +87,15 @@ interface Turn extends MessageTurn {
   logger: RecordLogger;
   /** The claim's holder; undefined when recording an interrupted attempt, whose claim has run out. */
   holder: string | undefined;
+  /** This attempt is the probe of an open circuit. */
+  probe: boolean;
+}
+
+/** What the endpoint's gates granted an attempt. */
+interface Passage {
+  probe: boolean;
+  /** Concurrency slot held for the POST. */
+  slot?: number;
 }
 
 /**
@@ -89,6 +117,10 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
   );
   const signingSecrets = new SigningSecretsLoader(deps.secrets);
   const parked = new Set<string>();
+  /** Per subscription, the latest second this container has sent rate-limited deliveries back for, and how many. */
+  const rateSchedule = new Map<string, { second: number; used: number }>();
+  /** The second whose rate tokens this container found spent, per subscription. */
+  const spentSeconds = new Map<string, number>();
   const expiresAt = (at: Date) => Math.floor(at.getTime() / 1000) + settings.eventRetentionDays * SECONDS_PER_DAY;
 
   async function handleRecord(record: SQSRecord, deadline: number): Promise<void> {
@@ -150,8 +182,79 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
       throw error;
     });
 
-    const turn = await claim(message, record, subscription, allowed, logger, at, deadline);
-    if (turn === undefined) return;
+    const passage = await passGates(message, record, subscription, at, deadline);
+    if (passage === undefined) return;
+    try {
+      const turn = await claim(message, record, subscription, allowed, logger, at, deadline, passage.probe);
+      if (turn === undefined) return;
+      await postAttempt(turn, secrets, at);
+    } finally {
+      if (passage.slot !== undefined) await deps.gates.releaseSlot(subscription.id, passage.slot, record.messageId);
+    }
+  }
+
+  /**
+   * The endpoint's circuit, rate limit and concurrency cap, in that order. A delivery they hold back
+   * waits as a delayed message and consumes no attempt; undefined then.
+   */
+  async function passGates(message: DeliveryMessage, record: SQSRecord, subscription: SubscriptionRecord, at: Date, deadline: number): Promise<Passage | undefined> {
+    const nowMs = at.getTime();
+    const circuit = circuitGate(subscription.circuit, at, random);
+    let probe = false;
+    if (circuit.kind === 'wait') return defer(message, circuit.seconds, 'circuitOpen');
+    if (circuit.kind === 'probe') {
+      if (!(await deps.subscriptions.claimProbe(subscription.fleetId, subscription.id, nowMs, deadline + LEASE_MARGIN_MS))) {
+        return defer(message, PROBE_TAKEN_WAIT_SECONDS + Math.floor(random() * PROBE_TAKEN_WAIT_SECONDS), 'circuitOpen');
+      }
+      probe = true;
+    }
+    const limit = rateLimit(subscription, settings);
+    if (limit !== undefined) {
+      // The clock of the token is read now, not at the record's start: the POST follows within milliseconds.
+      const tokenAt = now().getTime();
+      const second = Math.floor(tokenAt / 1000);
+      // Once this second's tokens are known to be gone, later deliveries wait without asking the table.
+      const spent = spentSeconds.get(subscription.id) === second;
+      if (spent || !(await deps.gates.takeRateToken(subscription.id, limit, tokenAt))) {
+        if (!spent) {
+          if (spentSeconds.size >= PARKED_MEMORY) spentSeconds.clear();
+          spentSeconds.set(subscription.id, second);
+        }
+        return defer(message, rateWait(subscription.id, limit, tokenAt), 'rateLimited');
+      }
+    }
+    const cap = concurrencyCap(subscription, settings);
+    if (cap === undefined) return { probe };
+    const slot = await deps.gates.takeSlot(subscription.id, cap, record.messageId, deadline + LEASE_MARGIN_MS, nowMs, random);
+    if (slot === undefined) return defer(message, 1 + Math.floor(random() * 3), 'concurrencyCapped');
+    return { probe, slot };
+  }
+
+  /** Sends the message again with a delay: the same attempt, later. */
+  async function defer(message: DeliveryMessage, seconds: number, metric: string): Promise<undefined> {
+    deps.metrics.addMetric(metric, MetricUnit.Count, 1);
+    await sendAttempt(message, planWait(seconds, now()));
+    return undefined;
+  }
+
+  /**
+   * How long a rate-limited delivery waits: the earliest coming second that this container has
+   * not yet filled with `limit` waiting deliveries, so they come back at the limit's pace, in order,
+   * instead of all in the next second.
+   */
+  function rateWait(subscriptionId: string, limit: number, nowMs: number): number {
+    const current = Math.floor(nowMs / 1000);
+    let plan = rateSchedule.get(subscriptionId);
+    if (plan === undefined || plan.second <= current) plan = { second: current + 1, used: 0 };
+    if (plan.used >= limit) plan = { second: plan.second + 1, used: 0 };
+    plan.used += 1;
+    if (rateSchedule.size >= PARKED_MEMORY) rateSchedule.clear();
+    rateSchedule.set(subscriptionId, plan);
+    return plan.second - current;
+  }
+
+  async function postAttempt(turn: Turn, secrets: Awaited<ReturnType<SigningSecretsLoader['load']>>, at: Date): Promise<void> {
+    const { message, subscription } = turn;
     const body = buildEnvelope(message.fleetId, message.event);
     const headers = buildDeliveryHeaders({
       deliveryId: message.deliveryId,
@@ -184,6 +287,7 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
     logger: RecordLogger,
     at: Date,
     deadline: number,
+    probe: boolean,
   ): Promise<Turn | undefined> {
     let round = message.round ?? FIRST_ROUND;
     let attempt = message.attempt ?? 1;
@@ -203,7 +307,7 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
         ...(trigger === undefined ? {} : { trigger }),
         expiresAt: expiresAt(at),
       });
-      const base = { message, record, subscription, allowed, logger, messageId: record.messageId };
+      const base = { message, record, subscription, allowed, logger, messageId: record.messageId, probe };
       if (result.claimed) return { ...base, holder: record.messageId, round, attempt, roundNumber: result.roundNumber };
       const verdict = judgeRefusedClaim(result.progress, { round, attempt, messageId: record.messageId }, at.getTime(), ulid);
       switch (verdict.kind) {
@@ -239,7 +343,7 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
   async function conclude(turn: Turn, outcome: PlannedOutcome, result: HttpAttemptResult, at: Date): Promise<void> {
     const { message, subscription, logger } = turn;
     // The endpoint's failing streak counts what it answered; an interrupted attempt says nothing of it.
-    const failingSince = outcome === 'retry' || outcome === 'failed' ? await failingClock(subscription, at) : undefined;
+    const failingSince = outcome === 'retry' || outcome === 'failed' ? await recordFailure(turn, outcome, result, at) : undefined;
     const plan = planAttempt({
       outcome,
       attempt: turn.attempt,
@@ -272,22 +376,88 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
     }
     countAttempt(result, outcome);
     logAttempt(turn, outcome, plan, result);
-    await applyToSubscription(subscription, outcome, plan, at, logger);
+    await applyToSubscription(turn, outcome, plan, result, at);
     if (plan.message.kind === 'send-next' && next !== undefined) {
       await sendAttempt({ ...message, round: turn.round, attempt: plan.message.attempt }, next);
     } else if (plan.message.kind === 'to-dlq') {
+      await announce('delivery.exhausted', subscription, at, {
+        deliveryId: message.deliveryId,
+        eventType: message.event.type,
+        reason: `failed ${turn.attempt} attempts: ${result.errorMessage ?? 'no answer'}`,
+      });
       park(turn.record, logger, `schedule exhausted after attempt ${turn.attempt} of ${turn.allowed}`);
     }
   }
 
-  async function applyToSubscription(subscription: SubscriptionRecord, outcome: PlannedOutcome, plan: DeliveryPlan, at: Date, logger: RecordLogger) {
-    if (outcome !== 'interrupted') await touch(subscription, at, logger);
-    if (plan.disableReason !== undefined) await disableSubscription(subscription, plan.disableReason, at, logger);
-    else if (outcome === 'succeeded' && subscription.failingSince !== undefined) {
-      await deps.subscriptions.clearFailing(subscription.fleetId, subscription.id);
-      const { failingSince: _cleared, ...rest } = subscription;
-      cache.update(rest);
+  /**
+   * A failed attempt on the subscription: the failing clock (auto-disable), the error shown as
+   * health, and — for failures that count — the circuit, which opens at the threshold or, after a
+   * failed probe, opens again with a longer cool-down. Returns the failing clock's start.
+   */
+  async function recordFailure(turn: Turn, outcome: PlannedOutcome, result: HttpAttemptResult, at: Date): Promise<string | undefined> {
+    const { subscription, logger } = turn;
+    const counts = countsAgainstCircuit(outcome);
+    const lastError = (result.errorMessage ?? `HTTP ${result.statusCode ?? '?'}`).slice(0, 300);
+    const stored = await deps.subscriptions.recordFailure(subscription.fleetId, subscription.id, { now: at.toISOString(), lastError, countsForCircuit: counts });
+    if (stored === undefined) return undefined;
+    cache.update({ ...subscription, consecutiveFailures: stored.consecutiveFailures, lastError, ...(stored.failingSince === undefined ? {} : { failingSince: stored.failingSince }) });
+    if (!counts) return stored.failingSince;
+    const reopened = turn.probe && subscription.circuit !== undefined ? circuitAfterFailedProbe(subscription.circuit, at, settings) : undefined;
+    const opened = reopened ?? (subscription.circuit === undefined ? circuitToOpen(stored.consecutiveFailures, at, settings) : undefined);
+    if (opened !== undefined && (await deps.subscriptions.openCircuit(subscription.fleetId, subscription.id, opened, reopened === undefined ? 'closed' : 'half-open'))) {
+      cache.invalidate(subscription.fleetId, subscription.id);
+      if (reopened === undefined) {
+        deps.metrics.addMetric('circuitOpened', MetricUnit.Count, 1);
+        logger.warn('circuit opened: deliveries to this endpoint wait for a probe', { consecutiveFailures: stored.consecutiveFailures, nextProbeAt: opened.openUntil });
+        await announce('circuit.opened', subscription, at, { reason: lastError, consecutiveFailures: stored.consecutiveFailures, nextProbeAt: opened.openUntil });
+      } else {
+        logger.info('probe failed; circuit stays open', { nextProbeAt: opened.openUntil, cooldownSeconds: opened.cooldownSeconds });
+      }
     }
+    return stored.failingSince;
+  }
+
+  /** Publishes an operator event; a failure to publish is logged and never fails the delivery. */
+  async function announce(type: OperatorEventType, subscription: SubscriptionRecord, at: Date, detail: Omit<OperatorEventDetail, 'fleetId' | 'webhookId' | 'at'> = {}): Promise<void> {
+    if (deps.operatorEvents === undefined) return;
+    try {
+      await deps.operatorEvents.publish(type, { fleetId: subscription.fleetId, webhookId: subscription.id, ...detail, at: at.toISOString() });
+    } catch (error) {
+      deps.logger.warn('could not publish an operator event', { type, error: error instanceof Error ? error.name : String(error) });
+    }
+  }
+
+  async function applyToSubscription(turn: Turn, outcome: PlannedOutcome, plan: DeliveryPlan, result: HttpAttemptResult, at: Date) {
+    const { subscription, logger } = turn;
+    if (outcome === 'interrupted') return;
+    await touch(subscription, at, logger);
+    await trackSlowness(subscription, result);
+    if (plan.disableReason !== undefined) {
+      await disableSubscription(subscription, plan.disableReason, at, logger);
+      return;
+    }
+    // The endpoint answered in a way that does not count against it: the streak and the circuit end.
+    const closes = outcome === 'succeeded' || (turn.probe && !countsAgainstCircuit(outcome));
+    const hasState = subscription.failingSince !== undefined || subscription.consecutiveFailures !== undefined || subscription.circuit !== undefined;
+    if (closes && (hasState || turn.probe)) {
+      if (outcome !== 'succeeded' && subscription.failingSince !== undefined) return;
+      await deps.subscriptions.clearFailing(subscription.fleetId, subscription.id);
+      const { failingSince: _f, consecutiveFailures: _c, circuit, lastError: _e, ...rest } = subscription;
+      cache.update(rest);
+      if (circuit !== undefined) {
+        deps.metrics.addMetric('circuitClosed', MetricUnit.Count, 1);
+        logger.info('circuit closed: the probe succeeded');
+        await announce('circuit.closed', subscription, at);
+      }
+    }
+  }
+
+  /** Marks the endpoint slow (it then comes under the concurrency cap) or fast again; writes only on a change. */
+  async function trackSlowness(subscription: SubscriptionRecord, result: HttpAttemptResult): Promise<void> {
+    const slow = result.errorKind === 'timeout' || result.latencyMs >= settings.slowEndpointMs;
+    if (slow === (subscription.slowSince !== undefined)) return;
+    await deps.subscriptions.setSlow(subscription.fleetId, subscription.id, slow ? now().toISOString() : undefined);
+    cache.invalidate(subscription.fleetId, subscription.id);
   }
 
   /** Keeps `lastTriggeredAt` to the minute: a write only when the stored one is older. */
@@ -327,26 +497,14 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
     throw new RequeueError(reason, 0);
   }
 
-  /**
-   * Starts or reads the subscription's failing clock. The cached start is trusted only while it is
-   * under the auto-disable limit; past it, the stored value is fetched (a success elsewhere may have reset it).
-   */
-  async function failingClock(subscription: SubscriptionRecord, at: Date): Promise<string | undefined> {
-    const limitMs = settings.autoDisableAfterDays * SECONDS_PER_DAY * 1000;
-    const expired = (since: string | undefined) => since !== undefined && at.getTime() - Date.parse(since) > limitMs;
-    let since = subscription.failingSince;
-    if (since === undefined || expired(since)) {
-      since = await deps.subscriptions.markFailing(subscription.fleetId, subscription.id, at.toISOString());
-      if (since !== undefined) cache.update({ ...subscription, failingSince: since });
-    }
-    return since;
-  }
-
   async function disableSubscription(subscription: SubscriptionRecord, reason: string, at: Date, logger: RecordLogger) {
     const changed = await deps.subscriptions.disable(subscription.fleetId, subscription.id, reason, at.toISOString());
     cache.invalidate(subscription.fleetId, subscription.id);
     const ended = await deps.deliveries.endPendingAsDisabled(subscription.id, reason, at.toISOString());
-    if (changed) deps.metrics.addMetric('subscriptionsDisabled', MetricUnit.Count, 1);
+    if (changed) {
+      deps.metrics.addMetric('subscriptionsDisabled', MetricUnit.Count, 1);
+      await announce('subscription.disabled', subscription, at, { reason });
+    }
     logger.warn('subscription disabled', { reason, pendingDeliveriesEnded: ended, alreadyDisabled: !changed });
   }
 

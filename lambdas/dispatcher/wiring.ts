@@ -5,9 +5,11 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { version } from '../../package.json';
 import { createAddressPolicy } from '../core/address';
-import { createDocumentClient, createSecretsClient, createSqsClient } from '../shared/clients';
+import { createDocumentClient, createEventBridgeClient, createSecretsClient, createSqsClient } from '../shared/clients';
 import { DeliveriesStore } from '../shared/deliveries-store';
-import { readEnvironment, readSettings } from '../shared/environment';
+import { EndpointGates } from '../shared/endpoint-gates';
+import { BusOperatorEvents } from '../shared/operator-events';
+import { ENV, readEnvironment, readSettings } from '../shared/environment';
 import { createHttpDelivery, type Resolver } from '../shared/http-delivery';
 import { createObservability } from '../shared/observability';
 import { SigningSecrets } from '../shared/signing-secrets';
@@ -36,9 +38,14 @@ export function wireDispatcher(source: NodeJS.ProcessEnv, options: { resolve?: R
     policy: createAddressPolicy(settings.allowPrivateTargets),
     ...(options.resolve === undefined ? {} : { resolve: options.resolve }),
   });
+  const eventBusName = source[ENV.eventBusName];
   const dispatcher = createDispatcher({
     subscriptions: new SubscriptionsStore(doc, env.subscriptionsTable),
     deliveries: new DeliveriesStore(doc, env.deliveriesTable),
+    gates: new EndpointGates(doc, env.deliveriesTable),
+    ...(eventBusName === undefined || eventBusName === ''
+      ? {}
+      : { operatorEvents: new BusOperatorEvents(tracer.captureAWSv3Client(createEventBridgeClient()), eventBusName, settings.eventSource) }),
     secrets: new SigningSecrets(tracer.captureAWSv3Client(createSecretsClient()), env.secretPrefix),
     sqs: tracer.captureAWSv3Client(createSqsClient()),
     deliveriesQueueUrl: env.deliveriesQueueUrl,

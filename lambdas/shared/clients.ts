@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -19,4 +20,8 @@ export function createSqsClient(): SQSClient {
 
 export function createSecretsClient(): SecretsManagerClient {
   return new SecretsManagerClient({});
+}
+
+export function createEventBridgeClient(): EventBridgeClient {
+  return new EventBridgeClient({});
 }

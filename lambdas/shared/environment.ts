@@ -16,6 +16,8 @@ export const ENV = {
   secretPrefix: 'HOOKLINE_SECRET_PREFIX',
   /** JSON of the deployment settings (see core/settings.ts). */
   settings: 'HOOKLINE_SETTINGS',
+  /** The Hookline bus, where the dispatcher publishes operator events (optional: none are published without it). */
+  eventBusName: 'HOOKLINE_EVENT_BUS_NAME',
 } as const;
 
 export type EnvKey = keyof typeof ENV;

@@ -6,7 +6,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import type { SubscriptionRecord } from '../core/records';
+import type { CircuitRecord, SubscriptionRecord } from '../core/records';
 import { encodeCursor, startKeyFromCursor, type Page } from './cursor';
 import { isConditionalCheckFailure } from './dynamo-errors';
 
@@ -22,6 +22,8 @@ export type SubscriptionPatch = Partial<{
   headers: Record<string, string> | null;
   timeoutSeconds: number | null;
   maxAttempts: number | null;
+  rateLimitPerSecond: number | null;
+  maxConcurrency: number | null;
   secretVersion: string;
 }>;
 
@@ -104,7 +106,9 @@ export class SubscriptionsStore {
     if (patch.enabled === true) {
       names['#disabledReason'] = 'disabledReason';
       names['#failingSince'] = 'failingSince';
-      removes.push('#disabledReason', '#failingSince');
+      names['#consecutiveFailures'] = 'consecutiveFailures';
+      names['#circuit'] = 'circuit';
+      removes.push('#disabledReason', '#failingSince', '#consecutiveFailures', '#circuit');
     }
     const expression = `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`;
     try {
@@ -193,19 +197,105 @@ export class SubscriptionsStore {
     }
   }
 
-  /** Stops the failing clock after a success. */
-  async clearFailing(fleetId: string, id: string): Promise<void> {
+  /**
+   * One failed attempt, in one UpdateItem: starts the failing clock unless it runs, keeps the error
+   * for the health view and, for failures that count against the circuit, adds one to the
+   * consecutive failures. Returns the clock's start and the count.
+   */
+  async recordFailure(
+    fleetId: string,
+    id: string,
+    input: { now: string; lastError: string; countsForCircuit: boolean },
+  ): Promise<{ failingSince?: string; consecutiveFailures: number } | undefined> {
     try {
-      await this.doc.send(
+      const result = await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { fleetId, id },
-          UpdateExpression: 'REMOVE failingSince',
-          ConditionExpression: 'attribute_exists(failingSince)',
+          UpdateExpression:
+            'SET failingSince = if_not_exists(failingSince, :now), lastError = :error' +
+            (input.countsForCircuit ? ' ADD consecutiveFailures :one' : ''),
+          ConditionExpression: 'attribute_exists(id)',
+          ExpressionAttributeValues: {
+            ':now': input.now,
+            ':error': input.lastError,
+            ...(input.countsForCircuit ? { ':one': 1 } : {}),
+          },
+          ReturnValues: 'ALL_NEW',
         }),
       );
+      const item = result.Attributes ?? {};
+      return {
+        ...(typeof item.failingSince === 'string' ? { failingSince: item.failingSince } : {}),
+        consecutiveFailures: Number(item.consecutiveFailures ?? 0),
+      };
     } catch (error) {
-      if (!isConditionalCheckFailure(error)) throw error;
+      if (isConditionalCheckFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Opens the circuit: from closed (none stored), or again after a failed probe (half-open). False
+   * when another dispatcher changed it first.
+   */
+  async openCircuit(fleetId: string, id: string, circuit: CircuitRecord, from: 'closed' | 'half-open'): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: { fleetId, id },
+      UpdateExpression: 'SET circuit = :circuit',
+      ConditionExpression: from === 'closed' ? 'attribute_exists(id) AND attribute_not_exists(circuit)' : 'circuit.#state = :half',
+      ...(from === 'closed' ? {} : { ExpressionAttributeNames: { '#state': 'state' } }),
+      ExpressionAttributeValues: { ':circuit': circuit, ...(from === 'closed' ? {} : { ':half': 'half-open' }) },
+    });
+  }
+
+  /**
+   * Makes this dispatcher the probe of an open circuit whose cool-down is over (or whose last probe
+   * died): at most one probe is in flight across all dispatchers.
+   */
+  async claimProbe(fleetId: string, id: string, nowMs: number, probeUntil: number): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: { fleetId, id },
+      UpdateExpression: 'SET circuit.#state = :half, circuit.probeUntil = :until',
+      ConditionExpression: '(circuit.#state = :open AND circuit.openUntil <= :nowIso) OR (circuit.#state = :half AND circuit.probeUntil < :now)',
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: {
+        ':half': 'half-open',
+        ':open': 'open',
+        ':until': probeUntil,
+        ':now': nowMs,
+        ':nowIso': new Date(nowMs).toISOString(),
+      },
+    });
+  }
+
+  /** Marks the endpoint slow (a time) or fast again (undefined). */
+  async setSlow(fleetId: string, id: string, since: string | undefined): Promise<void> {
+    await this.conditionalUpdate({
+      Key: { fleetId, id },
+      UpdateExpression: since === undefined ? 'REMOVE slowSince' : 'SET slowSince = :since',
+      ConditionExpression: since === undefined ? 'attribute_exists(slowSince)' : 'attribute_exists(id) AND attribute_not_exists(slowSince)',
+      ...(since === undefined ? {} : { ExpressionAttributeValues: { ':since': since } }),
+    });
+  }
+
+  /** After a success: stops the failing clock, resets the failure count, closes the circuit. */
+  async clearFailing(fleetId: string, id: string): Promise<void> {
+    await this.conditionalUpdate({
+      Key: { fleetId, id },
+      UpdateExpression: 'REMOVE failingSince, consecutiveFailures, lastError, circuit',
+      ConditionExpression:
+        'attribute_exists(failingSince) OR attribute_exists(consecutiveFailures) OR attribute_exists(circuit) OR attribute_exists(lastError)',
+    });
+  }
+
+  private async conditionalUpdate(input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>): Promise<boolean> {
+    try {
+      await this.doc.send(new UpdateCommand({ TableName: this.tableName, ...input }));
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailure(error)) return false;
+      throw error;
     }
   }
 }
