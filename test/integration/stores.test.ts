@@ -179,7 +179,7 @@ describe('DeliveriesStore: claims', () => {
     }
     const record = await deliveries.get('dlv_cap');
     expect(record?.attemptCount).toBe(total);
-    expect(record?.completed).toBe(total);
+    expect((await deliveries.progress('dlv_cap'))?.completed).toBe(total);
     expect(record?.attempts).toHaveLength(MAX_STORED_ATTEMPTS);
     expect(record?.attempts.at(-1)?.attempt).toBe(MAX_STORED_ATTEMPTS);
     // The summary shows the latest attempt even when the history no longer grows.
