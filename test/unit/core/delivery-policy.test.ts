@@ -232,6 +232,10 @@ describe('judgeRefusedClaim: what a message means given the recorded progress', 
     ['failed, and this is the parked message → to-dlq', progress({ status: 'failed', started: 4, completed: 4, parkedMessageId: 'm-1' }), turn({ attempt: 4 }), { kind: 'to-dlq' }],
     ['failed past maxAttempts without an attempt, the parked message → to-dlq', progress({ status: 'failed', started: 2, completed: 2, parkedMessageId: 'm-1' }), turn({ attempt: 3 }), { kind: 'to-dlq' }],
     ['failed, another message of the exhausted attempt (a DLQ redrive) → a new round', progress({ status: 'failed', started: 4, completed: 4, parkedMessageId: 'm-parked' }), turn({ attempt: 4, messageId: 'm-redriven' }), { kind: 'attempt', round: FRESH, attempt: 1, newRound: true }],
+    // Failed for good (a 4xx, a blocked address): never parked for the DLQ, so no copy of its message
+    // can be a redrive. A stray copy (a fan-out re-run, an SQS duplicate) must not POST again.
+    ['failed for good, a copy of its message → drop', progress({ status: 'failed', started: 1, completed: 1 }), turn({ messageId: 'm-copy' }), { kind: 'drop', why: 'the delivery failed for good in this round' }],
+    ['failed for good at attempt 2, a copy of that message → drop', progress({ status: 'failed', started: 2, completed: 2 }), turn({ attempt: 2, messageId: 'm-copy' }), { kind: 'drop', why: 'the delivery failed for good in this round' }],
     // The redriven message stands for attempt 1 of the round it began.
     ['the redrive trigger returning after its round ended → drop', progress({ status: 'failed', round: R1, rounds: 2, started: 1, completed: 1, roundTrigger: 'm-redriven' }), turn({ attempt: 4, messageId: 'm-redriven' }), { kind: 'drop', why: 'the round this redrive began has ended' }],
     ['the redrive trigger returning after its round succeeded → drop', progress({ status: 'succeeded', round: R1, rounds: 2, roundTrigger: 'm-redriven' }), turn({ attempt: 4, messageId: 'm-redriven' }), { kind: 'drop', why: 'already delivered in this round' }],

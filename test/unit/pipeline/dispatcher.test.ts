@@ -602,6 +602,18 @@ describe('dispatcher: one POST of a delivery at a time', () => {
     });
   });
 
+  it('a copy of the message of a delivery that failed for good (a 4xx, never parked) makes no POST and starts no round', async () => {
+    const sub = subscription();
+    mockSubscription(sub);
+    refuseClaims(progress({ status: 'failed', started: 1, completed: 1 }));
+    const { handler, http } = build(() => answer(200));
+    const response = await handler(sqsEvent(sqsRecord(messageFor(sub), { messageId: 'm-copy' })));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(http.requests).toHaveLength(0);
+    expect(writes('claim')).toHaveLength(1);
+    expect(sent()).toEqual([]);
+  });
+
   it('a redriven message failing again continues its new round from attempt 2', async () => {
     const sub = subscription();
     mockSubscription(sub);
