@@ -162,6 +162,8 @@ export function judgeRefusedClaim(
   if (progress.status === 'failed' && effective.attempt >= completed) {
     if (progress.parkedMessageId === turn.messageId) return { kind: 'to-dlq' };
     if (isTrigger) return { kind: 'drop', why: 'the round this redrive began has ended' };
+    // Failed for good (no message parked for the DLQ): a copy of its message cannot be a redrive.
+    if (progress.parkedMessageId === undefined) return { kind: 'drop', why: 'the delivery failed for good in this round' };
     // The exhausted attempt's message, but not the one parked: "Start DLQ redrive" sent it back. A fresh round.
     return { kind: 'attempt', round: newRoundId(), attempt: 1, newRound: true };
   }

@@ -91,6 +91,7 @@ describe('props change the template', () => {
   beforeAll(() => {
     ({ stack, template } = synth({
       maxAttempts: 4,
+      deliveriesMaxReceiveCount: 12,
       eventSource: 'acme.app',
       dispatcherMaxConcurrency: 7,
       fanoutMaxConcurrency: 3,
@@ -108,11 +109,11 @@ describe('props change the template', () => {
     }));
   }, 60_000);
 
-  it('deliveries maxReceiveCount follows maxAttempts', () => {
+  it('deliveries maxReceiveCount follows deliveriesMaxReceiveCount, not maxAttempts (Hookline counts attempts itself)', () => {
     const deliveries = resources(template, 'AWS::SQS::Queue')[queueId(template, 'Queues/Deliveries')]!;
-    expect(deliveries.Properties!.RedrivePolicy.maxReceiveCount).toBe(4);
+    expect(deliveries.Properties!.RedrivePolicy.maxReceiveCount).toBe(12);
     const env = resources(template, 'AWS::Lambda::Function')[fnId(template, 'DispatcherFunction')]!.Properties!.Environment.Variables;
-    expect(JSON.parse(env.HOOKLINE_SETTINGS).maxAttempts).toBe(4);
+    expect(JSON.parse(env.HOOKLINE_SETTINGS)).toMatchObject({ maxAttempts: 4, deliveriesMaxReceiveCount: 12 });
   });
 
   it('timeouts, visibility (6×) and max concurrency follow the props', () => {
@@ -251,11 +252,15 @@ describe('invalid props throw at synth, naming the prop', () => {
       { eventCatalog: Array.from({ length: 120 }, (_, i) => `resource${i}.something.happened`) },
       /eventCatalog.*4 KB/,
     ],
-    ['a retry schedule longer than the queue retention allows', { maxAttempts: 50 }, /maxAttempts: .*14-day retention/],
+    ['deliveriesMaxReceiveCount 4 (AWS asks for at least 5 behind Lambda)', { deliveriesMaxReceiveCount: 4 }, /deliveriesMaxReceiveCount/],
+    ['deliveriesMaxReceiveCount 1001 (above the SQS maximum)', { deliveriesMaxReceiveCount: 1_001 }, /deliveriesMaxReceiveCount/],
+    // 50 attempts at the default delays take about 21 days: longer than a 7-day event retention.
+    ['a delivery round longer than the event retention', { maxAttempts: 50, eventRetentionDays: 7 }, /maxAttempts: .*within the 7-day event retention/],
     [
-      'a Retry-After bound that could outlive the queue retention',
-      { maxAttempts: 30, retryDelaysSeconds: [60], retryAfterMaxSeconds: 43_200 },
-      /retryAfterMaxSeconds/,
+      'a Retry-After bound that could stretch a round past the event retention',
+      // 29 waits of 12 h = 14.5 days; the nominal schedule (29 min) fits.
+      { maxAttempts: 30, retryDelaysSeconds: [60], retryAfterMaxSeconds: 43_200, eventRetentionDays: 14 },
+      /retryAfterMaxSeconds: .*within the 14-day event retention.*14\.5 days/,
     ],
     ['dispatcherMaxConcurrency 1', { dispatcherMaxConcurrency: 1 }, /dispatcherMaxConcurrency/],
     ['fanoutMaxConcurrency 1001', { fanoutMaxConcurrency: 1001 }, /fanoutMaxConcurrency/],
@@ -280,6 +285,11 @@ describe('invalid props throw at synth, naming the prop', () => {
 
   it('accepts the defaults and the boundaries', () => {
     expect(construct({})).not.toThrow();
+    expect(construct({ deliveriesMaxReceiveCount: 5 })).not.toThrow();
+    expect(construct({ deliveriesMaxReceiveCount: 1_000 })).not.toThrow();
+    // Rounds are bounded by the event retention, not by a queue's: the longest schedule fits 30 days.
+    expect(construct({ maxAttempts: 50 })).not.toThrow();
+    expect(construct({ maxAttempts: 30, retryDelaysSeconds: [60], retryAfterMaxSeconds: 43_200, eventRetentionDays: 15 })).not.toThrow();
     expect(
       construct({
         maxAttempts: 1,
@@ -311,6 +321,7 @@ describe('cdk.json context', () => {
     const stack = new HooklineStack(app, 'Ctx', {
       settings: parseHooklineContext({
         maxAttempts: 3,
+        deliveriesMaxReceiveCount: 6,
         dispatcherTimeoutSeconds: 90,
         fanoutTimeoutSeconds: 20,
         removalPolicy: 'destroy',
@@ -327,7 +338,7 @@ describe('cdk.json context', () => {
     ]!;
     expect(dispatcher.Properties!.Timeout).toBe(90);
     const deliveries = resourceByPath(template, 'AWS::SQS::Queue', 'Queues/Deliveries/Resource');
-    expect(deliveries.Properties!.RedrivePolicy.maxReceiveCount).toBe(3);
+    expect(deliveries.Properties!.RedrivePolicy.maxReceiveCount).toBe(6);
     expect(deliveries.Properties!.VisibilityTimeout).toBe(540);
     for (const table of Object.values(resources(template, 'AWS::DynamoDB::Table'))) {
       expect(table.DeletionPolicy).toBe('Delete');

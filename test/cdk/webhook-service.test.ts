@@ -145,11 +145,11 @@ describe('queues', () => {
     });
   });
 
-  it('deliveries queue dead-letters after maxAttempts (9) receives', () => {
+  it('deliveries queue dead-letters after deliveriesMaxReceiveCount (10) receives, not maxAttempts (9)', () => {
     const deliveries = resources(template, 'AWS::SQS::Queue')[queueId('Queues/Deliveries')]!;
     expect(deliveries.Properties!.RedrivePolicy).toEqual({
       deadLetterTargetArn: { 'Fn::GetAtt': [queueId('Queues/DeliveriesDlq'), 'Arn'] },
-      maxReceiveCount: 9,
+      maxReceiveCount: 10,
     });
   });
 

@@ -4,6 +4,7 @@ import { deliveryIdFor, isId } from '../../lambdas/core/ids';
 import { createDocumentClient } from '../../lambdas/shared/clients';
 import { DeliveriesStore } from '../../lambdas/shared/deliveries-store';
 import { EventsStore, eventTimeKey } from '../../lambdas/shared/events-store';
+import { seedDeliveryAttempt } from '../support/seed-delivery';
 import { startApiStack, type ApiStack } from './api-harness';
 
 let stack: ApiStack;
@@ -165,9 +166,9 @@ describe('events, tests, replays and deliveries', () => {
     const first = stored[0]!;
     const deliveryId = deliveryIdFor(fleet, first.id, sub.id, first.timestamp);
     const now = new Date().toISOString();
-    await deliveries.recordAttempt({
+    await seedDeliveryAttempt(deliveries, {
       identity: { id: deliveryId, fleetId: fleet, subscriptionId: sub.id, eventId: first.id, eventType: first.type, webhookUrl: sub.url },
-      attempt: { key: 'm1:1', attempt: 1, at: now, statusCode: 503, latencyMs: 20, errorKind: 'http', responseBodyExcerpt: 'busy' },
+      attempt: { attempt: 1, at: now, statusCode: 503, latencyMs: 20, errorKind: 'http', responseBodyExcerpt: 'busy' },
       status: 'failed',
       now,
       expiresAt: 2e9,
@@ -181,15 +182,20 @@ describe('events, tests, replays and deliveries', () => {
 
     const one = await stack.request('GET', `/fleets/${fleet}/deliveries/${deliveryId}`);
     expect(one.status).toBe(200);
-    expect(one.body.attempts).toEqual([{ attempt: 1, at: now, statusCode: 503, latencyMs: 20, errorKind: 'http', responseBodyExcerpt: 'busy' }]);
+    expect(one.body.attempts).toEqual([{ round: 1, attempt: 1, at: now, statusCode: 503, latencyMs: 20, errorKind: 'http', responseBodyExcerpt: 'busy' }]);
 
     const retried = await stack.request('POST', `/fleets/${fleet}/deliveries/${deliveryId}/retry`);
     expect(retried.status).toBe(202);
-    expect(await stack.drain(stack.runtime.queues.deliveriesUrl)).toEqual([
-      expect.objectContaining({ deliveryId, reason: 'retry', event: expect.objectContaining({ id: first.id, data: { i: 0 } }) }),
+    // A retry request is attempt 1 of a new round (a ULID, sorting after the fan-out's round '0').
+    const retryMessages = await stack.drain(stack.runtime.queues.deliveriesUrl);
+    expect(retryMessages).toEqual([
+      expect.objectContaining({ deliveryId, reason: 'retry', attempt: 1, event: expect.objectContaining({ id: first.id, data: { i: 0 } }) }),
     ]);
-    const pending = await stack.request('GET', `/fleets/${fleet}/deliveries/${deliveryId}`);
-    expect(pending.body.status).toBe('pending');
+    expect(retryMessages[0]?.round).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+    // The record changes only when the dispatcher claims the new round's first attempt, so a request
+    // whose message was never sent leaves nothing pending without a message on its way.
+    const unchanged = await stack.request('GET', `/fleets/${fleet}/deliveries/${deliveryId}`);
+    expect(unchanged.body).toMatchObject({ status: 'failed', attemptCount: 1 });
     doc.destroy();
   });
 });

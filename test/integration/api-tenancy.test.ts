@@ -4,6 +4,7 @@ import { createDocumentClient } from '../../lambdas/shared/clients';
 import { DeliveriesStore } from '../../lambdas/shared/deliveries-store';
 import { EventsStore, eventTimeKey } from '../../lambdas/shared/events-store';
 import { runCli } from '../../cli/hookline';
+import { seedDeliveryAttempt } from '../support/seed-delivery';
 import { startApiStack, type ApiStack } from './api-harness';
 
 let stack: ApiStack;
@@ -27,9 +28,9 @@ beforeAll(async () => {
     fleetId: 'fleet-a', id: 'evt_a1', type: 'thread.completed', timestamp, data: {}, timeKey: eventTimeKey(timestamp, 'evt_a1'), source: 'api', expiresAt: 2e9,
   });
   deliveryA = deliveryIdFor('fleet-a', 'evt_a1', webhookA, timestamp);
-  await new DeliveriesStore(doc, stack.runtime.tables.deliveries).recordAttempt({
+  await seedDeliveryAttempt(new DeliveriesStore(doc, stack.runtime.tables.deliveries), {
     identity: { id: deliveryA, fleetId: 'fleet-a', subscriptionId: webhookA, eventId: 'evt_a1', eventType: 'thread.completed', webhookUrl: 'https://example.com/a' },
-    attempt: { key: 'k:1', attempt: 1, at: timestamp, statusCode: 500, latencyMs: 1 },
+    attempt: { attempt: 1, at: timestamp, statusCode: 500, latencyMs: 1 },
     status: 'failed',
     now: timestamp,
     expiresAt: 2e9,

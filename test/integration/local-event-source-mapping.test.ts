@@ -38,7 +38,7 @@ afterAll(async () => {
 /** Fresh queues per test (visibility 1 s, deliveries maxReceiveCount 2), so tests cannot see each other's messages. */
 async function freshQueues(): Promise<HooklineQueues> {
   testNumber += 1;
-  queues = await createHooklineQueues(sqs, { namePrefix: `esm${testNumber}`, maxAttempts: MAX_ATTEMPTS, visibilitySeconds: { events: 1, deliveries: 1 } });
+  queues = await createHooklineQueues(sqs, { namePrefix: `esm${testNumber}`, deliveriesMaxReceiveCount: MAX_ATTEMPTS, visibilitySeconds: { events: 1, deliveries: 1 } });
   return queues;
 }
 

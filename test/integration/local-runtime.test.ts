@@ -66,8 +66,8 @@ describe('local runtime', () => {
     });
   });
 
-  it('deploys the construct redrive settings: events DLQ after 5, deliveries DLQ after maxAttempts', async () => {
-    const runtime = await start({ settings: { maxAttempts: 4 }, queueVisibilitySeconds: { events: 2, deliveries: 3 } });
+  it('deploys the construct redrive settings: events DLQ after 5, deliveries DLQ after deliveriesMaxReceiveCount (not maxAttempts)', async () => {
+    const runtime = await start({ settings: { maxAttempts: 4, deliveriesMaxReceiveCount: 7 }, queueVisibilitySeconds: { events: 2, deliveries: 3 } });
     const sqs = new SQSClient({ endpoint: runtime.endpoints.sqs, region: runtime.region, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
     try {
       const policy = async (url: string) =>
@@ -76,7 +76,7 @@ describe('local runtime', () => {
       expect(JSON.parse(events!.RedrivePolicy!)).toEqual({ deadLetterTargetArn: runtime.queues.eventsDlqArn, maxReceiveCount: 5 });
       expect(events!.VisibilityTimeout).toBe('2');
       const deliveries = await policy(runtime.queues.deliveriesUrl);
-      expect(JSON.parse(deliveries!.RedrivePolicy!)).toEqual({ deadLetterTargetArn: runtime.queues.deliveriesDlqArn, maxReceiveCount: 4 });
+      expect(JSON.parse(deliveries!.RedrivePolicy!)).toEqual({ deadLetterTargetArn: runtime.queues.deliveriesDlqArn, maxReceiveCount: 7 });
       expect(deliveries!.VisibilityTimeout).toBe('3');
       expect(EVENTS_MAX_RECEIVE_COUNT).toBe(DEPLOYED_EVENTS_MAX_RECEIVE_COUNT);
     } finally {

@@ -23,7 +23,7 @@ let queues: HooklineQueues;
 beforeAll(async () => {
   server = await startSqs({ region: 'us-east-1' });
   sqs = new SQSClient(localClientConfig(server.endpoint));
-  queues = await createHooklineQueues(sqs, { namePrefix: 'sqs-test', maxAttempts: MAX_ATTEMPTS, visibilitySeconds: { events: 7, deliveries: 30 } });
+  queues = await createHooklineQueues(sqs, { namePrefix: 'sqs-test', deliveriesMaxReceiveCount: MAX_ATTEMPTS, visibilitySeconds: { events: 7, deliveries: 30 } });
 });
 
 afterAll(async () => {

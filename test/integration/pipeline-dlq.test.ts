@@ -37,16 +37,19 @@ describe('retries exhausted, DLQ and redrive; timeouts; poison events', { timeou
     const failedPosts = await waitFor('three attempts', () => (receiver.at('/down').length >= 3 ? receiver.at('/down') : undefined), 15_000);
     const deliveryId = String(failedPosts[0]?.headers['webhook-id']);
     const failed = await deliveryWhen(deliveryId, (record) => record.status === 'failed');
-    expect(failed.attempts.map((attempt) => [attempt.attempt, attempt.statusCode])).toEqual([
-      [1, 503],
-      [2, 503],
-      [3, 503],
+    expect(failed.attempts.map((attempt) => [attempt.round, attempt.attempt, attempt.statusCode])).toEqual([
+      [1, 1, 503],
+      [1, 2, 503],
+      [1, 3, 503],
     ]);
     expect(failed.nextAttemptAt).toBeUndefined();
 
-    // SQS moves it on the receive after the last attempt (maxReceiveCount = maxAttempts).
+    // The record says failed first; then the exhausted message bounces (visibility 0) until the
+    // queue's redrive policy (deliveriesMaxReceiveCount receives) moves it to the DLQ.
     await waitFor('the message in the DLQ', async () => ((await queueDepth(sqs, runtime.queues.deliveriesDlqUrl)) === 1 ? true : undefined));
+    expect(await queueDepth(sqs, runtime.queues.deliveriesUrl)).toBe(0);
     expect(receiver.at('/down')).toHaveLength(3);
+    expect((await harness.deliveries.get(deliveryId))?.status).toBe('failed');
 
     const moved = await redriveDlq(sqs, runtime.queues.deliveriesDlqUrl, runtime.queues.deliveriesUrl);
     expect(moved).toBe(1);
@@ -54,14 +57,17 @@ describe('retries exhausted, DLQ and redrive; timeouts; poison events', { timeou
     const posts = receiver.at('/down');
     expect(posts).toHaveLength(4);
     expect(new Set(posts.map((post) => post.headers['webhook-id']))).toEqual(new Set([deliveryId]));
-    // The new round starts again at attempt 1.
-    expect(redelivered.attempts.map((attempt) => [attempt.attempt, attempt.statusCode])).toEqual([
-      [1, 503],
-      [2, 503],
-      [3, 503],
-      [1, 200],
+    // The redriven message starts a second round, again at attempt 1; the record shows both rounds.
+    expect(redelivered.attempts.map((attempt) => [attempt.round, attempt.attempt, attempt.statusCode])).toEqual([
+      [1, 1, 503],
+      [1, 2, 503],
+      [1, 3, 503],
+      [2, 1, 200],
     ]);
     expect(redelivered.attemptCount).toBe(4);
+    expect(redelivered.rounds).toBe(2);
+    // The record is written before the event source mapping deletes the message: wait for the deletion.
+    await waitFor('the redriven message deleted', async () => ((await queueDepth(sqs, runtime.queues.deliveriesUrl)) === 0 ? true : undefined));
     expect(await queueDepth(sqs, runtime.queues.deliveriesDlqUrl)).toBe(0);
   });
 

@@ -180,15 +180,19 @@ export async function putEvent(
   if ((result.FailedEntryCount ?? 0) > 0) throw new Error(`PutEvents failed: ${JSON.stringify(result.Entries)}`);
 }
 
+/** Messages on a queue: visible, in flight and delayed (a retry's next attempt waits as a delayed message). */
 export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
   const result = await sqs.send(
     new GetQueueAttributesCommand({
       QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
     }),
   );
+  const counts = result.Attributes ?? {};
   return (
-    Number(result.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(result.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+    Number(counts.ApproximateNumberOfMessages ?? 0) +
+    Number(counts.ApproximateNumberOfMessagesNotVisible ?? 0) +
+    Number(counts.ApproximateNumberOfMessagesDelayed ?? 0)
   );
 }
 

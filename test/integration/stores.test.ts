@@ -4,11 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AttemptRecord, SubscriptionRecord } from '../../lambdas/core/records';
 import { TABLE_SCHEMAS } from '../../lambdas/core/table-schema';
 import { InvalidCursorError } from '../../lambdas/shared/cursor';
-import { DeliveriesStore, MAX_STORED_ATTEMPTS, type DeliveryIdentity } from '../../lambdas/shared/deliveries-store';
+import { DeliveriesStore, MAX_STORED_ATTEMPTS, type ClaimInput, type DeliveryIdentity } from '../../lambdas/shared/deliveries-store';
 import { EventsStore, eventTimeKey } from '../../lambdas/shared/events-store';
 import { SubscriptionsStore } from '../../lambdas/shared/subscriptions-store';
 import { TokensStore } from '../../lambdas/shared/tokens-store';
 import { ensureTables, startDynamoDb, type DynamoDbStandIn } from '../../local/dynamodb';
+import { seedDeliveryAttempt } from '../support/seed-delivery';
 
 let dynamo: DynamoDbStandIn;
 let subscriptions: SubscriptionsStore;
@@ -44,56 +45,155 @@ const identity = (id: string, subscriptionId = 'wh_A'): DeliveryIdentity => ({
   webhookUrl: 'https://example.com/hook',
 });
 
-const attempt = (key: string, n: number, statusCode?: number): AttemptRecord => ({
-  key,
+const attempt = (n: number, statusCode?: number, round = 1): AttemptRecord => ({
+  round,
   attempt: n,
   at: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
   latencyMs: 12,
   ...(statusCode !== undefined ? { statusCode } : { errorKind: 'timeout' as const, errorMessage: 'timed out' }),
 });
 
-describe('DeliveriesStore', () => {
-  it('records one attempt per SQS receive and ignores a duplicate of it', async () => {
-    const id = identity('dlv_dup');
-    const first = { identity: id, status: 'pending' as const, now: '2026-01-01T00:00:01.000Z', expiresAt: 1 };
-    expect(await deliveries.recordAttempt({ ...first, attempt: attempt('m1:1', 1, 500), nextAttemptAt: 'soon' })).toBe('recorded');
-    expect(await deliveries.recordAttempt({ ...first, attempt: attempt('m1:1', 1, 500) })).toBe('duplicate');
-    expect(
-      await deliveries.recordAttempt({ ...first, status: 'succeeded', attempt: attempt('m1:2', 2, 200), now: '2026-01-01T00:00:02.000Z' }),
-    ).toBe('recorded');
-    const record = await deliveries.get('dlv_dup');
-    expect(record).toMatchObject({
-      status: 'succeeded',
-      attemptCount: 2,
-      httpStatusCode: 200,
-      createdAt: '2026-01-01T00:00:01.000Z',
-      lastAttemptAt: '2026-01-01T00:00:02.000Z',
+const T0 = Date.UTC(2026, 0, 1);
+const LATER_ROUND = '01JNKV3Y0RZ8W5T2P4M6Q9B7CD';
+const LATEST_ROUND = '01JNKV3Y0RZ8W5T2P4M6Q9B7CE';
+
+/** A claim as the dispatcher makes it: attempt 1 begins a round. */
+const claimInput = (id: string, overrides: Partial<ClaimInput> = {}): ClaimInput => {
+  const input = { id, round: '0', attempt: 1, holder: 'm-1', leaseUntil: T0 + 60_000, now: T0, expiresAt: 2e9, ...overrides };
+  return { newRound: input.attempt === 1, ...input };
+};
+
+describe('DeliveriesStore: claims', () => {
+  it('claims a new delivery with the bookkeeping only (no status, no index keys), and refuses a duplicate while the lease is live', async () => {
+    expect(await deliveries.claim(claimInput('dlv_new'))).toEqual({ claimed: true, roundNumber: 1 });
+    const item = await deliveries.get('dlv_new');
+    expect(item).toMatchObject({ round: '0', rounds: 1, started: 1, completed: 0, leaseUntil: T0 + 60_000, leaseHolder: 'm-1' });
+    expect(item).not.toHaveProperty('status');
+    expect(item).not.toHaveProperty('subscriptionStatus');
+    expect(item).not.toHaveProperty('createdKey');
+
+    // The same attempt from a duplicate message, a second later: refused, with the progress to judge it by.
+    const duplicate = await deliveries.claim(claimInput('dlv_new', { holder: 'm-dup', now: T0 + 1_000 }));
+    expect(duplicate).toEqual({
+      claimed: false,
+      progress: { id: 'dlv_new', round: '0', rounds: 1, started: 1, completed: 0, leaseUntil: T0 + 60_000, leaseHolder: 'm-1' },
     });
-    expect(record?.nextAttemptAt).toBeUndefined();
-    expect(record?.attempts.map((a) => a.key)).toEqual(['m1:1', 'm1:2']);
-    expect(record).not.toHaveProperty('attemptKeys');
+    // Even a new round waits while the lease is live: never two POSTs of a delivery at once.
+    expect((await deliveries.claim(claimInput('dlv_new', { round: LATER_ROUND, holder: 'm-retry', now: T0 + 1_000 }))).claimed).toBe(false);
+    expect((await deliveries.progress('dlv_new'))?.leaseHolder).toBe('m-1');
+  });
+
+  it('records only as the claim holder, releasing the claim; then claims the next attempt once, and only while pending', async () => {
+    const id = identity('dlv_next');
+    await deliveries.claim(claimInput(id.id));
+    const write = { identity: id, round: '0', status: 'pending' as const, now: '2026-01-01T00:00:01.000Z', expiresAt: 2e9 };
+    expect(await deliveries.recordAttempt({ ...write, holder: 'm-other', attempt: attempt(1, 500) })).toBe('stale');
+    expect(await deliveries.recordAttempt({ ...write, holder: 'm-1', attempt: attempt(1, 500), nextAttemptAt: '2026-01-01T00:00:31.000Z' })).toBe('recorded');
+    // A repeat of the same record (a retried write) changes nothing.
+    expect(await deliveries.recordAttempt({ ...write, holder: 'm-1', attempt: attempt(1, 500) })).toBe('stale');
+    const recorded = await deliveries.get(id.id);
+    expect(recorded).toMatchObject({
+      status: 'pending',
+      subscriptionStatus: 'wh_A#pending',
+      started: 1,
+      completed: 1,
+      attemptCount: 1,
+      httpStatusCode: 500,
+      nextAttemptAt: '2026-01-01T00:00:31.000Z',
+      createdAt: '2026-01-01T00:00:01.000Z',
+    });
+    expect(recorded).not.toHaveProperty('leaseUntil');
+    expect(recorded).not.toHaveProperty('leaseHolder');
+
+    // Attempt 1 again (a duplicate of the first message) is refused; attempt 2 is claimed, once.
+    expect((await deliveries.claim(claimInput(id.id, { holder: 'm-dup', now: T0 + 2_000 }))).claimed).toBe(false);
+    expect(await deliveries.claim(claimInput(id.id, { attempt: 2, holder: 'm-2', now: T0 + 31_000, leaseUntil: T0 + 91_000 }))).toEqual({ claimed: true, roundNumber: 1 });
+    expect((await deliveries.claim(claimInput(id.id, { attempt: 2, holder: 'm-2b', now: T0 + 92_000 }))).claimed).toBe(false);
+    expect(await deliveries.recordAttempt({ ...write, holder: 'm-2', status: 'succeeded', attempt: attempt(2, 200), now: '2026-01-01T00:00:31.000Z' })).toBe('recorded');
+    const succeeded = await deliveries.get(id.id);
+    expect(succeeded).toMatchObject({ status: 'succeeded', attemptCount: 2, httpStatusCode: 200, completed: 2, lastAttemptAt: attempt(2).at });
+    expect(succeeded?.attempts.map((a) => [a.round, a.attempt])).toEqual([[1, 1], [1, 2]]);
+    // A success leaves the by-status index; no retry time is left behind.
+    expect(succeeded).not.toHaveProperty('subscriptionStatus');
+    expect(succeeded).not.toHaveProperty('nextAttemptAt');
+    // No attempt follows a success in its round.
+    expect((await deliveries.claim(claimInput(id.id, { attempt: 3, holder: 'm-3', now: T0 + 200_000 }))).claimed).toBe(false);
+  });
+
+  it('records an interrupted attempt (no holder) only once its lease has run out; the late holder is then stale', async () => {
+    const id = identity('dlv_interrupted');
+    await deliveries.claim(claimInput(id.id, { holder: 'm-dead', leaseUntil: T0 + 60_000 }));
+    const interrupted = {
+      identity: id,
+      round: '0',
+      attempt: { round: 1, attempt: 1, at: new Date(T0).toISOString(), latencyMs: 0, errorKind: 'interrupted' as const, errorMessage: 'stopped' },
+      status: 'pending' as const,
+      expiresAt: 2e9,
+    };
+    expect(await deliveries.recordAttempt({ ...interrupted, now: new Date(T0 + 30_000).toISOString() })).toBe('stale');
+    expect(await deliveries.recordAttempt({ ...interrupted, now: new Date(T0 + 61_000).toISOString() })).toBe('recorded');
+    expect(await deliveries.get(id.id)).toMatchObject({ status: 'pending', attemptCount: 1, errorKind: 'interrupted', started: 1, completed: 1 });
+    // The dead invocation's result, arriving after all: its claim is no longer its own.
+    expect(await deliveries.recordAttempt({ ...interrupted, holder: 'm-dead', attempt: attempt(1, 200), status: 'succeeded', now: new Date(T0 + 62_000).toISOString() })).toBe('stale');
+    expect((await deliveries.get(id.id))?.attemptCount).toBe(1);
+  });
+
+  it('a later round supersedes a finished one (and remembers a redrive trigger); an earlier round is refused', async () => {
+    const id = identity('dlv_rounds');
+    await deliveries.claim(claimInput(id.id, { attempt: 1, holder: 'm-1' }));
+    await deliveries.recordAttempt({ identity: id, round: '0', holder: 'm-1', attempt: attempt(1, 503), status: 'failed', parkedMessageId: 'm-1', now: 'r0', expiresAt: 2e9 });
+    expect(await deliveries.progress(id.id)).toMatchObject({ status: 'failed', parkedMessageId: 'm-1', round: '0' });
+
+    const redrive = await deliveries.claim(claimInput(id.id, { round: LATER_ROUND, holder: 'm-redriven', trigger: 'm-redriven', now: T0 + 1_000 }));
+    expect(redrive).toEqual({ claimed: true, roundNumber: 2 });
+    const progress = await deliveries.progress(id.id);
+    expect(progress).toMatchObject({ round: LATER_ROUND, rounds: 2, started: 1, completed: 0, roundTrigger: 'm-redriven', leaseHolder: 'm-redriven' });
+    // The parked message of the old round is no longer this delivery's way to the DLQ.
+    expect(progress).not.toHaveProperty('parkedMessageId');
+    await deliveries.recordAttempt({ identity: id, round: LATER_ROUND, holder: 'm-redriven', attempt: attempt(1, 200, 2), status: 'succeeded', now: 'r1', expiresAt: 2e9 });
+
+    // The fan-out's round '0' sorts before any ULID: its stragglers cannot claim.
+    expect((await deliveries.claim(claimInput(id.id, { holder: 'm-old', now: T0 + 2_000 }))).claimed).toBe(false);
+    expect((await deliveries.claim(claimInput(id.id, { round: LATER_ROUND, holder: 'm-same', now: T0 + 2_000 }))).claimed).toBe(false);
+    // A retry request's round (no trigger) begins again at attempt 1 and clears the old trigger.
+    expect(await deliveries.claim(claimInput(id.id, { round: LATEST_ROUND, holder: 'm-retry', now: T0 + 3_000 }))).toEqual({ claimed: true, roundNumber: 3 });
+    expect(await deliveries.progress(id.id)).not.toHaveProperty('roundTrigger');
+    await deliveries.recordAttempt({ identity: id, round: LATEST_ROUND, holder: 'm-retry', attempt: attempt(1, 400, 3), status: 'failed', now: 'r2', expiresAt: 2e9 });
+    const record = await deliveries.get(id.id);
+    expect(record).toMatchObject({ status: 'failed', rounds: 3, attemptCount: 3, httpStatusCode: 400, subscriptionStatus: 'wh_A#failed' });
+    expect(record?.attempts.map((a) => [a.round, a.attempt, a.statusCode])).toEqual([
+      [1, 1, 503],
+      [2, 1, 200],
+      [3, 1, 400],
+    ]);
   });
 
   it('keeps counting past the stored-history cap without growing the item', async () => {
     const id = identity('dlv_cap');
-    for (let n = 1; n <= MAX_STORED_ATTEMPTS + 3; n += 1) {
-      await deliveries.recordAttempt({ identity: id, attempt: attempt(`m:${n}`, n), status: 'pending', now: 'n', expiresAt: 1 });
+    const total = MAX_STORED_ATTEMPTS + 3;
+    for (let n = 1; n <= total; n += 1) {
+      const claimed = await deliveries.claim(claimInput(id.id, { attempt: n, holder: `m:${n}`, now: T0 + n * 1_000, leaseUntil: T0 + n * 1_000 + 500 }));
+      expect(claimed.claimed, `claim of attempt ${n}`).toBe(true);
+      const written = await deliveries.recordAttempt({ identity: id, round: '0', holder: `m:${n}`, attempt: attempt(n), status: n < total ? 'pending' : 'failed', now: 'n', expiresAt: 1 });
+      expect(written, `record of attempt ${n}`).toBe('recorded');
     }
-    expect(await deliveries.recordAttempt({ identity: id, attempt: attempt('m:2', 2), status: 'pending', now: 'n', expiresAt: 1 })).toBe(
-      'duplicate',
-    );
     const record = await deliveries.get('dlv_cap');
-    expect(record?.attemptCount).toBe(MAX_STORED_ATTEMPTS + 3);
+    expect(record?.attemptCount).toBe(total);
+    expect((await deliveries.progress('dlv_cap'))?.completed).toBe(total);
     expect(record?.attempts).toHaveLength(MAX_STORED_ATTEMPTS);
-    expect(record?.errorKind).toBe('timeout');
+    expect(record?.attempts.at(-1)?.attempt).toBe(MAX_STORED_ATTEMPTS);
+    // The summary shows the latest attempt even when the history no longer grows.
+    expect(record).toMatchObject({ status: 'failed', errorKind: 'timeout', lastAttemptAt: attempt(total).at });
   });
+});
 
-  it('lists newest first, filters by status, event type and time, and pages with cursors', async () => {
+describe('DeliveriesStore: listing and ending', () => {
+  it('lists newest first, filters by status (succeeded through the by-subscription index), event type and time, and pages with cursors', async () => {
     for (let n = 1; n <= 5; n += 1) {
-      await deliveries.recordAttempt({
+      await seedDeliveryAttempt(deliveries, {
         identity: { ...identity(`dlv_list${n}`, 'wh_LIST'), eventType: n % 2 === 0 ? 'turn.created' : 'thread.completed' },
-        attempt: attempt(`l${n}:1`, 1, n === 5 ? 200 : 500),
-        status: n === 5 ? 'succeeded' : 'pending',
+        attempt: attempt(1, n === 5 || n === 3 ? 200 : 500),
+        status: n === 5 || n === 3 ? 'succeeded' : 'pending',
         now: `2026-02-0${n}T00:00:00.000Z`,
         expiresAt: 1,
       });
@@ -102,7 +202,13 @@ describe('DeliveriesStore', () => {
     expect(first.items.map((d) => d.id)).toEqual(['dlv_list5', 'dlv_list4']);
     const second = await deliveries.list('wh_LIST', { limit: 2, cursor: first.nextCursor });
     expect(second.items.map((d) => d.id)).toEqual(['dlv_list3', 'dlv_list2']);
-    expect((await deliveries.list('wh_LIST', { limit: 10, status: 'succeeded' })).items.map((d) => d.id)).toEqual(['dlv_list5']);
+    expect((await deliveries.list('wh_LIST', { limit: 10, status: 'succeeded' })).items.map((d) => d.id)).toEqual(['dlv_list5', 'dlv_list3']);
+    expect((await deliveries.list('wh_LIST', { limit: 10, status: 'succeeded', eventType: 'thread.completed', since: '2026-02-04T00:00:00.000Z' })).items.map((d) => d.id)).toEqual(['dlv_list5']);
+    expect((await deliveries.list('wh_LIST', { limit: 10, status: 'pending' })).items.map((d) => d.id)).toEqual(['dlv_list4', 'dlv_list2', 'dlv_list1']);
+    // A filtered page may hold fewer than `limit` items; its cursor still leads to the rest.
+    const succeededPage = await deliveries.list('wh_LIST', { limit: 2, status: 'succeeded' });
+    expect(succeededPage.items.map((d) => d.id)).toEqual(['dlv_list5']);
+    expect((await deliveries.list('wh_LIST', { limit: 10, status: 'succeeded', cursor: succeededPage.nextCursor })).items.map((d) => d.id)).toEqual(['dlv_list3']);
     expect((await deliveries.list('wh_LIST', { limit: 10, eventType: 'turn.created' })).items.map((d) => d.id)).toEqual([
       'dlv_list4',
       'dlv_list2',
@@ -113,38 +219,43 @@ describe('DeliveriesStore', () => {
       until: '2026-02-03T00:00:00.000Z',
     });
     expect(window.items.map((d) => d.id)).toEqual(['dlv_list3', 'dlv_list2']);
+    // No bookkeeping in a summary.
+    for (const item of first.items) {
+      for (const hidden of ['subscriptionStatus', 'createdKey', 'leaseHolder', 'leaseUntil']) expect(item).not.toHaveProperty(hidden);
+    }
     await expect(deliveries.list('wh_OTHER', { limit: 2, cursor: first.nextCursor })).rejects.toBeInstanceOf(InvalidCursorError);
   });
 
-  it('ends pending deliveries as disabled, and only pending ones', async () => {
+  it('ends pending deliveries as disabled, and only pending ones; a new round puts a delivery back on the pending view', async () => {
     const changed = await deliveries.endPendingAsDisabled('wh_LIST', 'subscription disabled', '2026-03-01T00:00:00.000Z');
-    expect(changed).toBe(4);
-    expect((await deliveries.list('wh_LIST', { limit: 10, status: 'disabled' })).items).toHaveLength(4);
+    expect(changed).toBe(3);
+    expect((await deliveries.list('wh_LIST', { limit: 10, status: 'disabled' })).items).toHaveLength(3);
     expect((await deliveries.get('dlv_list5'))?.status).toBe('succeeded');
-    await deliveries.markPending({ id: 'dlv_list5', subscriptionId: 'wh_LIST' }, '2026-03-02T00:00:00.000Z');
+    await seedDeliveryAttempt(deliveries, {
+      identity: identity('dlv_list5', 'wh_LIST'),
+      round: LATER_ROUND,
+      attempt: attempt(1, 503),
+      status: 'pending',
+      now: '2026-03-02T00:00:00.000Z',
+      expiresAt: 1,
+    });
     expect((await deliveries.list('wh_LIST', { limit: 10, status: 'pending' })).items.map((d) => d.id)).toEqual(['dlv_list5']);
+    expect((await deliveries.list('wh_LIST', { limit: 10, status: 'succeeded' })).items.map((d) => d.id)).toEqual(['dlv_list3']);
   });
 
-  it('ends a delivery without an attempt, keeping an earlier URL and never undoing a success', async () => {
+  it('ends a delivery without an attempt, keeping an earlier URL, naming a parked message, and never undoing a success', async () => {
     await deliveries.endWithoutAttempt(identity('dlv_gone'), 'disabled', 'subscription is disabled', 'now', 1);
     expect(await deliveries.get('dlv_gone')).toMatchObject({ status: 'disabled', attemptCount: 0, attempts: [], errorMessage: 'subscription is disabled' });
 
     await deliveries.endWithoutAttempt({ ...identity('dlv_gone'), webhookUrl: '(deleted)' }, 'disabled', 'subscription was deleted', 'later', 1);
     expect(await deliveries.get('dlv_gone')).toMatchObject({ webhookUrl: 'https://example.com/hook', errorMessage: 'subscription was deleted' });
 
-    await deliveries.endWithoutAttempt(identity('dlv_dup'), 'disabled', 'subscription is disabled', 'later', 1);
-    expect((await deliveries.get('dlv_dup'))?.status).toBe('succeeded');
-  });
+    await deliveries.endWithoutAttempt(identity('dlv_past'), 'failed', 'attempt 3 is past maxAttempts 2', 'now', 1, 'm-past');
+    expect(await deliveries.progress('dlv_past')).toMatchObject({ status: 'failed', parkedMessageId: 'm-past' });
+    expect((await deliveries.list('wh_A', { limit: 10, status: 'failed' })).items.map((d) => d.id)).toContain('dlv_past');
 
-  it('lets only an explicit re-delivery change a succeeded delivery; a duplicate only adds history', async () => {
-    const id = identity('dlv_dup');
-    const failing = { identity: id, status: 'failed' as const, now: 'later', expiresAt: 1 };
-    expect(await deliveries.recordAttempt({ ...failing, attempt: attempt('dup-msg:1', 1, 400) })).toBe('recorded');
-    expect(await deliveries.recordAttempt({ ...failing, attempt: attempt('dup-msg:1', 1, 400) })).toBe('duplicate');
-    expect(await deliveries.get('dlv_dup')).toMatchObject({ status: 'succeeded', attemptCount: 3, httpStatusCode: 200 });
-    expect((await deliveries.get('dlv_dup'))?.attempts.map((a) => a.key)).toEqual(['m1:1', 'm1:2', 'dup-msg:1']);
-    expect(await deliveries.recordAttempt({ ...failing, attempt: attempt('retry-msg:1', 1, 400), reopensSucceeded: true })).toBe('recorded');
-    expect(await deliveries.get('dlv_dup')).toMatchObject({ status: 'failed', attemptCount: 4, httpStatusCode: 400 });
+    await deliveries.endWithoutAttempt(identity('dlv_next'), 'disabled', 'subscription is disabled', 'later', 1);
+    expect((await deliveries.get('dlv_next'))?.status).toBe('succeeded');
   });
 });
 

@@ -7,6 +7,7 @@ import { eventTimeKey } from '../../lambdas/shared/events-store';
 import { startApiStack, tokenSecretOf, type ApiAnswer, type ApiStack } from './support/api-stack';
 import { captureOutput, type OutputCapture } from './support/log-capture';
 import { PUBLIC_V4, PUBLIC_V6, tableResolver } from './support/resolver';
+import { seedDeliveryAttempt } from '../support/seed-delivery';
 
 /**
  * Hostile input, generated: ≥ 10,000 requests over every route through the deployed API wiring
@@ -81,9 +82,9 @@ async function seedFleet(fleetId: string, token: string): Promise<{ webhooks: st
       expiresAt: 2_000_000_000,
     });
     const id = deliveryIdFor(fleetId, eventId, webhook, timestamp);
-    await stack.deliveries.recordAttempt({
+    await seedDeliveryAttempt(stack.deliveries, {
       identity: { id, fleetId, subscriptionId: webhook, eventId, eventType: 'thread.completed', webhookUrl: `https://example.com/${fleetId}/${index}` },
-      attempt: { key: `seed:${index}`, attempt: 1, at: timestamp, statusCode: 500, latencyMs: 3 },
+      attempt: { attempt: 1, at: timestamp, statusCode: 500, latencyMs: 3 },
       status: 'failed',
       now: timestamp,
       expiresAt: 2_000_000_000,

@@ -8,6 +8,7 @@ import { startApiStack, type ApiStack, type IssuedToken } from './support/api-st
 import { FaultReceiver, type Received } from './support/fault-receiver';
 import { tableResolver } from './support/resolver';
 import { waitFor } from './support/subscriptions';
+import { seedDeliveryAttempt } from '../support/seed-delivery';
 
 /**
  * Limits, end to end (API → fan-out → dispatcher → receiver on 127.0.0.1): the largest allowed
@@ -134,10 +135,9 @@ describe('limits', () => {
     const attempts = MAX_STORED_ATTEMPTS + 10;
     for (let attempt = 1; attempt <= attempts; attempt += 1) {
       const at = new Date().toISOString();
-      const written = await stack.deliveries.recordAttempt({
+      const written = await seedDeliveryAttempt(stack.deliveries, {
         identity,
         attempt: {
-          key: `${'m'.repeat(36)}-${attempt}:${attempt}`,
           attempt,
           at,
           statusCode: 503,

@@ -144,7 +144,8 @@ describe('SSRF at delivery', () => {
       targets.map((target) =>
         waitFor(`delivery to ${target.url}`, async () => {
           const record = await stack.deliveries.get(deliveryIdFor(fleetId, event.id, target.id, event.timestamp));
-          return record !== undefined && record.status !== 'pending' ? { target, record } : undefined;
+          // A claimed attempt not yet recorded has no status: wait for the record.
+          return record?.status !== undefined && record.status !== 'pending' ? { target, record } : undefined;
         }),
       ),
     );

@@ -6,6 +6,7 @@ import { encodeCursor } from '../../lambdas/shared/cursor';
 import { eventTimeKey } from '../../lambdas/shared/events-store';
 import { startApiStack, type ApiAnswer, type ApiStack, type IssuedToken } from './support/api-stack';
 import { PUBLIC_V4, tableResolver } from './support/resolver';
+import { seedDeliveryAttempt } from '../support/seed-delivery';
 
 /**
  * Tenancy, route by route: a token for fleet A never reaches fleet B's data (404, byte-identical to
@@ -50,9 +51,9 @@ async function seed(fleetId: string, token: string): Promise<Fleet> {
     expiresAt: 2_000_000_000,
   });
   const delivery = deliveryIdFor(fleetId, eventId, webhook, timestamp);
-  await stack.deliveries.recordAttempt({
+  await seedDeliveryAttempt(stack.deliveries, {
     identity: { id: delivery, fleetId, subscriptionId: webhook, eventId, eventType: 'thread.completed', webhookUrl: url },
-    attempt: { key: 'seed:1', attempt: 1, at: timestamp, statusCode: 503, latencyMs: 5, responseBodyExcerpt: `${fleetId} says no` },
+    attempt: { attempt: 1, at: timestamp, statusCode: 503, latencyMs: 5, responseBodyExcerpt: `${fleetId} says no` },
     status: 'failed',
     now: timestamp,
     expiresAt: 2_000_000_000,

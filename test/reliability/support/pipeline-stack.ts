@@ -25,6 +25,7 @@ export interface PipelineStack {
   deliveryId(event: EventRecord, subscriptionId: string): string;
   /** Waits until the delivery exists and `done` holds. */
   settled(id: string, done: (record: DeliveryRecord) => boolean, timeoutMs?: number): Promise<DeliveryRecord>;
+  /** Messages on a queue: visible, in flight and delayed. */
   depth(queueUrl: string): Promise<number>;
   /** Receives and deletes every message visible on a queue now; returns their bodies. */
   drain(queueUrl: string): Promise<string[]>;
@@ -89,9 +90,17 @@ export async function startPipelineStack(options: {
       ),
     async depth(queueUrl) {
       const result = await sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+        new GetQueueAttributesCommand({
+          QueueUrl: queueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+        }),
       );
-      return Number(result.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(result.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+      // Delayed messages count: a retry's next attempt waits in the queue as one.
+      const counts = result.Attributes ?? {};
+      return ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'].reduce(
+        (sum, name) => sum + Number(counts[name as keyof typeof counts] ?? 0),
+        0,
+      );
     },
     async drain(queueUrl) {
       const bodies: string[] = [];

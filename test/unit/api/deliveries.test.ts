@@ -1,7 +1,8 @@
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deliveryIdFor, newEventId } from '../../../lambdas/core/ids';
-import type { DeliveryRecord } from '../../../lambdas/core/records';
+import { decodeTime } from 'ulid';
+import type { DeliveryMessage, DeliveryRecord } from '../../../lambdas/core/records';
 import { DELIVERIES_BY_STATUS_INDEX, DELIVERIES_BY_SUBSCRIPTION_INDEX } from '../../../lambdas/core/table-schema';
 import { createHarness, FLEET, NOW, OTHER_FLEET, QUEUES, subscription, TABLES, type Harness } from './harness';
 
@@ -31,9 +32,10 @@ function delivery(overrides: Partial<DeliveryRecord> = {}): DeliveryRecord {
     createdAt: NOW.toISOString(),
     updatedAt: NOW.toISOString(),
     attempts: [
-      { key: 'msg-1:1', attempt: 1, at: NOW.toISOString(), statusCode: 500, latencyMs: 10, responseBodyExcerpt: 'oops', errorKind: 'http', retryInSeconds: 5 },
-      { key: 'msg-1:2', attempt: 2, at: NOW.toISOString(), statusCode: 500, latencyMs: 12, errorKind: 'http' },
+      { round: 1, attempt: 1, at: NOW.toISOString(), statusCode: 500, latencyMs: 10, responseBodyExcerpt: 'oops', errorKind: 'http', retryInSeconds: 5 },
+      { round: 2, attempt: 1, at: NOW.toISOString(), statusCode: 500, latencyMs: 12, errorKind: 'http' },
     ],
+    rounds: 2,
     createdKey: `${NOW.toISOString()}#${id}`,
     subscriptionStatus: `${sub}#failed`,
     expiresAt: 1,
@@ -41,8 +43,20 @@ function delivery(overrides: Partial<DeliveryRecord> = {}): DeliveryRecord {
   };
 }
 
+/** What the dispatcher keeps on a delivery item to claim attempts (and an attribute of older records): never shown. */
+const CLAIM_BOOKKEEPING = {
+  attemptKeys: new Set(['msg-1:1']),
+  round: '01JNKV3Y0RZ8W5T2P4M6Q9B7CD',
+  started: 1,
+  completed: 1,
+  leaseUntil: 1_700_000_000_000,
+  leaseHolder: 'msg-1-holder',
+  roundTrigger: 'msg-1-trigger',
+  parkedMessageId: 'msg-1-parked',
+};
+
 function stub(record: DeliveryRecord) {
-  h.ddb.on(GetCommand, { TableName: TABLES.deliveries, Key: { id: record.id } }).resolves({ Item: { ...record, attemptKeys: new Set(['msg-1:1']) } });
+  h.ddb.on(GetCommand, { TableName: TABLES.deliveries, Key: { id: record.id } }).resolves({ Item: { ...record, ...CLAIM_BOOKKEEPING } });
 }
 
 describe('GET /fleets/{fleetId}/webhooks/{id}/deliveries', () => {
@@ -97,6 +111,21 @@ describe('GET /fleets/{fleetId}/webhooks/{id}/deliveries', () => {
     expect(h.ddb.commandCalls(QueryCommand)[0]!.args[0].input).toMatchObject({ IndexName: DELIVERIES_BY_SUBSCRIPTION_INDEX, Limit: 50 });
   });
 
+  it('reads succeeded deliveries from the by-subscription index with a status filter (they leave the by-status index)', async () => {
+    const sub = subscription();
+    h.ddb.on(GetCommand, { TableName: TABLES.subscriptions }).resolves({ Item: sub });
+    h.ddb.on(QueryCommand).resolves({ Items: [] });
+    const response = await h.call('GET', `/fleets/${FLEET}/webhooks/${sub.id}/deliveries`, { query: { status: 'succeeded', eventType: 'thread.completed' } });
+    expect(response.status).toBe(200);
+    expect(h.ddb.commandCalls(QueryCommand)[0]!.args[0].input).toMatchObject({
+      IndexName: DELIVERIES_BY_SUBSCRIPTION_INDEX,
+      KeyConditionExpression: 'subscriptionId = :pk',
+      FilterExpression: 'eventType = :eventType AND #status = :status',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':pk': sub.id, ':status': 'succeeded', ':eventType': 'thread.completed' },
+    });
+  });
+
   it.each([
     [{ status: 'bogus' }, 'status'],
     [{ eventType: 'nope.nope' }, 'eventType'],
@@ -124,14 +153,17 @@ describe('GET /fleets/{fleetId}/deliveries/{id}', () => {
     const response = await h.call('GET', `/fleets/${FLEET}/deliveries/${record.id}`);
     expect(response.status).toBe(200);
     expect(response.body.attempts).toEqual([
-      { attempt: 1, at: NOW.toISOString(), statusCode: 500, latencyMs: 10, responseBodyExcerpt: 'oops', errorKind: 'http', retryInSeconds: 5 },
-      { attempt: 2, at: NOW.toISOString(), statusCode: 500, latencyMs: 12, errorKind: 'http' },
+      { round: 1, attempt: 1, at: NOW.toISOString(), statusCode: 500, latencyMs: 10, responseBodyExcerpt: 'oops', errorKind: 'http', retryInSeconds: 5 },
+      { round: 2, attempt: 1, at: NOW.toISOString(), statusCode: 500, latencyMs: 12, errorKind: 'http' },
     ]);
+    expect(response.body.round).toBe(2);
     expect(response.body.responseHeaders).toEqual({ 'content-type': 'text/plain' });
-    for (const hidden of ['attemptKeys', 'createdKey', 'subscriptionStatus', 'expiresAt', 'subscriptionId']) {
+    for (const hidden of ['createdKey', 'subscriptionStatus', 'expiresAt', 'subscriptionId', 'rounds', ...Object.keys(CLAIM_BOOKKEEPING).filter((key) => key !== 'round')]) {
       expect(response.body).not.toHaveProperty(hidden);
     }
     expect(response.raw).not.toContain('msg-1');
+    // `round` shown is the number of rounds; the stored round id is bookkeeping.
+    expect(response.raw).not.toContain(CLAIM_BOOKKEEPING.round);
   });
 
   it('is 404 when the delivery belongs to another fleet, identical to a missing one', async () => {
@@ -146,7 +178,7 @@ describe('GET /fleets/{fleetId}/deliveries/{id}', () => {
 });
 
 describe('POST /fleets/{fleetId}/deliveries/{id}/retry', () => {
-  it('marks the delivery pending and enqueues the stored event with the same delivery id', async () => {
+  it('enqueues the stored event with the same delivery id as attempt 1 of a new round, leaving the record to the dispatcher', async () => {
     const sub = subscription();
     const record = delivery({ subscriptionId: sub.id });
     stub(record);
@@ -158,11 +190,13 @@ describe('POST /fleets/{fleetId}/deliveries/{id}/retry', () => {
     const response = await h.call('POST', `/fleets/${FLEET}/deliveries/${record.id}/retry`);
     expect(response.status).toBe(202);
     expect(response.body).toEqual({ deliveryId: record.id });
-    expect(h.ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toMatchObject({
-      Key: { id: record.id },
-      ExpressionAttributeValues: { ':pending': 'pending', ':ss': `${sub.id}#pending` },
-    });
-    expect(h.sent(QUEUES.deliveriesUrl)).toEqual([
+    // The record changes when the dispatcher claims the new round: a send that fails leaves nothing pending.
+    expect(h.ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+    const sent = h.sent(QUEUES.deliveriesUrl) as DeliveryMessage[];
+    // A ULID made now: it sorts after the fan-out's round '0' and every earlier round.
+    expect(sent[0]?.round).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+    expect(decodeTime(sent[0]?.round as string)).toBe(NOW.getTime());
+    expect(sent).toEqual([
       {
         v: 1,
         deliveryId: record.id,
@@ -170,6 +204,8 @@ describe('POST /fleets/{fleetId}/deliveries/{id}/retry', () => {
         subscriptionId: sub.id,
         event: { id: event.id, type: event.type, timestamp: event.timestamp, data: { a: 1 } },
         reason: 'retry',
+        round: sent[0]?.round,
+        attempt: 1,
       },
     ]);
   });

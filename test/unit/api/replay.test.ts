@@ -81,7 +81,13 @@ describe('runReplay', () => {
       subscriptionId: sub.id,
       event: { id: all[1]!.id, type: 'thread.completed', timestamp: all[1]!.timestamp, data: { index: 1 } },
       reason: 'replay',
+      // A replay starts each delivery over: attempt 1 of a new round, whose id (a ULID) sorts after
+      // the fan-out's round '0' and any earlier round, so a retry still waiting from one is dropped.
+      round: bodies[0].round,
+      attempt: 1,
     });
+    expect(bodies[0].round).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+    expect(new Set(bodies.map((body) => body.round))).toEqual(new Set([bodies[0].round]));
     expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
   });
 

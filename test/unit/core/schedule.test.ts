@@ -7,7 +7,7 @@ import {
   parseRetryAfter,
   retryDelaySeconds,
 } from '../../../lambdas/core/schedule';
-import { DEFAULT_RETRY_DELAYS_SECONDS, MAX_VISIBILITY_SECONDS, parseDeploymentSettings } from '../../../lambdas/core/settings';
+import { DEFAULT_RETRY_DELAYS_SECONDS, MAX_RETRY_WAIT_SECONDS, parseDeploymentSettings } from '../../../lambdas/core/settings';
 
 const settings = parseDeploymentSettings({});
 const now = new Date('2025-06-15T12:00:00.000Z');
@@ -64,8 +64,8 @@ describe('retryDelaySeconds', () => {
     expect(at(0)).toBe(5);
     expect(at(-50)).toBe(5);
     expect(at(Number.NaN)).toBe(5);
-    expect(at(1e12)).toBe(MAX_VISIBILITY_SECONDS);
-    expect(at(Number.POSITIVE_INFINITY)).toBe(MAX_VISIBILITY_SECONDS);
+    expect(at(1e12)).toBe(MAX_RETRY_WAIT_SECONDS);
+    expect(at(Number.POSITIVE_INFINITY)).toBe(MAX_RETRY_WAIT_SECONDS);
     expect(at(7_200, { ...settings, retryAfterMaxSeconds: 3_600 })).toBe(3_600);
     // A cap below the scheduled delay never shortens the schedule.
     expect(
@@ -73,9 +73,9 @@ describe('retryDelaySeconds', () => {
     ).toBe(120);
   });
 
-  it('never exceeds the SQS visibility limit, even with jitter on a 12 h delay', () => {
-    const long = { ...settings, retryDelaysSeconds: [MAX_VISIBILITY_SECONDS], retryJitter: 0.5 };
-    expect(retryDelaySeconds({ settings: long, attempt: 1, random: () => 0.99 })).toBe(MAX_VISIBILITY_SECONDS);
+  it('never waits longer than the 12 h retry-wait limit, even with jitter on a 12 h delay', () => {
+    const long = { ...settings, retryDelaysSeconds: [MAX_RETRY_WAIT_SECONDS], retryJitter: 0.5 };
+    expect(retryDelaySeconds({ settings: long, attempt: 1, random: () => 0.99 })).toBe(MAX_RETRY_WAIT_SECONDS);
   });
 
   it('refuses an empty delay list', () => {

@@ -11,6 +11,8 @@ describe('deployment settings', () => {
   it('applies DESIGN.md defaults', () => {
     const settings = parseDeploymentSettings({});
     expect(settings.maxAttempts).toBe(9);
+    // A poison-message bound with slack, no longer tied to maxAttempts (AWS asks for ≥ 5 behind Lambda).
+    expect(settings.deliveriesMaxReceiveCount).toBe(10);
     expect(settings.retryDelaysSeconds).toEqual([5, 30, 120, 600, 3_600, 10_800, 21_600, 36_000]);
     expect(settings.retryJitter).toBe(0.2);
     expect(settings.attemptTimeoutSeconds).toBe(10);
@@ -26,6 +28,9 @@ describe('deployment settings', () => {
   it.each([
     [{ maxAttempts: 0 }, 'maxAttempts'],
     [{ attemptTimeoutSeconds: 31 }, 'attemptTimeoutSeconds'],
+    [{ deliveriesMaxReceiveCount: 4 }, 'deliveriesMaxReceiveCount'],
+    [{ deliveriesMaxReceiveCount: 1_001 }, 'deliveriesMaxReceiveCount'],
+    [{ retryAfterMaxSeconds: 43_201 }, 'retryAfterMaxSeconds'],
     [{ eventCatalog: ['thread.completed', 'thread.completed'] }, 'eventCatalog'],
     [{ eventCatalog: ['webhook.test'] }, 'eventCatalog'],
     [{ eventCatalog: ['NotDotted'] }, 'eventCatalog.0'],

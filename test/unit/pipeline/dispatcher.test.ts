@@ -1,14 +1,16 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { ulid } from 'ulid';
 import { Webhook } from 'standardwebhooks';
 import { createHmac } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDispatcher } from '../../../lambdas/dispatcher/dispatcher';
 import { deliveryIdFor } from '../../../lambdas/core/ids';
-import type { DeliveryMessage, SigningSecretValue, SubscriptionRecord } from '../../../lambdas/core/records';
+import type { DeliveryMessage, DeliveryProgress, SigningSecretValue, SubscriptionRecord } from '../../../lambdas/core/records';
 import { generateSigningSecret } from '../../../lambdas/core/secrets';
 import type { DeploymentSettingsInput } from '../../../lambdas/core/settings';
 import { DeliveriesStore } from '../../../lambdas/shared/deliveries-store';
@@ -95,8 +97,21 @@ function build(respond: Responder, settings: DeploymentSettingsInput = {}) {
   return { handler, http, metrics: observability.metrics };
 }
 
+/** Which store call a deliveries-table UpdateItem is (they differ in what they set). */
+type DeliveryWrite = 'claim' | 'record' | 'end' | 'end-pending';
+function kindOf(input: { UpdateExpression?: string; ConditionExpression?: string }): DeliveryWrite {
+  const expression = input.UpdateExpression ?? '';
+  if (expression.includes('leaseUntil = :lease')) return 'claim';
+  if (expression.includes('lastAttemptAt = :at')) return 'record';
+  return input.ConditionExpression === '#status = :pending' ? 'end-pending' : 'end';
+}
+
 function deliveryUpdates() {
   return ddb.commandCalls(UpdateCommand, { TableName: TABLES.deliveries }).map((call) => call.args[0].input);
+}
+
+function writes(kind: DeliveryWrite) {
+  return deliveryUpdates().filter((input) => kindOf(input) === kind);
 }
 
 function subscriptionUpdates() {
@@ -107,23 +122,61 @@ function visibilityChanges() {
   return sqsMock.commandCalls(ChangeMessageVisibilityCommand).map((call) => call.args[0].input);
 }
 
+/** Next-attempt messages the dispatcher sent, with their bodies parsed. */
+function sent() {
+  return sqsMock.commandCalls(SendMessageCommand).map((call) => {
+    const input = call.args[0].input;
+    return { queueUrl: input.QueueUrl, delaySeconds: input.DelaySeconds, body: JSON.parse(input.MessageBody ?? '') as DeliveryMessage };
+  });
+}
+
+const conditionalFailure = () => Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' });
+
+/** Rounds the store reports after a successful claim (1 for the fan-out's round). */
+let claimedRounds: number;
+/** Claims still to refuse, and the progress the store then reads back. */
+let refusals: number;
+
+/** The next `times` claims are refused, the delivery's stored progress being `progress`. */
+function refuseClaims(progress: DeliveryProgress | undefined, times = 1): void {
+  refusals = times;
+  ddb.on(GetCommand, { TableName: TABLES.deliveries }).resolves({ Item: progress });
+}
+
+/** A Lambda context whose invocation has `remainingMs` left. */
+function contextWith(remainingMs: number): Context {
+  return { getRemainingTimeInMillis: () => remainingMs, awsRequestId: 'req-1', functionName: 'dispatcher' } as unknown as Context;
+}
+
 beforeEach(() => {
   ddb.reset();
   sqsMock.reset();
   secretsMock.reset();
   order = [];
+  claimedRounds = 1;
+  refusals = 0;
   clock = new Date();
   secretValue = { current: generateSigningSecret() };
   secretsMock.on(GetSecretValueCommand).callsFake(() => ({ SecretString: JSON.stringify(secretValue), VersionId: 'v1' }));
-  ddb.on(UpdateCommand, { TableName: TABLES.deliveries }).callsFake(() => {
-    order.push('record');
-    return {};
+  ddb.on(UpdateCommand, { TableName: TABLES.deliveries }).callsFake((input) => {
+    const kind = kindOf(input);
+    if (kind === 'claim' && refusals > 0) {
+      refusals -= 1;
+      order.push('claim refused');
+      throw conditionalFailure();
+    }
+    order.push(kind);
+    return kind === 'claim' ? { Attributes: { rounds: claimedRounds } } : {};
   });
   ddb.on(UpdateCommand, { TableName: TABLES.subscriptions }).resolves({});
   ddb.on(QueryCommand).resolves({ Items: [] });
   sqsMock.on(ChangeMessageVisibilityCommand).callsFake(() => {
     order.push('visibility');
     return {};
+  });
+  sqsMock.on(SendMessageCommand).callsFake(() => {
+    order.push('send');
+    return { MessageId: `next-${order.length}` };
   });
   output = captureOutput();
 });
@@ -133,13 +186,14 @@ afterEach(() => {
 });
 
 describe('dispatcher: a successful attempt', () => {
-  it('POSTs the signed envelope, records one attempt and lets the message be deleted', async () => {
+  it('claims the attempt, POSTs the signed envelope, records it (releasing the claim) and lets the message be deleted', async () => {
     const sub = subscription({ headers: { 'x-tenant': 't-1', 'webhook-id': 'spoofed' }, timeoutSeconds: 7 });
     mockSubscription(sub);
     const { handler, http } = build(() => answer(200));
-    const record = sqsRecord(messageFor(sub), { messageId: 'm-1' });
+    // SQS's receive count is no longer the attempt number: the message's own (absent: 1) is.
+    const record = sqsRecord(messageFor(sub), { messageId: 'm-1', receiveCount: 3 });
 
-    const response = await handler(sqsEvent(record));
+    const response = await handler(sqsEvent(record), contextWith(30_000));
 
     expect(response.batchItemFailures).toEqual([]);
     expect(http.requests).toHaveLength(1);
@@ -159,16 +213,44 @@ describe('dispatcher: a successful attempt', () => {
     const seed = createHmac('sha256', secretValue.current).update(`${timestamp}.${request.body}`).digest('hex');
     expect(request.headers['x-webhook-signature']).toBe(`sha256=${seed}`);
 
-    const updates = deliveryUpdates();
-    expect(updates).toHaveLength(1);
-    const values = updates[0]?.ExpressionAttributeValues ?? {};
+    // Two writes: the claim before the POST, the record after it.
+    expect(order).toEqual(['claim', 'record']);
+    const [claim, written] = deliveryUpdates();
+    expect(claim).toMatchObject({
+      Key: { id: message.deliveryId },
+      ExpressionAttributeValues: expect.objectContaining({
+        ':r': '0',
+        ':a': 1,
+        ':h': 'm-1',
+        // The invocation's deadline plus a margin for clock differences between dispatchers.
+        ':lease': clock.getTime() + 30_000 + 5_000,
+        ':now': clock.getTime(),
+      }),
+    });
+    // Attempt 1 begins the round: the item may be new, or hold only earlier rounds.
+    expect(claim?.ConditionExpression).toContain('#round < :r');
+    const values = written?.ExpressionAttributeValues ?? {};
     expect(values[':status']).toBe('succeeded');
-    expect(values[':key']).toBe('m-1:1');
+    expect(values[':r']).toBe('0');
+    expect(values[':h']).toBe('m-1');
     expect(values[':attempt']).toEqual([
-      expect.objectContaining({ key: 'm-1:1', attempt: 1, statusCode: 200, latencyMs: 12, responseContentLength: 4 }),
+      expect.objectContaining({ round: 1, attempt: 1, statusCode: 200, latencyMs: 12, responseContentLength: 4 }),
     ]);
     expect(values[':webhookUrl']).toBe(sub.url);
+    // Only the claim's holder records, and the record releases the claim and leaves the by-status index.
+    expect(written?.ConditionExpression).toContain('leaseHolder = :h');
+    expect(written?.UpdateExpression).toMatch(/REMOVE .*leaseUntil, leaseHolder/);
+    expect(written?.UpdateExpression).toMatch(/REMOVE .*subscriptionStatus/);
     expect(visibilityChanges()).toEqual([]);
+    expect(sent()).toEqual([]);
+  });
+
+  it('without an invocation deadline, leases the claim for the default 60 s (plus the margin)', async () => {
+    const sub = subscription();
+    mockSubscription(sub);
+    const { handler } = build(() => answer(200));
+    await handler(sqsEvent(sqsRecord(messageFor(sub))));
+    expect(writes('claim')[0]?.ExpressionAttributeValues?.[':lease']).toBe(clock.getTime() + 65_000);
   });
 
   it('signs with both secrets during a rotation grace period', async () => {
@@ -198,35 +280,48 @@ describe('dispatcher: a successful attempt', () => {
     expect(updates[0]?.UpdateExpression).toBe('REMOVE failingSince');
   });
 
-  it('treats a duplicate attempt write as done', async () => {
+  it('a stale record (its claim ran out and another dispatcher recorded the attempt as interrupted) is left standing', async () => {
     const sub = subscription();
     mockSubscription(sub);
-    const conditional = Object.assign(new Error('conditional'), { name: 'ConditionalCheckFailedException' });
-    ddb.on(UpdateCommand, { TableName: TABLES.deliveries }).rejects(conditional);
-    const { handler } = build(() => answer(200));
+    ddb.on(UpdateCommand, { TableName: TABLES.deliveries }).callsFake((input) => {
+      if (kindOf(input) === 'record') throw conditionalFailure();
+      return { Attributes: { rounds: 1 } };
+    });
+    const { handler, http } = build(() => answer(500));
     const response = await handler(sqsEvent(sqsRecord(messageFor(sub))));
+    expect(http.requests).toHaveLength(1);
     expect(response.batchItemFailures).toEqual([]);
+    // With and without appending to the history: both refused by the claim condition.
+    expect(writes('record')).toHaveLength(2);
+    // The interrupted record already went on by the schedule: no second next-attempt message.
+    expect(sent()).toEqual([]);
     expect(visibilityChanges()).toEqual([]);
+    expect(output.logs().some((line) => line.level === 'WARN' && String(line.message).includes('not recorded'))).toBe(true);
   });
 });
 
-describe('dispatcher: retries ride on SQS', () => {
-  it('records pending, then sets the visibility to the next delay and reports the item', async () => {
+describe('dispatcher: retries are delayed messages, never messages held in flight', () => {
+  it('records pending, sends the next attempt with its delay and lets this message be deleted', async () => {
     const sub = subscription();
     mockSubscription(sub);
     const { handler } = build(() => answer(500));
-    const record = sqsRecord(messageFor(sub), { receiveCount: 2 });
+    const message = messageFor(sub, { attempt: 2 });
+    // A high receive count (throttles, crashed batches) changes nothing: the attempt number travels in the message.
+    const record = sqsRecord(message, { receiveCount: 7 });
     const response = await handler(sqsEvent(record));
 
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
-    expect(order).toEqual(['record', 'visibility']);
-    const values = deliveryUpdates()[0]?.ExpressionAttributeValues ?? {};
+    expect(response.batchItemFailures).toEqual([]);
+    expect(order).toEqual(['claim', 'record', 'send']);
+    // Attempt 2 follows attempt 1 of the same round; it does not begin a round.
+    const claim = writes('claim')[0];
+    expect(claim?.ExpressionAttributeValues).toMatchObject({ ':r': '0', ':a': 2, ':h': record.messageId });
+    expect(claim?.ConditionExpression).toContain('#completed = #started AND #started < :a');
+    const values = writes('record')[0]?.ExpressionAttributeValues ?? {};
     expect(values[':status']).toBe('pending');
     expect(values[':nextAttemptAt']).toBe(new Date(clock.getTime() + 30_000).toISOString());
-    expect(values[':attempt']).toEqual([expect.objectContaining({ attempt: 2, statusCode: 500, retryInSeconds: 30 })]);
-    expect(visibilityChanges()).toEqual([
-      { QueueUrl: QUEUES.deliveries, ReceiptHandle: record.receiptHandle, VisibilityTimeout: 30 },
-    ]);
+    expect(values[':attempt']).toEqual([expect.objectContaining({ round: 1, attempt: 2, statusCode: 500, retryInSeconds: 30 })]);
+    expect(sent()).toEqual([{ queueUrl: QUEUES.deliveries, delaySeconds: 30, body: { ...message, round: '0', attempt: 3 } }]);
+    expect(visibilityChanges()).toEqual([]);
   });
 
   it('honours Retry-After as a minimum, within retryAfterMaxSeconds', async () => {
@@ -234,7 +329,22 @@ describe('dispatcher: retries ride on SQS', () => {
     mockSubscription(sub);
     const { handler } = build(() => answer(429, { retryAfterSeconds: 10_000 }), { retryAfterMaxSeconds: 600 });
     await handler(sqsEvent(sqsRecord(messageFor(sub))));
-    expect(visibilityChanges()[0]?.VisibilityTimeout).toBe(600);
+    expect(sent().map((next) => next.delaySeconds)).toEqual([600]);
+    expect(writes('record')[0]?.ExpressionAttributeValues?.[':nextAttemptAt']).toBe(new Date(clock.getTime() + 600_000).toISOString());
+    expect(visibilityChanges()).toEqual([]);
+  });
+
+  it('Retry-After: 86400 schedules the next attempt at the 12 h cap: a 15-minute hop carrying notBefore', async () => {
+    const sub = subscription();
+    mockSubscription(sub);
+    const { handler } = build(() => answer(503, { retryAfterSeconds: 86_400 }));
+    await handler(sqsEvent(sqsRecord(messageFor(sub))));
+    const due = new Date(clock.getTime() + 43_200_000).toISOString();
+    expect(writes('record')[0]?.ExpressionAttributeValues?.[':nextAttemptAt']).toBe(due);
+    expect(writes('record')[0]?.ExpressionAttributeValues?.[':attempt']).toEqual([expect.objectContaining({ retryInSeconds: 43_200 })]);
+    // SQS delays a message at most 900 s; the wait beyond is carried by notBefore, not by a visibility timeout.
+    expect(sent()).toEqual([{ queueUrl: QUEUES.deliveries, delaySeconds: 900, body: { ...messageFor(sub), round: '0', attempt: 2, notBefore: due } }]);
+    expect(visibilityChanges()).toEqual([]);
   });
 
   it('retries network errors and timeouts', async () => {
@@ -242,33 +352,116 @@ describe('dispatcher: retries ride on SQS', () => {
     mockSubscription(sub);
     const { handler } = build(() => ({ latencyMs: 3, responseHeaders: {}, errorKind: 'timeout', errorMessage: 'timeout: …' }));
     const response = await handler(sqsEvent(sqsRecord(messageFor(sub))));
-    expect(response.batchItemFailures).toHaveLength(1);
-    expect(visibilityChanges()[0]?.VisibilityTimeout).toBe(5);
-    const values = deliveryUpdates()[0]?.ExpressionAttributeValues ?? {};
+    expect(response.batchItemFailures).toEqual([]);
+    expect(sent().map((next) => [next.delaySeconds, next.body.attempt])).toEqual([[5, 2]]);
+    const values = writes('record')[0]?.ExpressionAttributeValues ?? {};
     expect(values[':errorKind']).toBe('timeout');
+    expect(values[':status']).toBe('pending');
   });
 
-  it('at the last attempt records failed and leaves the message visible for the redrive policy', async () => {
+  it('a message that arrives before its notBefore is sent on as the next hop, without a claim or a POST', async () => {
     const sub = subscription();
     mockSubscription(sub);
-    const { handler } = build(() => answer(503));
-    const record = sqsRecord(messageFor(sub), { receiveCount: 4 });
-    const response = await handler(sqsEvent(record));
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
-    expect(deliveryUpdates()[0]?.ExpressionAttributeValues?.[':status']).toBe('failed');
-    expect(visibilityChanges()[0]?.VisibilityTimeout).toBe(0);
-    expect(order).toEqual(['record', 'visibility']);
+    const { handler, http } = build(() => answer(200));
+    const far = new Date(clock.getTime() + 2_000_000).toISOString();
+    const near = new Date(clock.getTime() + 300_000).toISOString();
+    const farMessage = messageFor(sub, { round: '0', attempt: 3, notBefore: far });
+    const nearMessage = messageFor(sub, { round: '0', attempt: 3, notBefore: near });
+    const response = await handler(sqsEvent(sqsRecord(farMessage), sqsRecord(nearMessage)));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(http.requests).toHaveLength(0);
+    expect(deliveryUpdates()).toEqual([]);
+    const hops = sent().sort((a, b) => (b.delaySeconds ?? 0) - (a.delaySeconds ?? 0));
+    // Still more than 15 minutes away: another full hop, still carrying notBefore; the last hop drops it.
+    const { notBefore: _dropped, ...lastHop } = nearMessage;
+    expect(hops).toEqual([
+      { queueUrl: QUEUES.deliveries, delaySeconds: 900, body: farMessage },
+      { queueUrl: QUEUES.deliveries, delaySeconds: 300, body: lastHop },
+    ]);
   });
 
-  it("fast-forwards past a subscription's lower maxAttempts without a POST or a write", async () => {
+  it('a message whose notBefore has come is attempted, and its next attempt does not inherit the old notBefore', async () => {
+    const sub = subscription();
+    mockSubscription(sub);
+    const { handler, http } = build(() => answer(500));
+    const message = messageFor(sub, { round: '0', attempt: 2, notBefore: new Date(clock.getTime() - 1_000).toISOString() });
+    await handler(sqsEvent(sqsRecord(message)));
+    expect(http.requests).toHaveLength(1);
+    const { notBefore: _due, ...rest } = message;
+    expect(sent()).toEqual([{ queueUrl: QUEUES.deliveries, delaySeconds: 30, body: { ...rest, attempt: 3 } }]);
+  });
+
+  it('a failed send of the next attempt brings the message back; its duplicate then re-sends the next attempt with the remaining wait', async () => {
+    const sub = subscription();
+    mockSubscription(sub);
+    sqsMock.on(SendMessageCommand).rejectsOnce(Object.assign(new Error('unavailable'), { name: 'ServiceUnavailable' }));
+    const { handler, http } = build(() => answer(500));
+    const record = sqsRecord(messageFor(sub), { messageId: 'm-send' });
+    const first = await handler(sqsEvent(record));
+    // Not deleted: the message returns after the queue's visibility timeout.
+    expect(first.batchItemFailures).toEqual([{ itemIdentifier: 'm-send' }]);
+    expect(visibilityChanges()).toEqual([]);
+    expect(writes('record')[0]?.ExpressionAttributeValues?.[':status']).toBe('pending');
+
+    // It comes back 10 s later: attempt 1 is recorded, so the claim is refused and no second POST is made.
+    clock = new Date(clock.getTime() + 10_000);
+    refuseClaims({ id: messageFor(sub).deliveryId, status: 'pending', round: '0', rounds: 1, started: 1, completed: 1, nextAttemptAt: new Date(clock.getTime() + 20_000).toISOString() });
+    const again = await handler(sqsEvent(record));
+    expect(again.batchItemFailures).toEqual([]);
+    expect(http.requests).toHaveLength(1);
+    // The first of these is the send that failed.
+    expect(sent().slice(1)).toEqual([{ queueUrl: QUEUES.deliveries, delaySeconds: 20, body: { ...messageFor(sub), round: '0', attempt: 2 } }]);
+  });
+
+  it('at the last attempt records failed with the parked message, then bounces it (visibility 0) until the redrive policy moves it to the DLQ', async () => {
+    const sub = subscription();
+    mockSubscription(sub);
+    const { handler, http } = build(() => answer(503));
+    const record = sqsRecord(messageFor(sub, { attempt: 4 }), { messageId: 'm-last' });
+    const response = await handler(sqsEvent(record));
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-last' }]);
+    const values = writes('record')[0]?.ExpressionAttributeValues ?? {};
+    expect(values[':status']).toBe('failed');
+    expect(values[':parked']).toBe('m-last');
+    expect(values).not.toHaveProperty(':nextAttemptAt');
+    expect(visibilityChanges()).toEqual([{ QueueUrl: QUEUES.deliveries, ReceiptHandle: record.receiptHandle, VisibilityTimeout: 0 }]);
+    // The record says failed before the message can reach the DLQ.
+    expect(order).toEqual(['claim', 'record', 'visibility']);
+    expect(sent()).toEqual([]);
+
+    // Its next receives in this container cost no store call and no POST.
+    const again = await handler(sqsEvent(record));
+    expect(again.batchItemFailures).toEqual([{ itemIdentifier: 'm-last' }]);
+    expect(deliveryUpdates()).toHaveLength(2);
+    expect(http.requests).toHaveLength(1);
+    expect(visibilityChanges().map((change) => change.VisibilityTimeout)).toEqual([0, 0]);
+  });
+
+  it('another container receiving the parked message judges it from the record and bounces it on, without a POST', async () => {
+    const sub = subscription();
+    mockSubscription(sub);
+    const { handler, http } = build(() => answer(200));
+    const record = sqsRecord(messageFor(sub, { attempt: 4 }), { messageId: 'm-parked' });
+    refuseClaims({ id: messageFor(sub).deliveryId, status: 'failed', round: '0', rounds: 1, started: 4, completed: 4, parkedMessageId: 'm-parked' });
+    const response = await handler(sqsEvent(record));
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-parked' }]);
+    expect(http.requests).toHaveLength(0);
+    expect(writes('record')).toEqual([]);
+    expect(visibilityChanges().map((change) => change.VisibilityTimeout)).toEqual([0]);
+  });
+
+  it("ends a round past a subscription's lower maxAttempts as failed, without a POST, and sends the message on to the DLQ", async () => {
     const sub = subscription({ maxAttempts: 2 });
     mockSubscription(sub);
     const { handler, http } = build(() => answer(200));
-    const record = sqsRecord(messageFor(sub), { receiveCount: 3 });
+    const record = sqsRecord(messageFor(sub, { attempt: 3 }), { messageId: 'm-past' });
     const response = await handler(sqsEvent(record));
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-past' }]);
     expect(http.requests).toHaveLength(0);
-    expect(deliveryUpdates()).toHaveLength(0);
+    expect(writes('claim')).toEqual([]);
+    const ended = writes('end');
+    expect(ended).toHaveLength(1);
+    expect(ended[0]?.ExpressionAttributeValues).toMatchObject({ ':status': 'failed', ':parked': 'm-past', ':reason': expect.stringMatching(/maxAttempts 2/) });
     expect(visibilityChanges()[0]?.VisibilityTimeout).toBe(0);
   });
 
@@ -276,9 +469,170 @@ describe('dispatcher: retries ride on SQS', () => {
     const sub = subscription({ maxAttempts: 2 });
     mockSubscription(sub);
     const { handler } = build(() => answer(500));
-    await handler(sqsEvent(sqsRecord(messageFor(sub), { receiveCount: 2 })));
-    expect(deliveryUpdates()[0]?.ExpressionAttributeValues?.[':status']).toBe('failed');
+    const record = sqsRecord(messageFor(sub, { attempt: 2 }));
+    const response = await handler(sqsEvent(record));
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(writes('record')[0]?.ExpressionAttributeValues).toMatchObject({ ':status': 'failed', ':parked': record.messageId });
     expect(visibilityChanges()[0]?.VisibilityTimeout).toBe(0);
+    expect(sent()).toEqual([]);
+  });
+});
+
+describe('dispatcher: one POST of a delivery at a time', () => {
+  const progress = (overrides: Partial<DeliveryProgress>): DeliveryProgress => ({
+    id: messageFor(subscription()).deliveryId,
+    status: 'pending',
+    round: '0',
+    rounds: 1,
+    started: 1,
+    completed: 1,
+    ...overrides,
+  });
+
+  it('a duplicate arriving while the attempt is in flight makes no POST: it looks again once the lease has run out', async () => {
+    const sub = subscription();
+    mockSubscription(sub);
+    refuseClaims(progress({ started: 1, completed: 0, leaseUntil: clock.getTime() + 20_000, leaseHolder: 'm-other' }));
+    const { handler, http } = build(() => answer(200));
+    const record = sqsRecord(messageFor(sub), { messageId: 'm-dup' });
+    const response = await handler(sqsEvent(record));
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-dup' }]);
+    expect(http.requests).toHaveLength(0);
+    expect(writes('record')).toEqual([]);
+    expect(visibilityChanges()).toEqual([{ QueueUrl: QUEUES.deliveries, ReceiptHandle: record.receiptHandle, VisibilityTimeout: 21 }]);
+    expect(sent()).toEqual([]);
+  });
+
+  it('a duplicate of a delivery already succeeded in its round makes no POST and is deleted', async () => {
+    const sub = subscription();
+    mockSubscription(sub);
+    refuseClaims(progress({ status: 'succeeded' }));
+    const { handler, http } = build(() => answer(200));
+    const response = await handler(sqsEvent(sqsRecord(messageFor(sub))));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(http.requests).toHaveLength(0);
+    expect(writes('record')).toEqual([]);
+    expect(sent()).toEqual([]);
+    expect(visibilityChanges()).toEqual([]);
+  });
+
+  it('a message of an earlier round (a retry request began a new one) is dropped', async () => {
+    const sub = subscription();
+    mockSubscription(sub);
+    refuseClaims(progress({ round: ulid(), rounds: 2, started: 1, completed: 0 }));
+    const { handler, http } = build(() => answer(200));
+    const response = await handler(sqsEvent(sqsRecord(messageFor(sub, { attempt: 3 }))));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(http.requests).toHaveLength(0);
+    expect(sent()).toEqual([]);
+  });
+
+  it('an attempt whose invocation died is recorded as interrupted (it counts) and the schedule goes on', async () => {
+    const sub = subscription();
+    mockSubscription(sub);
+    // A brand-new delivery's claim writes only the bookkeeping: no status yet.
+    refuseClaims({ id: messageFor(sub).deliveryId, round: '0', rounds: 1, started: 1, completed: 0, leaseUntil: clock.getTime() - 1, leaseHolder: 'm-dead' });
+    const { handler, http } = build(() => answer(200));
+    const response = await handler(sqsEvent(sqsRecord(messageFor(sub), { messageId: 'm-again' })));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(http.requests).toHaveLength(0);
+    const written = writes('record')[0];
+    // No holder: anyone may record an attempt whose lease ran out, and only then.
+    expect(written?.ConditionExpression).toContain('leaseUntil < :nowMs');
+    expect(written?.ConditionExpression).not.toContain('leaseHolder');
+    expect(written?.ExpressionAttributeValues).toMatchObject({
+      ':status': 'pending',
+      ':r': '0',
+      ':errorKind': 'interrupted',
+      ':attempt': [expect.objectContaining({ round: 1, attempt: 1, errorKind: 'interrupted', retryInSeconds: 5 })],
+    });
+    expect(sent()).toEqual([{ queueUrl: QUEUES.deliveries, delaySeconds: 5, body: { ...messageFor(sub), round: '0', attempt: 2 } }]);
+    // An interruption says nothing about the endpoint: its failing clock is left alone.
+    expect(subscriptionUpdates()).toEqual([]);
+  });
+
+  it('an interrupted last attempt ends the delivery failed and sends the message on to the DLQ', async () => {
+    const sub = subscription();
+    mockSubscription(sub);
+    refuseClaims(progress({ started: 4, completed: 3, leaseUntil: clock.getTime() - 1 }));
+    const { handler, http } = build(() => answer(200));
+    const record = sqsRecord(messageFor(sub, { attempt: 4 }), { messageId: 'm-last-again' });
+    const response = await handler(sqsEvent(record));
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-last-again' }]);
+    expect(http.requests).toHaveLength(0);
+    expect(writes('record')[0]?.ExpressionAttributeValues).toMatchObject({ ':status': 'failed', ':parked': 'm-last-again', ':errorKind': 'interrupted' });
+    expect(visibilityChanges()[0]?.VisibilityTimeout).toBe(0);
+  });
+
+  it('a retry request or replay (a new round id) claims attempt 1 of a new round and records the round number', async () => {
+    const sub = subscription();
+    mockSubscription(sub);
+    claimedRounds = 2;
+    const round = ulid();
+    const { handler, http } = build(() => answer(200));
+    await handler(sqsEvent(sqsRecord(messageFor(sub, { reason: 'retry', round, attempt: 1 }))));
+    expect(http.requests).toHaveLength(1);
+    const claim = writes('claim')[0];
+    expect(claim?.ExpressionAttributeValues).toMatchObject({ ':r': round, ':a': 1, ':done': 0 });
+    expect(claim?.UpdateExpression).toContain('rounds = if_not_exists(rounds, :zero) + :one');
+    expect(writes('record')[0]?.ExpressionAttributeValues?.[':attempt']).toEqual([expect.objectContaining({ round: 2, attempt: 1 })]);
+  });
+
+  it('a DLQ-redriven message (exhausted, not the one parked) starts a fresh round with the same delivery id', async () => {
+    const sub = subscription();
+    mockSubscription(sub);
+    refuseClaims(progress({ status: 'failed', started: 4, completed: 4, parkedMessageId: 'm-original' }));
+    claimedRounds = 2;
+    const { handler, http } = build(() => answer(200));
+    const message = messageFor(sub, { attempt: 4 });
+    const response = await handler(sqsEvent(sqsRecord(message, { messageId: 'm-redriven' })));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(http.requests).toHaveLength(1);
+    expect(http.requests[0]?.headers['webhook-id']).toBe(message.deliveryId);
+    const [refused, claim] = writes('claim');
+    expect(refused?.ExpressionAttributeValues).toMatchObject({ ':r': '0', ':a': 4 });
+    // The new round's id sorts after '0'; the redriven message is remembered as its trigger.
+    expect(claim?.ExpressionAttributeValues).toMatchObject({ ':r': expect.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/), ':a': 1, ':trigger': 'm-redriven' });
+    const newRound = claim?.ExpressionAttributeValues?.[':r'] as string;
+    expect(writes('record')[0]?.ExpressionAttributeValues).toMatchObject({
+      ':status': 'succeeded',
+      ':r': newRound,
+      ':h': 'm-redriven',
+      ':attempt': [expect.objectContaining({ round: 2, attempt: 1 })],
+    });
+  });
+
+  it('a copy of the message of a delivery that failed for good (a 4xx, never parked) makes no POST and starts no round', async () => {
+    const sub = subscription();
+    mockSubscription(sub);
+    refuseClaims(progress({ status: 'failed', started: 1, completed: 1 }));
+    const { handler, http } = build(() => answer(200));
+    const response = await handler(sqsEvent(sqsRecord(messageFor(sub), { messageId: 'm-copy' })));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(http.requests).toHaveLength(0);
+    expect(writes('claim')).toHaveLength(1);
+    expect(sent()).toEqual([]);
+  });
+
+  it('a redriven message failing again continues its new round from attempt 2', async () => {
+    const sub = subscription();
+    mockSubscription(sub);
+    refuseClaims(progress({ status: 'failed', started: 4, completed: 4, parkedMessageId: 'm-original' }));
+    const { handler } = build(() => answer(500));
+    await handler(sqsEvent(sqsRecord(messageFor(sub, { attempt: 4 }), { messageId: 'm-redriven' })));
+    const newRound = writes('claim')[1]?.ExpressionAttributeValues?.[':r'] as string;
+    expect(sent()).toEqual([{ queueUrl: QUEUES.deliveries, delaySeconds: 5, body: { ...messageFor(sub), round: newRound, attempt: 2 } }]);
+  });
+
+  it('a claim refused twice (lost races) brings the message back without a POST', async () => {
+    const sub = subscription();
+    mockSubscription(sub);
+    refuseClaims(progress({ started: 1, completed: 1 }), 2);
+    const { handler, http } = build(() => answer(200));
+    const response = await handler(sqsEvent(sqsRecord(messageFor(sub, { attempt: 2 }))));
+    expect(response.batchItemFailures).toHaveLength(1);
+    expect(http.requests).toHaveLength(0);
+    expect(writes('claim')).toHaveLength(2);
   });
 });
 
@@ -291,22 +645,25 @@ describe('dispatcher: final outcomes', () => {
     const response = await handler(sqsEvent(sqsRecord(messageFor(sub))));
     expect(response.batchItemFailures).toEqual([]);
     expect(visibilityChanges()).toEqual([]);
-    const updates = deliveryUpdates();
-    expect(updates[0]?.ExpressionAttributeValues?.[':status']).toBe('disabled');
+    expect(sent()).toEqual([]);
+    expect(writes('record')[0]?.ExpressionAttributeValues?.[':status']).toBe('disabled');
     // The pending one found on the status index is ended as disabled too.
-    expect(updates.map((update) => update.Key)).toContainEqual({ id: 'dlv_other' });
+    expect(writes('end-pending').map((update) => update.Key)).toEqual([{ id: 'dlv_other' }]);
     const disable = subscriptionUpdates().find((update) => update.UpdateExpression?.includes('enabled = :false'));
     expect(disable?.ExpressionAttributeValues?.[':reason']).toMatch(/410/);
   });
 
-  it.each([400, 301, 404])('%i fails without retry', async (status) => {
+  it.each([400, 301, 404])('%i fails without retry and without the DLQ', async (status) => {
     const sub = subscription();
     mockSubscription(sub);
     const { handler } = build(() => answer(status));
     const response = await handler(sqsEvent(sqsRecord(messageFor(sub))));
     expect(response.batchItemFailures).toEqual([]);
-    expect(deliveryUpdates()[0]?.ExpressionAttributeValues?.[':status']).toBe('failed');
+    const values = writes('record')[0]?.ExpressionAttributeValues ?? {};
+    expect(values[':status']).toBe('failed');
+    expect(values).not.toHaveProperty(':parked');
     expect(visibilityChanges()).toEqual([]);
+    expect(sent()).toEqual([]);
   });
 
   it('a blocked address fails without retry', async () => {
@@ -315,9 +672,10 @@ describe('dispatcher: final outcomes', () => {
     const { handler } = build(() => ({ latencyMs: 0, responseHeaders: {}, errorKind: 'blocked', errorMessage: 'blocked: 10.0.0.1 is private' }));
     const response = await handler(sqsEvent(sqsRecord(messageFor(sub))));
     expect(response.batchItemFailures).toEqual([]);
-    const values = deliveryUpdates()[0]?.ExpressionAttributeValues ?? {};
+    const values = writes('record')[0]?.ExpressionAttributeValues ?? {};
     expect(values[':status']).toBe('failed');
     expect(values[':errorKind']).toBe('blocked');
+    expect(sent()).toEqual([]);
   });
 
   it('a disabled subscription ends the delivery as disabled without a POST', async () => {
@@ -369,7 +727,8 @@ describe('dispatcher: auto-disable', () => {
     const response = await handler(sqsEvent(sqsRecord(messageFor(sub))));
     expect(response.batchItemFailures).toEqual([]);
     expect(visibilityChanges()).toEqual([]);
-    expect(deliveryUpdates()[0]?.ExpressionAttributeValues?.[':status']).toBe('disabled');
+    expect(sent()).toEqual([]);
+    expect(writes('record')[0]?.ExpressionAttributeValues?.[':status']).toBe('disabled');
     const expressions = subscriptionUpdates().map((update) => update.UpdateExpression);
     expect(expressions.some((expression) => expression?.includes('enabled = :false'))).toBe(true);
     expect(ddb.commandCalls(QueryCommand)).toHaveLength(1);
@@ -382,8 +741,10 @@ describe('dispatcher: auto-disable', () => {
     ddb.on(UpdateCommand, { TableName: TABLES.subscriptions }).resolves({ Attributes: { failingSince: clock.toISOString() } });
     const { handler } = build(() => answer(500), { autoDisableAfterDays: 5 });
     const response = await handler(sqsEvent(sqsRecord(messageFor(sub))));
-    expect(response.batchItemFailures).toHaveLength(1);
-    expect(deliveryUpdates()[0]?.ExpressionAttributeValues?.[':status']).toBe('pending');
+    expect(response.batchItemFailures).toEqual([]);
+    expect(writes('record')[0]?.ExpressionAttributeValues?.[':status']).toBe('pending');
+    expect(sent().map((next) => next.body.attempt)).toEqual([2]);
+    expect(subscriptionUpdates().some((update) => update.UpdateExpression?.includes('enabled = :false'))).toBe(false);
   });
 });
 
@@ -424,7 +785,8 @@ describe('dispatcher: poison and transient failures', () => {
     mockSubscription(sub);
     sqsMock.on(ChangeMessageVisibilityCommand).rejects(Object.assign(new Error('expired'), { name: 'ReceiptHandleIsInvalid' }));
     const { handler } = build(() => answer(500));
-    const record = sqsRecord(messageFor(sub));
+    // An exhausted attempt: the one outcome of a POST that still changes the visibility (to 0).
+    const record = sqsRecord(messageFor(sub, { attempt: 4 }));
     const response = await handler(sqsEvent(record));
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
     expect(output.logs().some((line) => line.level === 'WARN' && String(line.message).includes('visibility'))).toBe(true);
@@ -451,15 +813,33 @@ describe('dispatcher: poison and transient failures', () => {
     expect(visibilityChanges()).toEqual([]);
   });
 
-  it('a failed attempt write after the POST brings the message back (the crash counts as an attempt)', async () => {
+  it('a failed claim write brings the message back without a POST (it costs no attempt)', async () => {
     const sub = subscription();
     mockSubscription(sub);
     ddb.on(UpdateCommand, { TableName: TABLES.deliveries }).rejects(Object.assign(new Error('boom'), { name: 'InternalServerError' }));
+    const { handler, http } = build(() => answer(200));
+    const response = await handler(sqsEvent(sqsRecord(messageFor(sub))));
+    expect(http.requests).toHaveLength(0);
+    expect(response.batchItemFailures).toHaveLength(1);
+    expect(visibilityChanges()).toEqual([]);
+    expect(sent()).toEqual([]);
+  });
+
+  it('a failed attempt write after the POST brings the message back, its claim held (the crash counts as an attempt)', async () => {
+    const sub = subscription();
+    mockSubscription(sub);
+    ddb.on(UpdateCommand, { TableName: TABLES.deliveries }).callsFake((input) => {
+      if (kindOf(input) === 'record') throw Object.assign(new Error('boom'), { name: 'InternalServerError' });
+      return { Attributes: { rounds: 1 } };
+    });
     const { handler, http } = build(() => answer(500));
     const response = await handler(sqsEvent(sqsRecord(messageFor(sub))));
     expect(http.requests).toHaveLength(1);
     expect(response.batchItemFailures).toHaveLength(1);
+    // Back after the queue's visibility timeout; the claim's lease keeps a duplicate from POSTing meanwhile,
+    // and once it has run out the attempt is recorded as interrupted (see "one POST of a delivery at a time").
     expect(visibilityChanges()).toEqual([]);
+    expect(sent()).toEqual([]);
   });
 });
 
@@ -521,9 +901,13 @@ describe('dispatcher: batches', () => {
     ddb.on(GetCommand, { TableName: TABLES.subscriptions, Key: { fleetId: bad.fleetId, id: bad.id } }).resolves({ Item: bad });
     const { handler } = build((request) => answer(request.url.endsWith('/bad') ? 500 : 200));
     const goodRecord = sqsRecord(messageFor(good));
-    const badRecord = sqsRecord(messageFor(bad, { deliveryId: deliveryIdFor(bad.fleetId, EVENT.id, bad.id, EVENT.timestamp) }));
-    const response = await handler(sqsEvent(goodRecord, badRecord));
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: badRecord.messageId }]);
+    const badId = deliveryIdFor(bad.fleetId, EVENT.id, bad.id, EVENT.timestamp);
+    // A retry is not a failure (its next attempt is a new message); an exhausted attempt is.
+    const retryRecord = sqsRecord(messageFor(bad, { deliveryId: badId }));
+    const exhaustedRecord = sqsRecord(messageFor(bad, { deliveryId: `${badId.slice(0, -1)}X`, attempt: 4 }));
+    const response = await handler(sqsEvent(goodRecord, retryRecord, exhaustedRecord));
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: exhaustedRecord.messageId }]);
+    expect(sent().map((next) => next.body.deliveryId)).toEqual([badId]);
   });
 
   it('logs every line with the delivery, subscription and fleet ids and never a secret or signature', async () => {
