@@ -30,6 +30,7 @@ import { createHttpDelivery } from '../../lambdas/shared/http-delivery';
 import { sendJsonBatch } from '../../lambdas/shared/queue-sender';
 import { SigningSecrets } from '../../lambdas/shared/signing-secrets';
 import { SubscriptionsStore } from '../../lambdas/shared/subscriptions-store';
+import { EndpointGates } from '../../lambdas/shared/endpoint-gates';
 
 const total = Number(process.argv[2] ?? 2_000);
 const inFlight = Number(process.argv[3] ?? 4);
@@ -104,6 +105,7 @@ async function inMemory(): Promise<void> {
   const dispatcher = createDispatcher({
     subscriptions: new SubscriptionsStore(doc, 'subs'),
     deliveries: new DeliveriesStore(doc, 'deliveries'),
+    gates: new EndpointGates(doc, 'deliveries'),
     secrets: new SigningSecrets(new SecretsManagerClient({ region: 'us-east-1' }), 'p/'),
     sqs: new SQSClient({ region: 'us-east-1' }),
     deliveriesQueueUrl: 'q',

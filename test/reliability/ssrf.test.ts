@@ -16,6 +16,8 @@ import { guardLoopbackOnly, type LoopbackGuard } from './support/loopback-guard'
 import { PUBLIC_V4, tableResolver } from './support/resolver';
 import { close, listen, startCountingListener, type CountingListener } from './support/servers';
 import { storeSubscription, waitFor } from './support/subscriptions';
+import { EndpointGates } from '../../lambdas/shared/endpoint-gates';
+import { createDocumentClient } from '../../lambdas/shared/clients';
 
 /**
  * SSRF with allowPrivateTargets off. Every internal target is refused at create with a 400 naming
@@ -172,6 +174,7 @@ describe('SSRF at delivery', () => {
     const dispatcher = createDispatcher({
       subscriptions: stack.subscriptions,
       deliveries: stack.deliveries,
+      gates: new EndpointGates(createDocumentClient(), stack.runtime.tables.deliveries),
       secrets: stack.secrets,
       sqs,
       deliveriesQueueUrl: stack.runtime.queues.deliveriesUrl,

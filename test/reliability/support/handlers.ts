@@ -18,6 +18,7 @@ import type { SqsHandler } from '../../../lambdas/shared/sqs-batch';
 import { SubscriptionsStore } from '../../../lambdas/shared/subscriptions-store';
 import type { LocalRuntime } from '../../../local/runtime';
 import { tableResolver } from './resolver';
+import { EndpointGates } from '../../../lambdas/shared/endpoint-gates';
 
 /** An error as an AWS SDK client raises it after its own retries. */
 export function awsError(name: string, message = name): Error {
@@ -94,6 +95,7 @@ export function buildDispatcher(
   const handler = createDispatcher({
     subscriptions: new SubscriptionsStore(clients.doc, runtime.tables.subscriptions),
     deliveries: new DeliveriesStore(clients.doc, runtime.tables.deliveries),
+    gates: new EndpointGates(clients.doc, runtime.tables.deliveries),
     secrets: new SigningSecrets(clients.secrets, runtime.env.HOOKLINE_SECRET_PREFIX ?? ''),
     sqs: clients.sqs,
     deliveriesQueueUrl: runtime.queues.deliveriesUrl,

@@ -27,6 +27,7 @@ import {
   testObservability,
   testSettings,
 } from './harness';
+import { EndpointGates } from '../../../lambdas/shared/endpoint-gates';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const sqsMock = mockClient(SQSClient);
@@ -84,6 +85,7 @@ function build(respond: Responder, settings: DeploymentSettingsInput = {}) {
   const handler = createDispatcher({
     subscriptions: new SubscriptionsStore(doc, TABLES.subscriptions),
     deliveries: new DeliveriesStore(doc, TABLES.deliveries),
+    gates: new EndpointGates(doc, TABLES.deliveries),
     secrets: new SigningSecrets(new SecretsManagerClient({ region: 'us-east-1' }), 'hookline/test/'),
     sqs: new SQSClient({ region: 'us-east-1' }),
     deliveriesQueueUrl: QUEUES.deliveries,
