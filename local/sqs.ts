@@ -15,6 +15,8 @@ export interface SqsStandInOptions {
   /** In-flight messages per queue past which receives get nothing (long poll) or OverLimit (short poll); default 120,000. */
   inFlightLimit?: number;
   logger?: LocalLogger;
+  /** The clock of delays, visibility deadlines and retention (ms since the epoch); tests move it. Default Date.now. */
+  clock?: () => number;
 }
 
 export interface SqsStandIn {
@@ -88,9 +90,11 @@ export async function startSqs(options: SqsStandInOptions): Promise<SqsStandIn> 
       await waitForChange(waiters, nextLook(request, remaining), context.signal);
     }
   };
+  // The wait's end is in real time; when a delay or deadline falls due is on the state's clock.
+  const clock = options.clock ?? Date.now;
   const nextLook = (request: ReceiveRequest, remaining: number): number => {
     const due = current().nextDueFor(request);
-    return due === undefined ? remaining : Math.max(1, Math.min(remaining, due - Date.now()));
+    return due === undefined ? remaining : Math.max(1, Math.min(remaining, due - clock()));
   };
 
   const operations: Record<string, AwsJsonOperation> = { ReceiveMessage: receiveMessage };
@@ -116,6 +120,7 @@ export async function startSqs(options: SqsStandInOptions): Promise<SqsStandIn> 
     endpoint,
     ...(options.inFlightLimit === undefined ? {} : { inFlightLimit: options.inFlightLimit }),
     ...(snapshot === undefined ? {} : { snapshot }),
+    ...(options.clock === undefined ? {} : { now: options.clock }),
   });
   return {
     endpoint,
