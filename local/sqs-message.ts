@@ -17,6 +17,7 @@ export type MessageAttributes = Record<string, MessageAttribute>;
 /**
  * 1 MiB, body plus attribute names, types and values (SendMessage API reference, MessageBody:
  * "The maximum size is 1 MiB or 1,048,576 bytes"; raised from 256 KiB in 2025).
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html
  */
 export const MAX_MESSAGE_BYTES = 1_048_576;
 /** Amazon SQS message quotas: "A message can contain up to 10 metadata attributes." */

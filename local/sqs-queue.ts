@@ -89,13 +89,12 @@ export class QueueMessages {
 
   /** Applies every delay, visibility deadline and retention end due at `now`. */
   advance(now: number): void {
-    for (let timer = this.timers.peek(); timer !== undefined && timer.at <= now; timer = this.timers.peek()) {
+    for (let timer = this.liveTimer(); timer !== undefined && timer.at <= now; timer = this.liveTimer()) {
       this.timers.pop();
       const { message } = timer;
-      if (this.byId.get(message.id) !== message) continue;
       if (timer.kind === 'expire') {
-        if (message.expiresAt === timer.at) this.remove(message);
-      } else if (message.state !== 'visible' && message.visibleAt === timer.at) {
+        this.remove(message);
+      } else {
         this.setState(message, 'visible');
         this.pushReady(message);
       }
@@ -105,7 +104,20 @@ export class QueueMessages {
 
   /** The next time `advance` has something to do. */
   nextDueAt(): number | undefined {
-    return this.timers.peek()?.at;
+    return this.liveTimer()?.at;
+  }
+
+  /** The earliest timer still meaning something; stale ones (deleted message, changed deadline) are dropped. */
+  private liveTimer(): Timer | undefined {
+    for (let timer = this.timers.peek(); timer !== undefined; timer = this.timers.peek()) {
+      const { message } = timer;
+      const live =
+        this.byId.get(message.id) === message &&
+        (timer.kind === 'expire' ? message.expiresAt === timer.at : message.state !== 'visible' && message.visibleAt === timer.at);
+      if (live) return timer;
+      this.timers.pop();
+    }
+    return undefined;
   }
 
   /** Takes the next visible message to hand out (fair-queue order), still marked visible. */

@@ -10,9 +10,15 @@ import { QueueMessages, type StoredMessage } from './sqs-queue';
  * types. No I/O: the clock is injected, long polls and the file are the HTTP edge's (sqs.ts).
  */
 
-/** "Visibility timeout ... maximum is 12 hours", counted from the receive (ChangeMessageVisibility API reference). */
+/**
+ * "Visibility timeout ... maximum is 12 hours", counted from the receive (ChangeMessageVisibility API reference,
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html).
+ */
 const MAX_TOTAL_VISIBILITY_MS = 43_200_000;
-/** Standard queue in-flight quota, "approximately 120,000" (Amazon SQS standard queue quotas). */
+/**
+ * Standard queue in-flight quota, "approximately 120,000"; past it short polls get OverLimit and long
+ * polls no error (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-queues.html).
+ */
 export const DEFAULT_IN_FLIGHT_LIMIT = 120_000;
 const QUEUE_NAME = /^[A-Za-z0-9_-]{1,80}$/;
 const BATCH_ENTRY_ID = /^[A-Za-z0-9_-]{1,80}$/;
@@ -254,17 +260,21 @@ export class SqsState {
    * One receive attempt. `overLimit` when the queue's in-flight messages reached the limit: SQS
    * answers a short poll with OverLimit and a long poll with nothing (standard queue quotas).
    */
-  receive(request: ReceiveRequest): { messages: unknown[]; overLimit: boolean } {
+  receive(request: ReceiveRequest): { messages: unknown[]; overLimit: boolean; deadLettered: boolean } {
     const { queue } = request;
     if (this.queues.get(queue.name) !== queue) throw sqsError('QueueDoesNotExist', 'The specified queue does not exist.');
     const now = this.now();
     queue.messages.advance(now);
     const messages: unknown[] = [];
+    let deadLettered = false;
     while (messages.length < request.max) {
-      if (queue.messages.counts.inflight >= this.inFlightLimit) return { messages, overLimit: messages.length === 0 };
+      if (queue.messages.counts.inflight >= this.inFlightLimit) return { messages, overLimit: messages.length === 0, deadLettered };
       const message = queue.messages.takeNext();
       if (message === undefined) break;
-      if (this.deadLettered(queue, message)) continue;
+      if (this.deadLettered(queue, message)) {
+        deadLettered = true;
+        continue;
+      }
       message.receiveCount += 1;
       message.firstReceivedAt ??= now;
       message.receivedAt = now;
@@ -272,7 +282,7 @@ export class SqsState {
       queue.messages.markInFlight(message, now + request.visibilityMs);
       messages.push(this.received(queue, message, request));
     }
-    return { messages, overLimit: false };
+    return { messages, overLimit: false, deadLettered };
   }
 
   deleteMessage(input: AwsJsonInput): unknown {
@@ -325,6 +335,7 @@ export class SqsState {
    * message's original source queue, as new messages (new id and enqueue time, receive count 0):
    * StartMessageMoveTask API reference and "Configure a dead-letter queue redrive". The task runs
    * to its end before the call returns. The DLQ's RedriveAllowPolicy must allow the destination.
+   * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_StartMessageMoveTask.html
    */
   startMessageMoveTask(input: AwsJsonInput): unknown {
     const sourceArn = requiredString(input, 'SourceArn');
@@ -434,6 +445,7 @@ export class SqsState {
     const body = input.MessageBody;
     if (typeof body !== 'string' || body === '') throw sqsError('MissingParameter', 'The request must contain the parameter MessageBody.');
     checkCharacters(body);
+    // DelaySeconds 0 to 900 per message (SendMessage API reference; "Delay queue" in the standard queue quotas).
     const delay = integerIn(input, 'DelaySeconds', 0, 900, 'DelaySeconds must be >= 0 and <= 900.');
     let size = Buffer.byteLength(body);
     const attributes = input.MessageAttributes as MessageAttributes | undefined;

@@ -64,10 +64,13 @@ export async function startSqs(options: SqsStandInOptions): Promise<SqsStandIn> 
   };
 
   const persistence = filePath === undefined ? undefined : coalescedWriter(filePath, () => ({ format: FILE_FORMAT, ...current().snapshot() }), logger);
-  const waiters = new Set<() => void>();
-  const changed = (): void => {
+  /** Waiting long polls, by queue name. */
+  const waiters = new Map<string, Set<() => void>>();
+  /** A change may have made messages visible (or freed in-flight slots) in `queueName`, or anywhere. */
+  const changed = (queueName?: string): void => {
     persistence?.markDirty();
-    for (const wake of waiters) wake();
+    const woken = queueName === undefined ? [...waiters.values()] : [waiters.get(queueName) ?? new Set()];
+    for (const set of woken) for (const wake of set) wake();
   };
 
   const receiveMessage = async (input: AwsJsonInput, context: AwsJsonContext): Promise<unknown> => {
@@ -76,9 +79,11 @@ export async function startSqs(options: SqsStandInOptions): Promise<SqsStandIn> 
     for (;;) {
       // Nobody is listening any more: end without taking a message.
       if (context.signal.aborted) return {};
-      const { messages, overLimit } = current().receive(request);
+      const { messages, overLimit, deadLettered } = current().receive(request);
+      // A message moved to its DLQ may be awaited there.
+      if (deadLettered) changed();
       if (messages.length > 0) {
-        changed();
+        changed(request.queue.name);
         return { Messages: messages };
       }
       if (request.waitSeconds === 0) {
@@ -87,7 +92,10 @@ export async function startSqs(options: SqsStandInOptions): Promise<SqsStandIn> 
       }
       const remaining = deadline - Date.now();
       if (remaining <= 0) return {};
-      await waitForChange(waiters, nextLook(request, remaining), context.signal);
+      const queueWaiters = waiters.get(request.queue.name) ?? new Set();
+      waiters.set(request.queue.name, queueWaiters);
+      await waitForChange(queueWaiters, nextLook(request, remaining), context.signal);
+      if (queueWaiters.size === 0) waiters.delete(request.queue.name);
     }
   };
   // The wait's end is in real time; when a delay or deadline falls due is on the state's clock.
@@ -101,7 +109,7 @@ export async function startSqs(options: SqsStandInOptions): Promise<SqsStandIn> 
   for (const [name, operation] of Object.entries(STATE_OPERATIONS)) {
     operations[name] = (input) => {
       const result = operation(current(), input);
-      if (!READ_ONLY.has(name)) changed();
+      if (!READ_ONLY.has(name)) changed(name === 'StartMessageMoveTask' ? undefined : queueNameOf(input));
       return result;
     };
   }
@@ -126,7 +134,7 @@ export async function startSqs(options: SqsStandInOptions): Promise<SqsStandIn> 
     endpoint,
     close: async () => {
       await closeServer(server);
-      for (const wake of waiters) wake();
+      for (const set of waiters.values()) for (const wake of set) wake();
       await persistence?.close();
     },
   };
@@ -152,6 +160,11 @@ const STATE_OPERATIONS: Readonly<Record<string, (state: SqsState, input: AwsJson
   StartMessageMoveTask: (state, input) => state.startMessageMoveTask(input),
   ListMessageMoveTasks: (state, input) => state.listMessageMoveTasks(input),
 };
+
+/** The queue a request's QueueUrl names (its last path segment), as the state resolves it. */
+function queueNameOf(input: AwsJsonInput): string | undefined {
+  return typeof input.QueueUrl === 'string' ? input.QueueUrl.replace(/\/+$/, '').split('/').pop() : undefined;
+}
 
 /** Resolves after `ms`, on a change (a little later, see CLOSE_SETTLE_MS), or when the client goes. */
 function waitForChange(waiters: Set<() => void>, ms: number, signal: AbortSignal): Promise<void> {
