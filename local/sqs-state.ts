@@ -2,8 +2,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { AwsJsonInput } from './aws-json-server';
 import { optionalNumber, optionalStringList, requiredString } from './aws-input';
 import { checkQueueAttributes, COMPUTED_ATTRIBUTES, DEFAULT_ATTRIBUTES, parseRedrivePolicy, redriveAllowed } from './sqs-attributes';
-import { checkAttributes, checkCharacters, invalidParameter, MAX_MESSAGE_BYTES, md5Hex, md5OfAttributes, selectAttributes, sqsError, type MessageAttributes } from './sqs-message';
+import { invalidParameter, MAX_MESSAGE_BYTES, sqsError } from './sqs-message';
 import { QueueMessages, type StoredMessage } from './sqs-queue';
+import { batchEntries, batchResults, integerIn, messageFromInput, receivedMessage, sendResult } from './sqs-shapes';
 
 /**
  * SQS's queue and message operations over in-memory state, with SQS's rules, shapes and error
@@ -21,10 +22,6 @@ const MAX_TOTAL_VISIBILITY_MS = 43_200_000;
  */
 export const DEFAULT_IN_FLIGHT_LIMIT = 120_000;
 const QUEUE_NAME = /^[A-Za-z0-9_-]{1,80}$/;
-const BATCH_ENTRY_ID = /^[A-Za-z0-9_-]{1,80}$/;
-/** "The length of MessageGroupId is 128 characters ... alphanumeric characters and punctuation" (message quotas). */
-const MESSAGE_GROUP_ID = /^[A-Za-z0-9!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]{1,128}$/;
-const SENDER_ID = 'AIDALOCALSTANDIN00000';
 
 export interface QueueRecord {
   name: string;
@@ -77,8 +74,6 @@ interface Queue extends QueueRecord {
   arn: string;
   messages: QueueMessages;
 }
-
-type Outcome = { Id: string } | { Id: string; SenderFault: true; Code: string; Message: string };
 
 export class SqsState {
   private readonly queues = new Map<string, Queue>();
@@ -224,9 +219,7 @@ export class SqsState {
   // ---- messages ----
 
   sendMessage(input: AwsJsonInput): unknown {
-    const queue = this.queueAt(input);
-    const { result } = this.enqueue(queue, input);
-    return result;
+    return this.enqueue(this.queueAt(input), input);
   }
 
   sendMessageBatch(input: AwsJsonInput): unknown {
@@ -237,7 +230,7 @@ export class SqsState {
     if (total > MAX_MESSAGE_BYTES) {
       throw sqsError('BatchRequestTooLong', `Batch requests cannot be longer than ${MAX_MESSAGE_BYTES} bytes. You have sent ${total} bytes.`);
     }
-    return batchResults(entries, (entry) => ({ Id: entry.Id as string, ...(this.enqueue(queue, entry).result as object) }));
+    return batchResults(entries, (entry) => ({ Id: entry.Id as string, ...this.enqueue(queue, entry) }));
   }
 
   /** Validates a ReceiveMessage request; the edge then polls `receive` with it. */
@@ -280,7 +273,7 @@ export class SqsState {
       message.receivedAt = now;
       message.receipt = Buffer.from(`${message.id}#${randomBytes(12).toString('hex')}`).toString('base64url');
       queue.messages.markInFlight(message, now + request.visibilityMs);
-      messages.push(this.received(queue, message, request));
+      messages.push(receivedMessage(message, request.systemNames, request.attributeNames));
     }
     return { messages, overLimit: false, deadLettered };
   }
@@ -441,55 +434,10 @@ export class SqsState {
   }
 
   /** Validates a SendMessage (or batch entry) and enqueues it. */
-  private enqueue(queue: Queue, input: AwsJsonInput): { result: unknown } {
-    const body = input.MessageBody;
-    if (typeof body !== 'string' || body === '') throw sqsError('MissingParameter', 'The request must contain the parameter MessageBody.');
-    checkCharacters(body);
-    // DelaySeconds 0 to 900 per message (SendMessage API reference; "Delay queue" in the standard queue quotas).
-    const delay = integerIn(input, 'DelaySeconds', 0, 900, 'DelaySeconds must be >= 0 and <= 900.');
-    let size = Buffer.byteLength(body);
-    const attributes = input.MessageAttributes as MessageAttributes | undefined;
-    if (attributes !== undefined && attributes !== null) size += checkAttributes(attributes, 'message');
-    const system = input.MessageSystemAttributes as MessageAttributes | undefined;
-    if (system !== undefined && system !== null) {
-      checkAttributes(system, 'message system');
-      if (Object.keys(system).some((name) => name !== 'AWSTraceHeader')) throw invalidParameter('Only the AWSTraceHeader message system attribute can be set.');
-    }
-    const maxSize = Number(queue.attributes.MaximumMessageSize);
-    if (size > maxSize) throw invalidParameter(`One or more parameters are invalid. Reason: Message must be shorter than ${maxSize} bytes.`);
-    const groupId = input.MessageGroupId;
-    if (groupId !== undefined && (typeof groupId !== 'string' || !MESSAGE_GROUP_ID.test(groupId))) {
-      throw invalidParameter('MessageGroupId can be up to 128 alphanumeric or punctuation characters.');
-    }
-    if (input.MessageDeduplicationId !== undefined) {
-      throw invalidParameter('The request include parameter that is not valid for this queue type. Reason: MessageDeduplicationId is for FIFO queues.');
-    }
-    const hasAttributes = attributes !== undefined && attributes !== null && Object.keys(attributes).length > 0;
-    const hasSystem = system?.AWSTraceHeader !== undefined;
-    const message: StoredMessage = {
-      id: randomUUID(),
-      seq: 0,
-      body,
-      md5OfBody: md5Hex(body),
-      ...(hasAttributes ? { attributes, md5OfAttributes: md5OfAttributes(attributes) } : {}),
-      ...(hasSystem ? { traceHeader: system.AWSTraceHeader!.StringValue!, md5OfSystemAttributes: md5OfAttributes(system) } : {}),
-      ...(typeof groupId === 'string' ? { groupId } : {}),
-      senderId: SENDER_ID,
-      sentAt: this.now(),
-      expiresAt: 0,
-      receiveCount: 0,
-      state: 'visible',
-      visibleAt: 0,
-    };
-    this.append(queue, message, (delay ?? Number(queue.attributes.DelaySeconds)) * 1000);
-    return {
-      result: {
-        MessageId: message.id,
-        MD5OfMessageBody: message.md5OfBody,
-        ...(message.md5OfAttributes === undefined ? {} : { MD5OfMessageAttributes: message.md5OfAttributes }),
-        ...(message.md5OfSystemAttributes === undefined ? {} : { MD5OfMessageSystemAttributes: message.md5OfSystemAttributes }),
-      },
-    };
+  private enqueue(queue: Queue, input: AwsJsonInput): Record<string, string> {
+    const { message, delaySeconds } = messageFromInput(input, Number(queue.attributes.MaximumMessageSize), this.now());
+    this.append(queue, message, (delaySeconds ?? Number(queue.attributes.DelaySeconds)) * 1000);
+    return sendResult(message);
   }
 
   /** Adds a message (new id and order unless moved by a redrive policy), visible or delayed. */
@@ -526,73 +474,4 @@ export class SqsState {
     return message?.receipt === receipt ? message : undefined;
   }
 
-  private received(queue: Queue, message: StoredMessage, request: ReceiveRequest): unknown {
-    const wanted = (name: string): boolean => request.systemNames.includes('All') || request.systemNames.includes(name);
-    const system: Record<string, string | undefined> = {
-      SenderId: message.senderId,
-      SentTimestamp: String(message.sentAt),
-      ApproximateReceiveCount: String(message.receiveCount),
-      ApproximateFirstReceiveTimestamp: String(message.firstReceivedAt),
-      MessageGroupId: message.groupId,
-      DeadLetterQueueSourceArn: message.deadLetterSourceArn,
-      AWSTraceHeader: message.traceHeader,
-    };
-    const attributes = Object.fromEntries(Object.entries(system).filter(([name, value]) => value !== undefined && wanted(name)));
-    const messageAttributes = selectAttributes(message.attributes, request.attributeNames);
-    return {
-      MessageId: message.id,
-      ReceiptHandle: message.receipt,
-      MD5OfBody: message.md5OfBody,
-      Body: message.body,
-      ...(Object.keys(attributes).length === 0 ? {} : { Attributes: attributes }),
-      ...(messageAttributes === undefined
-        ? {}
-        : {
-            MessageAttributes: messageAttributes,
-            // The digest of the attributes returned; all of them (the common case) is the stored one.
-            MD5OfMessageAttributes:
-              Object.keys(messageAttributes).length === Object.keys(message.attributes ?? {}).length ? message.md5OfAttributes : md5OfAttributes(messageAttributes),
-          }),
-    };
-  }
-}
-
-function integerIn(input: AwsJsonInput, member: string, min: number, max: number, reason: string): number | undefined {
-  const value = optionalNumber(input, member);
-  if (value === undefined) return undefined;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw invalidParameter(`Value ${value} for parameter ${member} is invalid. Reason: ${reason}`);
-  }
-  return value;
-}
-
-function batchEntries(input: AwsJsonInput): AwsJsonInput[] {
-  const entries = input.Entries;
-  if (!Array.isArray(entries) || entries.length === 0) throw sqsError('EmptyBatchRequest', 'There should be at least one SendMessageBatchRequestEntry in the request.');
-  // "A single message batch request can include a maximum of 10 messages" (message quotas).
-  if (entries.length > 10) throw sqsError('TooManyEntriesInBatchRequest', `Maximum number of entries per request are 10. You have sent ${entries.length}.`);
-  const ids = new Set<string>();
-  for (const entry of entries as AwsJsonInput[]) {
-    const id = entry?.Id;
-    if (typeof id !== 'string' || !BATCH_ENTRY_ID.test(id)) {
-      throw sqsError('InvalidBatchEntryId', 'A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.');
-    }
-    if (ids.has(id)) throw sqsError('BatchEntryIdsNotDistinct', `Id ${id} repeated.`);
-    ids.add(id);
-  }
-  return entries as AwsJsonInput[];
-}
-
-/** Runs each entry on its own: a refused entry is reported in `Failed`, the others go ahead. */
-function batchResults(entries: AwsJsonInput[], run: (entry: AwsJsonInput) => { Id: string }): { Successful: unknown[]; Failed: unknown[] } {
-  const outcomes: Outcome[] = entries.map((entry) => {
-    try {
-      return run(entry);
-    } catch (error) {
-      if (!(error instanceof Error) || !('type' in error)) throw error;
-      const code = String(error.type).replace(/^.*#/, '');
-      return { Id: entry.Id as string, SenderFault: true, Code: code, Message: error.message };
-    }
-  });
-  return { Successful: outcomes.filter((outcome) => !('Code' in outcome)), Failed: outcomes.filter((outcome) => 'Code' in outcome) };
 }
