@@ -1,7 +1,10 @@
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
+  GetQueueUrlCommand,
   ListMessageMoveTasksCommand,
+  QueueNameExists,
+  SetQueueAttributesCommand,
   StartMessageMoveTaskCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -68,15 +71,22 @@ export async function createHooklineQueues(sqs: SQSClient, options: HooklineQueu
   };
 }
 
+/**
+ * Creates a queue, or, when it exists with other settings (queues kept in a data dir from a run
+ * with other options), updates it as a deployment would; its messages stay.
+ */
 async function createQueue(sqs: SQSClient, name: string, attributes: Record<string, string>): Promise<{ url: string; arn: string }> {
-  const created = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: name,
-      Attributes: { MessageRetentionPeriod: String(RETENTION_SECONDS), ...attributes },
-    }),
-  );
-  if (created.QueueUrl === undefined) throw new Error(`SQS returned no URL for queue ${name}`);
-  return { url: created.QueueUrl, arn: await queueArn(sqs, created.QueueUrl) };
+  const wanted = { MessageRetentionPeriod: String(RETENTION_SECONDS), ...attributes };
+  let url: string | undefined;
+  try {
+    url = (await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: wanted }))).QueueUrl;
+  } catch (error) {
+    if (!(error instanceof QueueNameExists)) throw error;
+    url = (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
+    if (url !== undefined) await sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: wanted }));
+  }
+  if (url === undefined) throw new Error(`SQS returned no URL for queue ${name}`);
+  return { url, arn: await queueArn(sqs, url) };
 }
 
 async function queueArn(sqs: SQSClient, queueUrl: string): Promise<string> {

@@ -100,16 +100,6 @@ export class SqsState {
     return { seq: this.seq, queues, tasks: this.tasks };
   }
 
-  /** The next time a delay, visibility deadline or retention end is due in any queue. */
-  nextDueAt(): number | undefined {
-    let next: number | undefined;
-    for (const queue of this.queues.values()) {
-      const due = queue.messages.nextDueAt();
-      if (due !== undefined && (next === undefined || due < next)) next = due;
-    }
-    return next;
-  }
-
   /** When the receive's queue next has a delay, visibility deadline or retention end due. */
   nextDueFor(request: ReceiveRequest): number | undefined {
     return request.queue.messages.nextDueAt();

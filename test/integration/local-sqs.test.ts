@@ -116,6 +116,19 @@ describe('local SQS: queues', () => {
     expect(JSON.parse(dlq.RedriveAllowPolicy!)).toEqual({ redrivePermission: 'byQueue', sourceQueueArns: [queues.deliveriesArn] });
   });
 
+  it('re-creating the queues with other settings updates them and keeps their messages', async () => {
+    const options = { namePrefix: 'redeploy', maxAttempts: 3, visibilitySeconds: { events: 30, deliveries: 30 } };
+    const first = await createHooklineQueues(sqs, options);
+    await sqs.send(new SendMessageCommand({ QueueUrl: first.deliveriesUrl, MessageBody: 'kept' }));
+    const second = await createHooklineQueues(sqs, { ...options, maxAttempts: 8, visibilitySeconds: { events: 30, deliveries: 90 } });
+    expect(second).toEqual(first);
+    const deliveries = await attributes(second.deliveriesUrl, ['RedrivePolicy', 'VisibilityTimeout']);
+    expect(JSON.parse(deliveries.RedrivePolicy!)).toMatchObject({ maxReceiveCount: 8 });
+    expect(deliveries.VisibilityTimeout).toBe('90');
+    expect(await depth(second.deliveriesUrl)).toBe(1);
+    await drain(second.deliveriesUrl);
+  });
+
   it('creates, finds, lists, tags, configures, purges and deletes queues', async () => {
     const url = await createQueue('ops-a', { DelaySeconds: '5', SqsManagedSseEnabled: 'true' });
     expect(await createQueue('ops-a', { DelaySeconds: '5' })).toBe(url);
