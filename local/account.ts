@@ -1,2 +1,2 @@
-/** The account id in every local ARN; fauxqs uses the same one for its queues. */
+/** The account id in every local ARN (queues, the bus, secrets). */
 export const LOCAL_ACCOUNT_ID = '000000000000';

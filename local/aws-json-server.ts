@@ -15,7 +15,12 @@ export class AwsServiceError extends Error {
 }
 
 export type AwsJsonInput = Readonly<Record<string, unknown>>;
-export type AwsJsonOperation = (input: AwsJsonInput) => unknown;
+/** What an operation may need of its request beyond the input. */
+export interface AwsJsonContext {
+  /** Aborted when the client goes away before the answer is sent (e.g. an abandoned long poll). */
+  readonly signal: AbortSignal;
+}
+export type AwsJsonOperation = (input: AwsJsonInput, context: AwsJsonContext) => unknown;
 
 export interface AwsJsonServerOptions {
   /** The `X-Amz-Target` prefix before the dot, e.g. `secretsmanager` or `AWSEvents`. */
@@ -23,12 +28,16 @@ export interface AwsJsonServerOptions {
   operations: Readonly<Record<string, AwsJsonOperation>>;
   maxBodyBytes: number;
   logger: LocalLogger;
+  /** The protocol's content type; default `application/x-amz-json-1.1` (SQS speaks 1.0). */
+  contentType?: string;
+  /** Extra headers of an error answer (SQS adds `x-amzn-query-error`). */
+  errorHeaders?: (error: AwsServiceError) => Readonly<Record<string, string>>;
 }
 
-const CONTENT_TYPE = 'application/x-amz-json-1.1';
+const DEFAULT_CONTENT_TYPE = 'application/x-amz-json-1.1';
 
 /**
- * An HTTP server speaking the AWS JSON 1.1 protocol the SDK v3 clients use: POST /, operation in
+ * An HTTP server speaking the AWS JSON 1.0/1.1 protocol the SDK v3 clients use: POST /, operation in
  * `X-Amz-Target`, JSON in and out, errors typed by `__type`. Credentials are accepted unchecked.
  */
 export function createAwsJsonServer(options: AwsJsonServerOptions): Server {
@@ -42,20 +51,26 @@ export function createAwsJsonServer(options: AwsJsonServerOptions): Server {
 
 async function handle(options: AwsJsonServerOptions, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const requestId = randomUUID();
+  const contentType = options.contentType ?? DEFAULT_CONTENT_TYPE;
+  const gone = new AbortController();
+  response.once('close', () => {
+    if (!response.writableFinished) gone.abort();
+  });
   try {
-    const result = await dispatch(options, request);
-    send(response, 200, requestId, result ?? {});
+    const result = await dispatch(options, request, { signal: gone.signal });
+    send(response, contentType, 200, requestId, result ?? {});
   } catch (error) {
     if (error instanceof AwsServiceError) {
-      send(response, error.statusCode, requestId, { __type: error.type, message: error.message }, error.type);
+      const headers = { 'x-amzn-errortype': error.type, ...options.errorHeaders?.(error) };
+      send(response, contentType, error.statusCode, requestId, { __type: error.type, message: error.message }, headers);
       return;
     }
     options.logger.error(`${options.targetPrefix} stand-in failed: ${describeError(error)}`);
-    send(response, 500, requestId, { __type: 'InternalFailure', message: 'The request processing has failed.' }, 'InternalFailure');
+    send(response, contentType, 500, requestId, { __type: 'InternalFailure', message: 'The request processing has failed.' }, { 'x-amzn-errortype': 'InternalFailure' });
   }
 }
 
-async function dispatch(options: AwsJsonServerOptions, request: IncomingMessage): Promise<unknown> {
+async function dispatch(options: AwsJsonServerOptions, request: IncomingMessage, context: AwsJsonContext): Promise<unknown> {
   const body = await readBody(request, options.maxBodyBytes);
   if (request.method !== 'POST') throw new AwsServiceError('UnknownOperationException', 'Only POST is supported.', 404);
   const target = request.headers['x-amz-target'];
@@ -65,7 +80,7 @@ async function dispatch(options: AwsJsonServerOptions, request: IncomingMessage)
   if (operation === undefined) {
     throw new AwsServiceError('UnknownOperationException', `Unknown operation ${String(target ?? '(none)')}.`);
   }
-  return operation(parseInput(body));
+  return operation(parseInput(body), context);
 }
 
 function readBody(request: IncomingMessage, maxBytes: number): Promise<string> {
@@ -101,13 +116,22 @@ function parseInput(body: string): AwsJsonInput {
   return parsed as AwsJsonInput;
 }
 
-function send(response: ServerResponse, status: number, requestId: string, payload: unknown, errorType?: string): void {
+function send(
+  response: ServerResponse,
+  contentType: string,
+  status: number,
+  requestId: string,
+  payload: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): void {
+  // A client that went away (an abandoned long poll) has nobody to answer.
+  if (response.destroyed) return;
   const body = JSON.stringify(payload);
   response.writeHead(status, {
-    'content-type': CONTENT_TYPE,
+    ...headers,
+    'content-type': contentType,
     'content-length': Buffer.byteLength(body),
     'x-amzn-requestid': requestId,
-    ...(errorType === undefined ? {} : { 'x-amzn-errortype': errorType }),
   });
   response.end(body);
 }

@@ -19,12 +19,13 @@ export async function readJsonFile(path: string): Promise<unknown> {
 
 /**
  * Replaces a file atomically: a crash mid-write leaves the old content, never a torn file.
- * Owner-only permissions, since local secrets are stored in clear.
+ * Owner-only permissions, since local secrets are stored in clear. `compact` skips the
+ * indentation, for large files written often.
  */
-export async function writeJsonFileAtomically(path: string, value: unknown): Promise<void> {
+export async function writeJsonFileAtomically(path: string, value: unknown, options: { compact?: boolean } = {}): Promise<void> {
   const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    await writeFile(temporary, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+    await writeFile(temporary, `${JSON.stringify(value, null, options.compact === true ? undefined : 2)}\n`, { mode: 0o600 });
     await rename(temporary, path);
   } catch (error) {
     await rm(temporary, { force: true });

@@ -1,10 +1,11 @@
 import {
   CreateQueueCommand,
-  DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-  type MessageAttributeValue,
+  GetQueueUrlCommand,
+  ListMessageMoveTasksCommand,
+  QueueNameExists,
+  SetQueueAttributesCommand,
+  StartMessageMoveTaskCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 
@@ -70,15 +71,22 @@ export async function createHooklineQueues(sqs: SQSClient, options: HooklineQueu
   };
 }
 
+/**
+ * Creates a queue, or, when it exists with other settings (queues kept in a data dir from a run
+ * with other options), updates it as a deployment would; its messages stay.
+ */
 async function createQueue(sqs: SQSClient, name: string, attributes: Record<string, string>): Promise<{ url: string; arn: string }> {
-  const created = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: name,
-      Attributes: { MessageRetentionPeriod: String(RETENTION_SECONDS), ...attributes },
-    }),
-  );
-  if (created.QueueUrl === undefined) throw new Error(`SQS returned no URL for queue ${name}`);
-  return { url: created.QueueUrl, arn: await queueArn(sqs, created.QueueUrl) };
+  const wanted = { MessageRetentionPeriod: String(RETENTION_SECONDS), ...attributes };
+  let url: string | undefined;
+  try {
+    url = (await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: wanted }))).QueueUrl;
+  } catch (error) {
+    if (!(error instanceof QueueNameExists)) throw error;
+    url = (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
+    if (url !== undefined) await sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: wanted }));
+  }
+  if (url === undefined) throw new Error(`SQS returned no URL for queue ${name}`);
+  return { url, arn: await queueArn(sqs, url) };
 }
 
 async function queueArn(sqs: SQSClient, queueUrl: string): Promise<string> {
@@ -88,72 +96,29 @@ async function queueArn(sqs: SQSClient, queueUrl: string): Promise<string> {
   return arn;
 }
 
+/** How long redriveDlq waits for a move task SQS runs asynchronously (the stand-in finishes at once). */
+const MOVE_TASK_TIMEOUT_MS = 15 * 60_000;
+const MOVE_TASK_POLL_MS = 1_000;
+
 /**
- * What the console's "Start DLQ redrive" does (fauxqs lacks StartMessageMoveTask): moves every
- * message visible in `dlqUrl` to `sourceUrl` with the same body and message attributes, deleting
- * each from the DLQ only once it is on the source queue. SQS gives the moved message a new id and
- * a receive count of 0, so a redriven delivery starts a fresh round. Honours the DLQ's
- * RedriveAllowPolicy as the console does. Returns how many messages moved.
+ * What the console's "Start DLQ redrive" does: a StartMessageMoveTask from `dlqUrl` to `sourceUrl`,
+ * awaited to its end. SQS gives each moved message a new id, a new enqueue time and a receive
+ * count of 0, so a redriven delivery starts a fresh round; SQS refuses a destination the DLQ's
+ * RedriveAllowPolicy does not allow. Returns how many messages moved.
  */
 export async function redriveDlq(sqs: SQSClient, dlqUrl: string, sourceUrl: string): Promise<number> {
-  await assertRedriveAllowed(sqs, dlqUrl, sourceUrl);
-  let moved = 0;
+  const [dlqArn, sourceArn] = await Promise.all([queueArn(sqs, dlqUrl), queueArn(sqs, sourceUrl)]);
+  const started = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlqArn, DestinationArn: sourceArn }));
+  const deadline = Date.now() + MOVE_TASK_TIMEOUT_MS;
   for (;;) {
-    const received = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: dlqUrl,
-        MaxNumberOfMessages: 10,
-        MessageAttributeNames: ['All'],
-        WaitTimeSeconds: 0,
-      }),
-    );
-    const messages = received.Messages ?? [];
-    if (messages.length === 0) return moved;
-    const sent = await sqs.send(
-      new SendMessageBatchCommand({
-        QueueUrl: sourceUrl,
-        Entries: messages.map((message, index) => ({
-          Id: String(index),
-          MessageBody: message.Body ?? '',
-          ...(message.MessageAttributes === undefined ? {} : { MessageAttributes: copyAttributes(message.MessageAttributes) }),
-        })),
-      }),
-    );
-    const sentIds = new Set((sent.Successful ?? []).map((entry) => entry.Id));
-    const toDelete = messages
-      .map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle ?? '' }))
-      .filter((entry) => sentIds.has(entry.Id));
-    if (toDelete.length > 0) {
-      const deleted = await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: dlqUrl, Entries: toDelete }));
-      // A message sent but not deleted would be moved twice; say so rather than count it once.
-      if ((deleted.Failed ?? []).length > 0) throw new Error(`redrive: ${deleted.Failed?.length} message(s) were copied but not removed from ${dlqUrl}`);
+    const listed = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlqArn, MaxResults: 10 }));
+    const task = (listed.Results ?? []).find((entry) => entry.TaskHandle === started.TaskHandle) ?? listed.Results?.[0];
+    if (task === undefined) throw new Error(`redrive: SQS lists no move task for ${dlqUrl}`);
+    if (task.Status === 'COMPLETED') return task.ApproximateNumberOfMessagesMoved ?? 0;
+    if (task.Status === 'FAILED' || task.Status === 'CANCELLED') {
+      throw new Error(`redrive from ${dlqUrl} ${task.Status.toLowerCase()} after ${task.ApproximateNumberOfMessagesMoved ?? 0} message(s): ${task.FailureReason ?? 'no reason given'}`);
     }
-    moved += toDelete.length;
-    if (toDelete.length < messages.length) {
-      throw new Error(`redrive: ${messages.length - toDelete.length} message(s) could not be sent to ${sourceUrl}; they stay in the DLQ`);
-    }
+    if (Date.now() > deadline) throw new Error(`redrive from ${dlqUrl} still ${task.Status ?? 'running'} after ${MOVE_TASK_TIMEOUT_MS / 60_000} minutes`);
+    await new Promise((resolve) => setTimeout(resolve, MOVE_TASK_POLL_MS));
   }
-}
-
-async function assertRedriveAllowed(sqs: SQSClient, dlqUrl: string, sourceUrl: string): Promise<void> {
-  const result = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['RedriveAllowPolicy'] }));
-  const raw = result.Attributes?.RedriveAllowPolicy;
-  if (raw === undefined) return;
-  const policy = JSON.parse(raw) as { redrivePermission?: string; sourceQueueArns?: string[] };
-  if (policy.redrivePermission === 'allowAll') return;
-  const sourceArn = await queueArn(sqs, sourceUrl);
-  if (policy.redrivePermission === 'byQueue' && (policy.sourceQueueArns ?? []).includes(sourceArn)) return;
-  throw new Error(`redrive from ${dlqUrl} to ${sourceUrl} is not allowed by the DLQ's RedriveAllowPolicy`);
-}
-
-function copyAttributes(attributes: Record<string, MessageAttributeValue>): Record<string, MessageAttributeValue> {
-  const copy: Record<string, MessageAttributeValue> = {};
-  for (const [name, value] of Object.entries(attributes)) {
-    copy[name] = {
-      DataType: value.DataType,
-      ...(value.StringValue === undefined ? {} : { StringValue: value.StringValue }),
-      ...(value.BinaryValue === undefined ? {} : { BinaryValue: value.BinaryValue }),
-    };
-  }
-  return copy;
 }

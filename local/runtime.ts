@@ -14,8 +14,13 @@ import { startSecretsManager } from './secrets-manager';
 import { startSqs } from './sqs';
 
 export interface LocalRuntimeOptions {
-  /** Keeps tables (`<dataDir>/dynamodb`) and secrets (`<dataDir>/secrets.json`) across restarts; in memory when absent. */
+  /**
+   * Keeps tables (`<dataDir>/dynamodb`), secrets (`<dataDir>/secrets.json`) and queue messages
+   * (`<dataDir>/sqs.json`) across restarts; in memory when absent.
+   */
   dataDir?: string;
+  /** In-flight messages per queue the local SQS allows (past it, long polls return nothing); default 120,000 as on AWS. */
+  sqsInFlightLimit?: number;
   settings?: DeploymentSettingsInput;
   region?: string;
   /** Visibility timeouts; default six times the construct's 60 s function timeouts, as deployed. */
@@ -50,13 +55,13 @@ const DEFAULT_VISIBILITY_SECONDS = 360;
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 /**
- * Starts DynamoDB (dynalite), SQS (fauxqs), Secrets Manager and EventBridge stand-ins on free
+ * Starts DynamoDB (dynalite), SQS, Secrets Manager and EventBridge stand-ins on free
  * loopback ports and creates Hookline's tables, queues and bus rule in them. It starts no Hookline
  * handler: callers wire those to the queues with startEventSourceMapping.
  *
  * One runtime per dataDir at a time (a lock file guards it).
- * Kept across restarts with a dataDir: tables and items, secrets. Not kept: queue messages (fauxqs
- * is memory-only), so events or deliveries in flight at shutdown are lost locally. Not emulated:
+ * Kept across restarts with a dataDir: tables and items, secrets, queue messages (visible, delayed
+ * and in flight, which become visible again when their visibility timeout ends). Not emulated:
  * DynamoDB TTL (items never expire locally).
  */
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
@@ -88,7 +93,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
     const [dynamo, sqsServer] = await Promise.all([
       startDynamoDb(options.dataDir === undefined ? {} : { path: join(options.dataDir, 'dynamodb') }),
-      startSqs({ region }),
+      startSqs({
+        region,
+        logger,
+        ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+        ...(options.sqsInFlightLimit === undefined ? {} : { inFlightLimit: options.sqsInFlightLimit }),
+      }),
     ]);
     closers.push(dynamo.close, sqsServer.close);
     const secrets = await startSecretsManager({

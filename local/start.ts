@@ -227,7 +227,7 @@ async function main(): Promise<void> {
     generated: `generated, kept in ${tokenFile}`,
     kept: `kept in ${tokenFile}`,
   }[devToken.source];
-  console.log(`Data dir: ${dataDir} (tables and secrets survive a restart; queued messages do not)`);
+  console.log(`Data dir: ${dataDir} (tables, secrets and queued messages survive a restart)`);
   console.log(targetsNotice(runtime.settings.allowPrivateTargets));
   console.log(`Development token for every fleet (${tokenOrigin}): ${devToken.token}`);
   console.log(

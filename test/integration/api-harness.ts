@@ -39,7 +39,7 @@ export interface ApiStack {
 
 /**
  * The API exactly as local mode serves it: the real handler wiring on the local runtime
- * (dynalite, fauxqs, the Secrets Manager stand-in) behind local/api-server.ts.
+ * (dynalite, the in-repo SQS and Secrets Manager stand-ins) behind local/api-server.ts.
  */
 export async function startApiStack(settings: DeploymentSettingsInput = {}): Promise<ApiStack> {
   const runtime = await startLocalRuntime({ settings, queueVisibilitySeconds: { events: 30, deliveries: 30 } });

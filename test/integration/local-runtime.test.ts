@@ -123,7 +123,7 @@ describe('local runtime', () => {
     }
   });
 
-  it('keeps tables and secrets across a restart with a data directory; queues start empty', async () => {
+  it('keeps tables, secrets and queued messages across a restart with a data directory', async () => {
     const directory = await temporaryDirectory();
     try {
       const first = await startLocalRuntime({ dataDir: directory.path });
@@ -133,7 +133,8 @@ describe('local runtime', () => {
       let sqs = new SQSClient(config(first.endpoints.sqs));
       await documents.send(new PutCommand({ TableName: first.tables.subscriptions, Item: { fleetId: 'f1', id: 'wh_1', url: 'https://example.com' } }));
       const { ARN } = await secrets.send(new CreateSecretCommand({ Name: 'hookline/local/f1/wh_1', SecretString: '{"current":"whsec_x"}' }));
-      await sqs.send(new SendMessageCommand({ QueueUrl: first.queues.deliveriesUrl, MessageBody: 'in flight' }));
+      await sqs.send(new SendMessageCommand({ QueueUrl: first.queues.deliveriesUrl, MessageBody: 'waiting' }));
+      await sqs.send(new SendMessageCommand({ QueueUrl: first.queues.deliveriesUrl, MessageBody: 'retry later', DelaySeconds: 900 }));
       for (const client of [documents, secrets, sqs]) client.destroy();
       await first.stop();
 
@@ -145,8 +146,10 @@ describe('local runtime', () => {
         const item = await documents.send(new GetCommand({ TableName: second.tables.subscriptions, Key: { fleetId: 'f1', id: 'wh_1' } }));
         expect(item.Item).toEqual({ fleetId: 'f1', id: 'wh_1', url: 'https://example.com' });
         expect((await secrets.send(new GetSecretValueCommand({ SecretId: ARN }))).SecretString).toBe('{"current":"whsec_x"}');
-        const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: second.queues.deliveriesUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
-        expect(attributes.Attributes?.ApproximateNumberOfMessages).toBe('0');
+        const attributes = await sqs.send(
+          new GetQueueAttributesCommand({ QueueUrl: second.queues.deliveriesUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesDelayed'] }),
+        );
+        expect(attributes.Attributes).toMatchObject({ ApproximateNumberOfMessages: '1', ApproximateNumberOfMessagesDelayed: '1' });
       } finally {
         for (const client of [documents, secrets, sqs]) client.destroy();
       }

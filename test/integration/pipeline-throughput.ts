@@ -7,7 +7,7 @@
  * 1. The dispatcher (createDispatcher, real HTTP delivery over keep-alive undici to a node:http
  *    receiver on 127.0.0.1) with AWS answered in memory by aws-sdk-client-mock, so the figure is
  *    the dispatcher's own; every SDK command it sends is counted.
- * 2. The same process end to end on the local runtime (dynalite, fauxqs, local Secrets Manager):
+ * 2. The same process end to end on the local runtime (dynalite, local SQS, local Secrets Manager):
  *    delivery messages on the deliveries queue, the pipeline's dispatcher draining them.
  */
 import { spawn } from 'node:child_process';
@@ -165,7 +165,7 @@ async function onLocalRuntime(): Promise<void> {
   const pipeline = startPipeline(runtime, { dispatcherConcurrency: inFlight, waitTimeSeconds: 1 });
   while ((await received()) - before < count) await new Promise((resolve) => setTimeout(resolve, 20));
   const seconds = (performance.now() - started) / 1000;
-  console.log(`local runtime (dynalite + fauxqs): ${count} deliveries in ${seconds.toFixed(2)} s = ${Math.round(count / seconds)} deliveries/s (${inFlight} pollers, batches of 10)`);
+  console.log(`local runtime (dynalite + local SQS): ${count} deliveries in ${seconds.toFixed(2)} s = ${Math.round(count / seconds)} deliveries/s (${inFlight} pollers, batches of 10)`);
   await pipeline.stop();
   doc.destroy();
   sqs.destroy();
