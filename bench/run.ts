@@ -18,6 +18,7 @@ const TITLES: Record<SectionId, string> = {
   3: 'Cold start and bundle size',
   4: 'Requests and cost per delivery',
   5: 'API latency',
+  6: 'Noisy neighbour',
 };
 
 /** A section that takes longer than this is stopped and reported as failed. */

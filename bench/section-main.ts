@@ -7,6 +7,7 @@ const SECTIONS: Record<number, () => Promise<(request: SectionRequest) => Promis
   2: async () => (await import('./sections/fanout')).runFanoutSection,
   4: async () => (await import('./sections/requests')).runRequestsSection,
   5: async () => (await import('./sections/api')).runApiSection,
+  6: async () => (await import('./sections/isolation')).runIsolationSection,
 };
 
 // The parent is gone (stopped or killed): nobody will read the result.

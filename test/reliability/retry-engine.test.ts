@@ -46,7 +46,7 @@ function deliveryId(subscription: SubscriptionRecord, eventId: string, timestamp
 describe('waiting retries hold nothing in flight', () => {
   it('200 deliveries retrying to a dead endpoint, in-flight limit 50: healthy endpoints in the same and another fleet get theirs within seconds', async () => {
     harness = await startHarness({
-      settings: { retryDelaysSeconds: [30], maxAttempts: 5 },
+      settings: { retryDelaysSeconds: [300], maxAttempts: 5 },
       runtime: { sqsInFlightLimit: 50 },
       pipeline: { dispatcherConcurrency: 4 },
     });
@@ -64,7 +64,7 @@ describe('waiting retries hold nothing in flight', () => {
       await putEvent(h, 'fleet-a', 'thread.completed', { i });
       await putEvent(h, 'fleet-b', 'thread.completed', { i });
     }
-    // The dead endpoint's retries wait 30 s as delayed messages; parked in flight they would block
+    // The dead endpoint's retries wait 5 min as delayed messages; parked in flight they would block
     // every receive (past the limit long polls return nothing) until their visibility ran out.
     await waitFor('every healthy delivery', () => (h.receiver.at('/healthy-a').length >= 5 && h.receiver.at('/healthy-b').length >= 5 ? true : undefined), 15_000);
     expect(h.receiver.at('/dead').length).toBe(200);
