@@ -1,7 +1,8 @@
 import { ulid } from 'ulid';
 import { ClientError, conflict } from '../core/errors';
 import { isId } from '../core/ids';
-import type { DeliveryMessage, DeliveryRecord } from '../core/records';
+import { deliveryMessage } from '../core/delivery-message';
+import type { DeliveryRecord } from '../core/records';
 import { sendJson } from '../shared/queue-sender';
 import { loadSubscription, requireEnabled } from './access';
 import type { RouteDeps } from './deps';
@@ -94,8 +95,7 @@ export function deliveryRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[
       // A new round, whose id sorts after every earlier one: a retry still waiting from an older round
       // is dropped when it comes due. The record changes when the dispatcher claims the first attempt,
       // so a failed send leaves nothing pending without a message on its way.
-      const message: DeliveryMessage = {
-        v: 1,
+      const message = deliveryMessage({
         deliveryId: delivery.id,
         fleetId,
         subscriptionId: delivery.subscriptionId,
@@ -103,7 +103,7 @@ export function deliveryRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[
         reason: 'retry',
         round: ulid(deps.now().getTime()),
         attempt: 1,
-      };
+      });
       await sendJson(deps.sqs, deps.queues.deliveriesUrl, message);
       return { statusCode: 202, body: { deliveryId: delivery.id } };
     },

@@ -1,5 +1,6 @@
+import { deliveryMessage } from '../core/delivery-message';
 import { deliveryIdFor, isId, newEventId, newSubscriptionId } from '../core/ids';
-import type { DeliveryMessage, EventRecord, SubscriptionRecord } from '../core/records';
+import type { EventRecord, SubscriptionRecord } from '../core/records';
 import { generateSigningSecret, rotateSecretValue } from '../core/secrets';
 import { TEST_EVENT_TYPE } from '../core/settings';
 import { eventTimeKey } from '../shared/events-store';
@@ -224,14 +225,13 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
         expiresAt: Math.floor(now.getTime() / 1000) + deps.settings.eventRetentionDays * DAY_SECONDS,
       };
       await deps.events.putIfAbsent(event);
-      const message: DeliveryMessage = {
-        v: 1,
+      const message = deliveryMessage({
         deliveryId: deliveryIdFor(fleetId, eventId, record.id, timestamp),
         fleetId,
         subscriptionId: record.id,
         event: { id: eventId, type: event.type, timestamp, data: event.data },
         reason: 'test',
-      };
+      });
       await sendJson(deps.sqs, deps.queues.deliveriesUrl, message);
       return { statusCode: 202, body: { deliveryId: message.deliveryId, eventId } };
     },

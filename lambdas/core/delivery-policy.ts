@@ -114,6 +114,8 @@ export interface MessageTurn {
   round: string;
   attempt: number;
   messageId: string;
+  /** The message body's nonce (absent in messages from before nonces). */
+  nonce?: string;
 }
 
 /**
@@ -164,8 +166,10 @@ export function judgeRefusedClaim(
     if (isTrigger) return { kind: 'drop', why: 'the round this redrive began has ended' };
     // Failed for good (no message parked for the DLQ): a copy of its message cannot be a redrive.
     if (progress.parkedMessageId === undefined) return { kind: 'drop', why: 'the delivery failed for good in this round' };
-    // The exhausted attempt's message, but not the one parked: "Start DLQ redrive" sent it back. A fresh round.
-    return { kind: 'attempt', round: newRoundId(), attempt: 1, newRound: true };
+    // The parked message's body under a new message id: "Start DLQ redrive" sent it back. A fresh round.
+    // Any other copy (a duplicate sent before the delivery failed) carries another nonce.
+    if (turn.nonce !== undefined && turn.nonce === progress.parkedNonce) return { kind: 'attempt', round: newRoundId(), attempt: 1, newRound: true };
+    return { kind: 'drop', why: 'a stray copy of a message of a failed round' };
   }
   if (progress.status !== 'pending') return { kind: 'drop', why: `the delivery is ${progress.status ?? 'not started'}` };
   if (completed >= effective.attempt) {

@@ -172,6 +172,8 @@ export interface DeliveryProgress {
   roundTrigger?: string;
   /** SQS message id of an exhausted delivery's message on its way to the DLQ. */
   parkedMessageId?: string;
+  /** That message's nonce: a copy redriven from the DLQ carries it under a new message id. */
+  parkedNonce?: string;
   nextAttemptAt?: string;
 }
 
@@ -199,6 +201,11 @@ export interface DeliveryMessage {
   round?: string;
   /** 1-based attempt number within the round; absent means 1. */
   attempt?: number;
+  /**
+   * Random, new for every message a Hookline stage sends. A copy that the console's "Start DLQ
+   * redrive" moves back carries the same one, which tells it from a stray duplicate.
+   */
+  nonce?: string;
   /**
    * ISO time before which the attempt must not be made. Set when a wait is longer than SQS's
    * 15-minute message delay: the message is re-sent in hops until then.

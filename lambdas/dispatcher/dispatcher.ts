@@ -20,6 +20,7 @@ import {
   countsAgainstCircuit,
   rateLimit,
 } from '../core/endpoint-health';
+import { resent } from '../core/delivery-message';
 import { buildEnvelope } from '../core/envelope';
 import type { OperatorEventDetail, OperatorEventType } from '../core/operator-events';
 import { PermanentError } from '../core/errors';
@@ -167,16 +168,9 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
     const subscription = await cache.get(message.fleetId, message.subscriptionId);
     if (subscription === undefined || !subscription.enabled) return endAsDisabled(message, subscription, at, logger);
     const allowed = attemptsAllowed(settings, subscription.maxAttempts);
-    const attempt = message.attempt ?? 1;
-    if (attempt > allowed) {
-      // The subscription's maxAttempts was lowered during the round: it has had its attempts.
-      const reason = `attempt ${attempt} is past the webhook's maxAttempts ${allowed}`;
-      await deps.deliveries.endWithoutAttempt(identityOf(message, subscription.url), 'failed', reason, at.toISOString(), expiresAt(at), record.messageId);
-      return park(record, logger, reason);
-    }
     const secrets = await signingSecrets.load(subscription, at).catch(async (error: unknown) => {
       if (error instanceof PermanentError) {
-        await deps.deliveries.endWithoutAttempt(identityOf(message, subscription.url), 'failed', error.message, at.toISOString(), expiresAt(at), record.messageId);
+        await deps.deliveries.endWithoutAttempt(identityOf(message, subscription.url), 'failed', error.message, at.toISOString(), expiresAt(at), parkedAs(record, message));
         parked.add(record.messageId);
       }
       throw error;
@@ -187,6 +181,15 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
     try {
       const turn = await claim(message, record, subscription, allowed, logger, at, deadline, passage.probe);
       if (turn === undefined) return;
+      if (turn.attempt > allowed) {
+        // The subscription's maxAttempts was lowered during the round: it has had its attempts.
+        const reason = `attempt ${turn.attempt} is past the webhook's maxAttempts ${allowed}`;
+        await deps.deliveries.endWithoutAttempt(identityOf(message, subscription.url), 'failed', reason, at.toISOString(), expiresAt(at), {
+          ...parkedAs(record, message),
+          claimedAttempt: turn.attempt,
+        });
+        park(record, logger, reason);
+      }
       await postAttempt(turn, secrets, at);
     } finally {
       if (passage.slot !== undefined) await deps.gates.releaseSlot(subscription.id, passage.slot, record.messageId);
@@ -309,7 +312,12 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
       });
       const base = { message, record, subscription, allowed, logger, messageId: record.messageId, probe };
       if (result.claimed) return { ...base, holder: record.messageId, round, attempt, roundNumber: result.roundNumber };
-      const verdict = judgeRefusedClaim(result.progress, { round, attempt, messageId: record.messageId }, at.getTime(), ulid);
+      const verdict = judgeRefusedClaim(
+        result.progress,
+        { round, attempt, messageId: record.messageId, ...(message.nonce === undefined ? {} : { nonce: message.nonce }) },
+        at.getTime(),
+        ulid,
+      );
       switch (verdict.kind) {
         case 'attempt':
           if (verdict.newRound && verdict.round !== round) trigger = record.messageId;
@@ -326,7 +334,7 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
           return undefined;
         }
         case 'resend-next':
-          await sendAttempt({ ...message, round: verdict.round, attempt: verdict.attempt }, planWait(verdict.waitSeconds, at));
+          await sendAttempt(message, planWait(verdict.waitSeconds, at), { round: verdict.round, attempt: verdict.attempt });
           return undefined;
         case 'to-dlq':
           return park(record, logger, 'exhausted');
@@ -365,7 +373,7 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
       ...(plan.retryInSeconds === undefined
         ? {}
         : { nextAttemptAt: new Date(finishedAt.getTime() + plan.retryInSeconds * 1000).toISOString() }),
-      ...(plan.message.kind === 'to-dlq' ? { parkedMessageId: turn.record.messageId } : {}),
+      ...(plan.message.kind === 'to-dlq' ? parkedAs(turn.record, message) : {}),
       now: at.toISOString(),
       expiresAt: expiresAt(at),
     });
@@ -378,7 +386,7 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
     logAttempt(turn, outcome, plan, result);
     await applyToSubscription(turn, outcome, plan, result, at);
     if (plan.message.kind === 'send-next' && next !== undefined) {
-      await sendAttempt({ ...message, round: turn.round, attempt: plan.message.attempt }, next);
+      await sendAttempt(message, next, { round: turn.round, attempt: plan.message.attempt });
     } else if (plan.message.kind === 'to-dlq') {
       await announce('delivery.exhausted', subscription, at, {
         deliveryId: message.deliveryId,
@@ -473,10 +481,13 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
     }
   }
 
-  /** Sends the message of an attempt to come (or the next hop of a long wait). */
-  async function sendAttempt(message: DeliveryMessage, wait: { delaySeconds: number; notBefore?: string }): Promise<void> {
-    const { notBefore: _previous, ...rest } = message;
-    const body: DeliveryMessage = wait.notBefore === undefined ? rest : { ...rest, notBefore: wait.notBefore };
+  /** Sends the message of an attempt to come (or the next hop of a long wait): a new message, a new nonce. */
+  async function sendAttempt(
+    message: DeliveryMessage,
+    wait: { delaySeconds: number; notBefore?: string },
+    changes: { round?: string; attempt?: number } = {},
+  ): Promise<void> {
+    const body = resent(message, { ...changes, ...(wait.notBefore === undefined ? {} : { notBefore: wait.notBefore }) });
     await deps.sqs.send(
       new SendMessageCommand({
         QueueUrl: deps.deliveriesQueueUrl,
@@ -552,6 +563,11 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
       handleRecord(record, deadline),
     );
   };
+}
+
+/** What the record keeps of a message going on to the DLQ: its id, and its nonce, which a redriven copy carries. */
+function parkedAs(record: SQSRecord, message: DeliveryMessage): { parkedMessageId: string; parkedNonce?: string } {
+  return { parkedMessageId: record.messageId, ...(message.nonce === undefined ? {} : { parkedNonce: message.nonce }) };
 }
 
 function identityOf(message: DeliveryMessage, webhookUrl: string): DeliveryIdentity {

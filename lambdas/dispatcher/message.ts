@@ -23,6 +23,7 @@ const deliveryMessageSchema = z.object({
   round: z.string().regex(/^[0-9A-HJKMNP-TV-Z]{1,26}$/, 'must be a round id').optional(),
   attempt: z.number().int().min(1).max(1_000).optional(),
   notBefore: isoTime.optional(),
+  nonce: z.string().min(1).max(64).optional(),
 });
 
 /** Parses a deliveries-queue body; PermanentError (set aside for the DLQ) when it is not a DeliveryMessage. */

@@ -4,6 +4,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { subscriptionMatches } from '../core/catalog';
 import { PermanentError } from '../core/errors';
+import { deliveryMessage } from '../core/delivery-message';
 import { deliveryIdFor } from '../core/ids';
 import type { DeliveryMessage, EventRecord, ReplayJobMessage } from '../core/records';
 import type { DeploymentSettings } from '../core/settings';
@@ -72,14 +73,15 @@ export function createFanout(deps: FanoutDeps): SqsHandler {
     for await (const page of deps.subscriptions.pages(event.fleetId, deps.subscriptionPageSize)) {
       const messages: DeliveryMessage[] = page
         .filter((subscription) => subscriptionMatches(subscription, event.type))
-        .map((subscription) => ({
-          v: 1,
-          deliveryId: deliveryIdFor(event.fleetId, event.id, subscription.id, event.timestamp),
-          fleetId: event.fleetId,
-          subscriptionId: subscription.id,
-          event: deliveryEvent,
-          reason: 'fanout',
-        }));
+        .map((subscription) =>
+          deliveryMessage({
+            deliveryId: deliveryIdFor(event.fleetId, event.id, subscription.id, event.timestamp),
+            fleetId: event.fleetId,
+            subscriptionId: subscription.id,
+            event: deliveryEvent,
+            reason: 'fanout',
+          }),
+        );
       matched += messages.length;
       const sent = await sendJsonBatch(deps.sqs, deps.deliveriesQueueUrl, messages, {
         concurrency: deps.sendConcurrency ?? DEFAULT_SEND_CONCURRENCY,

@@ -45,11 +45,21 @@ export interface AttemptWrite {
   holder?: string;
   status: DeliveryStatus;
   nextAttemptAt?: string;
-  /** Set when the delivery is exhausted: the message that goes on to the DLQ. */
+  /** Set when the delivery is exhausted: the message that goes on to the DLQ, and its nonce. */
   parkedMessageId?: string;
+  parkedNonce?: string;
   now: string;
   /** Epoch seconds at which DynamoDB TTL may remove the record. */
   expiresAt: number;
+}
+
+/** How a delivery ended without an attempt leaves its bookkeeping. */
+export interface EndWithoutAttemptOptions {
+  /** The message that goes on to the DLQ, and its nonce (a redriven copy carries the same one). */
+  parkedMessageId?: string;
+  parkedNonce?: string;
+  /** The attempt this dispatcher had claimed: it counts as completed (without a POST) and the claim is released. */
+  claimedAttempt?: number;
 }
 
 export interface DeliveryListOptions {
@@ -106,7 +116,7 @@ export class DeliveriesStore {
       update =
         'SET #round = :r, rounds = if_not_exists(rounds, :zero) + :one, #started = :a, #completed = :done, ' +
         'leaseUntil = :lease, leaseHolder = :h, expiresAt = if_not_exists(expiresAt, :exp)' +
-        (input.trigger === undefined ? ' REMOVE parkedMessageId, roundTrigger' : ', roundTrigger = :trigger REMOVE parkedMessageId');
+        (input.trigger === undefined ? ' REMOVE parkedMessageId, parkedNonce, roundTrigger' : ', roundTrigger = :trigger REMOVE parkedMessageId, parkedNonce');
       condition += ' AND (attribute_not_exists(#round) OR #round < :r)';
       Object.assign(values, { ':zero': 0, ':done': input.attempt - 1, ':exp': input.expiresAt });
       if (input.trigger !== undefined) values[':trigger'] = input.trigger;
@@ -141,7 +151,7 @@ export class DeliveriesStore {
         TableName: this.tableName,
         Key: { id },
         ConsistentRead: true,
-        ProjectionExpression: 'id, #status, #round, rounds, #started, #completed, leaseUntil, leaseHolder, roundTrigger, parkedMessageId, nextAttemptAt',
+        ProjectionExpression: 'id, #status, #round, rounds, #started, #completed, leaseUntil, leaseHolder, roundTrigger, parkedMessageId, parkedNonce, nextAttemptAt',
         ExpressionAttributeNames: { ...PROGRESS_NAMES, '#status': 'status' },
       }),
     );
@@ -192,6 +202,10 @@ export class DeliveriesStore {
       sets.push('parkedMessageId = :parked');
       values[':parked'] = write.parkedMessageId;
     }
+    if (write.parkedNonce !== undefined) {
+      sets.push('parkedNonce = :parkedNonce');
+      values[':parkedNonce'] = write.parkedNonce;
+    }
     for (const field of OPTIONAL_RESULT_FIELDS) {
       if (optional[field] === undefined) removes.push(field);
       else {
@@ -240,8 +254,14 @@ export class DeliveriesStore {
     reason: string,
     now: string,
     expiresAt: number,
-    parkedMessageId?: string,
+    park: EndWithoutAttemptOptions = {},
   ): Promise<void> {
+    const { parkedMessageId, parkedNonce, claimedAttempt } = park;
+    const extraSets = [
+      ...(parkedMessageId === undefined ? [] : ['parkedMessageId = :parked']),
+      ...(parkedNonce === undefined ? [] : ['parkedNonce = :parkedNonce']),
+      ...(claimedAttempt === undefined ? [] : ['#completed = :claimed']),
+    ];
     try {
       await this.doc.send(
         new UpdateCommand({
@@ -250,10 +270,10 @@ export class DeliveriesStore {
           UpdateExpression:
             `SET ${IDENTITY_SETS.join(', ')}, subscriptionStatus = :ss, webhookUrl = if_not_exists(webhookUrl, :webhookUrl), errorMessage = :reason, ` +
             'attemptCount = if_not_exists(attemptCount, :zero), attempts = if_not_exists(attempts, :empty)' +
-            (parkedMessageId === undefined ? '' : ', parkedMessageId = :parked') +
-            ' REMOVE nextAttemptAt',
+            extraSets.map((set) => `, ${set}`).join('') +
+            ' REMOVE nextAttemptAt, leaseUntil, leaseHolder',
           ConditionExpression: NOT_SUCCEEDED,
-          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeNames: { '#status': 'status', ...(claimedAttempt === undefined ? {} : { '#completed': 'completed' }) },
           ExpressionAttributeValues: {
             ...this.identityValues(identity, status, now, expiresAt),
             ':reason': reason,
@@ -261,6 +281,8 @@ export class DeliveriesStore {
             ':empty': [],
             ':succeeded': 'succeeded',
             ...(parkedMessageId === undefined ? {} : { ':parked': parkedMessageId }),
+            ...(parkedNonce === undefined ? {} : { ':parkedNonce': parkedNonce }),
+            ...(claimedAttempt === undefined ? {} : { ':claimed': claimedAttempt }),
           },
         }),
       );

@@ -1,6 +1,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { ulid } from 'ulid';
 import { subscriptionMatches } from '../core/catalog';
+import { deliveryMessage } from '../core/delivery-message';
 import { deliveryIdFor } from '../core/ids';
 import type { DeliveryMessage, EventRecord, ReplayJobMessage, SubscriptionRecord } from '../core/records';
 import type { Page } from './cursor';
@@ -53,7 +54,7 @@ export async function runReplay(deps: ReplayDeps, job: ReplayJobMessage, options
     );
     const messages = result.items
       .filter((event) => subscriptionMatches(subscription, event.type))
-      .map((event) => deliveryMessage(subscription, event, round));
+      .map((event) => replayMessage(subscription, event, round));
     if (messages.length > 0) await sendJsonBatch(deps.sqs, deps.deliveriesQueueUrl, messages);
     enqueued += messages.length;
     cursor = result.nextCursor;
@@ -65,9 +66,8 @@ export async function runReplay(deps: ReplayDeps, job: ReplayJobMessage, options
   return { enqueued, continued: true };
 }
 
-function deliveryMessage(subscription: SubscriptionRecord, event: EventRecord, round: string): DeliveryMessage {
-  return {
-    v: 1,
+function replayMessage(subscription: SubscriptionRecord, event: EventRecord, round: string): DeliveryMessage {
+  return deliveryMessage({
     deliveryId: deliveryIdFor(subscription.fleetId, event.id, subscription.id, event.timestamp),
     fleetId: subscription.fleetId,
     subscriptionId: subscription.id,
@@ -75,5 +75,5 @@ function deliveryMessage(subscription: SubscriptionRecord, event: EventRecord, r
     reason: 'replay',
     round,
     attempt: 1,
-  };
+  });
 }

@@ -250,8 +250,8 @@ describe('DeliveriesStore: listing and ending', () => {
     await deliveries.endWithoutAttempt({ ...identity('dlv_gone'), webhookUrl: '(deleted)' }, 'disabled', 'subscription was deleted', 'later', 1);
     expect(await deliveries.get('dlv_gone')).toMatchObject({ webhookUrl: 'https://example.com/hook', errorMessage: 'subscription was deleted' });
 
-    await deliveries.endWithoutAttempt(identity('dlv_past'), 'failed', 'attempt 3 is past maxAttempts 2', 'now', 1, 'm-past');
-    expect(await deliveries.progress('dlv_past')).toMatchObject({ status: 'failed', parkedMessageId: 'm-past' });
+    await deliveries.endWithoutAttempt(identity('dlv_past'), 'failed', 'attempt 3 is past maxAttempts 2', 'now', 1, { parkedMessageId: 'm-past', parkedNonce: 'n-past' });
+    expect(await deliveries.progress('dlv_past')).toMatchObject({ status: 'failed', parkedMessageId: 'm-past', parkedNonce: 'n-past' });
     expect((await deliveries.list('wh_A', { limit: 10, status: 'failed' })).items.map((d) => d.id)).toContain('dlv_past');
 
     await deliveries.endWithoutAttempt(identity('dlv_next'), 'disabled', 'subscription is disabled', 'later', 1);
