@@ -51,6 +51,9 @@ export function buildOpenApiDocument(
     if (route.responses.some((response) => response.status === 202) && route.resource === 'webhook') {
       responses[409] = error('The webhook is disabled.');
     }
+    if (route.operationId === 'publishEvent') {
+      responses[409] = error('An event with this id or idempotency-key was already published with another type or data.');
+    }
     if (route.operationId === 'retryDelivery') {
       responses[409] = error('The webhook is disabled or deleted.');
       responses[410] = error('The event is past its retention and was deleted.');
