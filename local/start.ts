@@ -12,7 +12,7 @@ import { ENV } from '../lambdas/shared/environment';
 import type { ApiServer } from './api-server';
 import { chooseDevToken, GENERATED_TOKEN_FILE, registerDevToken } from './dev-token';
 import { removeInstanceFile, writeInstanceFile } from './instance-file';
-import { installHumanLogSink, readLogFormat } from './log-format';
+import { HumanLogFilter, installHumanLogSink, readLogFormat } from './log-format';
 import type { Pipeline } from './pipeline';
 import type { LocalRuntime } from './runtime';
 
@@ -134,8 +134,10 @@ async function main(): Promise<void> {
   try {
     const logFormat = readLogFormat(env.HOOKLINE_LOG_FORMAT);
     if (logFormat === 'human') {
-      installHumanLogSink(process.stdout);
-      installHumanLogSink(process.stderr);
+      // One filter for both streams: a repeated line is recognised whichever stream it comes on.
+      const filter = new HumanLogFilter();
+      installHumanLogSink(process.stdout, filter);
+      installHumanLogSink(process.stderr, filter);
       // EMF metric blobs are for CloudWatch; in a terminal they only bury the attempt lines.
       env.POWERTOOLS_METRICS_DISABLED ??= 'true';
     }
@@ -213,6 +215,8 @@ async function main(): Promise<void> {
     sqsEndpoint: runtime.endpoints.sqs,
     eventBridgeEndpoint: runtime.endpoints.eventBridge,
     eventBus: runtime.eventBus.name,
+    dynamoDbEndpoint: runtime.endpoints.dynamodb,
+    tokenSource: devToken.source,
     queues: {
       eventsUrl: runtime.queues.eventsUrl,
       eventsDlqUrl: runtime.queues.eventsDlqUrl,
