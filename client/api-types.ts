@@ -164,7 +164,7 @@ export interface paths {
         put?: never;
         /**
          * Publish an event
-         * @description Stores the event and fans it out to every matching subscription of the fleet. An `idempotency-key` header or an `id` makes a repeat within 24 hours return the same event id without a second fan-out.
+         * @description Stores the event and fans it out to every matching subscription of the fleet. An `idempotency-key` header or an `id` makes a repeat within 24 hours return the same event id with `duplicate: true` and no second fan-out; a repeat with another `type` or `data` is refused with 409.
          */
         post: operations["publishEvent"];
         delete?: never;
@@ -468,6 +468,8 @@ export interface components {
         PublishEventResult: {
             /** @example evt_01J0Z8K7Q3N5X2B4C6D8E0F1G2 */
             id: string;
+            /** @description true when this was an identical repeat (same id or idempotency-key): nothing new was sent. */
+            duplicate?: boolean;
         };
         /**
          * @example {
@@ -1256,6 +1258,15 @@ export interface operations {
             };
             /** @description Not found, or in a fleet this token does not grant (never 403). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An event with this id or idempotency-key was already published with another type or data. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

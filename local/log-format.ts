@@ -51,6 +51,8 @@ function clockTime(timestamp: string): string {
  */
 export function displayUrl(value: unknown): string {
   if (typeof value !== 'string') return text(value);
+  // Already cut to its origin by the one who logged it.
+  if (value.endsWith('/…')) return value;
   let url: URL;
   try {
     url = new URL(value);

@@ -84,6 +84,7 @@ describe('human log: first-hour noise', () => {
     expect(line).toContain('https://hooks.example.com:8443/services/T0/B1?…');
     expect(line).not.toMatch(/user|pass|token=abc/);
     expect(displayUrl('http://127.0.0.1:4000/webhooks')).toBe('http://127.0.0.1:4000/webhooks');
+    expect(displayUrl('http://127.0.0.1:4000/…')).toBe('http://127.0.0.1:4000/…');
   });
 
   it('drops Powertools "No application metrics to publish" notices', () => {
