@@ -1,8 +1,8 @@
 /**
  * `npm start`: the whole of Hookline in one process with no AWS account — the local AWS stand-ins,
  * the fan-out and dispatcher behind event source mapping stand-ins, and the API behind an HTTP
- * front — configured by DESIGN.md "Local mode": HOOKLINE_PORT, HOOKLINE_TOKEN, HOOKLINE_DATA_DIR,
- * plus HOOKLINE_SETTINGS (JSON overrides of the deployment settings) and HOOKLINE_LOG_FORMAT.
+ * front — configured by HOOKLINE_PORT, HOOKLINE_TOKEN, HOOKLINE_DATA_DIR, plus HOOKLINE_SETTINGS
+ * (JSON overrides of the deployment settings) and HOOKLINE_LOG_FORMAT.
  */
 import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -18,7 +18,7 @@ import type { LocalRuntime } from './runtime';
 
 const DEFAULT_PORT = 8787;
 const DEFAULT_DATA_DIR = '.hookline';
-/** DESIGN.md: local mode may deliver to loopback only; the address policy still refuses the rest. */
+/** Local mode may deliver to loopback only; the address policy still refuses the rest. */
 const LOOPBACK_TARGETS = ['127.0.0.0/8', '::1/128'];
 /** A stop that hangs (a stuck connection, a wedged stand-in) must not keep the terminal hostage. */
 const STOP_TIMEOUT_MS = 10_000;
