@@ -9,7 +9,7 @@ const MAX_NAME_LENGTH = 200;
 export type Target =
   | { kind: 'table'; table: string; region?: string }
   | { kind: 'stack'; stack: string; outputPrefix: string; region?: string }
-  /** `endpoint` unset: the CLI opens the data directory's DynamoDB itself (local mode not running). */
+  /** `endpoint` unset: the running instance's (instance file), or the data directory opened directly. */
   | { kind: 'local'; dataDir: string; endpoint?: string };
 
 export type CliCommand =
@@ -22,21 +22,21 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-export const USAGE = `Usage: hookline token <command> [target] [options]
+export const USAGE = `Usage: hookline tokens <command> [target] [options]   (or: hookline token …)
 
 Commands:
-  token create --fleet <id> [--fleet <id>…] [--name <name>]   a token for these fleets
-  token create --all-fleets [--name <name>]                   a token for every fleet
-  token list                                                  tokens (never their secrets)
-  token revoke <tok_id>                                       delete a token; it stops working within 5 s
+  tokens create --fleet <id> [--fleet <id>…] [--name <name>]  a token for these fleets
+  tokens create --all-fleets [--name <name>]                  a token for every fleet
+  tokens list                                                 tokens (never their secrets)
+  tokens revoke <tok_id>                                      delete a token; it stops working within 5 s
 
-Target (one of):
+Target (one of; local mode when none is given):
   --stack <name> [--output-prefix <p>]  a deployed stack: reads its TokensTableName output
   --table <name>                        the tokens table by name (or HOOKLINE_TOKENS_TABLE)
   --local [--data-dir <dir>] [--endpoint <url>]
-                                        local mode: HOOKLINE_DATA_DIR (default .hookline/);
-                                        --endpoint (or AWS_ENDPOINT_URL_DYNAMODB) reaches a running
-                                        \`npm start\`, otherwise the data directory is opened directly
+                                        local mode, HOOKLINE_DATA_DIR (default .hookline/): a running
+                                        \`npm start\` is found through its instance file; when none
+                                        runs, the data directory is opened directly
 
 Options:
   --region <region>   AWS region (default: the SDK's, e.g. AWS_REGION or your profile)
@@ -74,7 +74,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
   if (values.help === true || positionals.length === 0) return { command: 'help' };
 
   const [group, action, ...rest] = positionals;
-  if (group !== 'token') throw new UsageError(`Unknown command "${group}"; the CLI has "token" commands`);
+  if (group !== 'token' && group !== 'tokens') throw new UsageError(`Unknown command "${group}"`);
   const json = values.json === true;
 
   switch (action) {
@@ -112,7 +112,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = p
       return { command: 'token-revoke', target: target(values, env), tokenId, json };
     }
     default:
-      throw new UsageError(action === undefined ? 'token needs a command: create, list or revoke' : `Unknown token command "${action}"`);
+      throw new UsageError(action === undefined ? 'tokens needs a command: create, list or revoke' : `Unknown tokens command "${action}"`);
   }
 }
 
@@ -151,7 +151,8 @@ function target(values: Values, env: NodeJS.ProcessEnv): Target {
   }
   const table = values.table ?? nonEmpty(env.HOOKLINE_TOKENS_TABLE);
   if (table === undefined) {
-    throw new UsageError('Say where the tokens are: --stack <name>, --table <name> (or HOOKLINE_TOKENS_TABLE), or --local');
+    if (values.region !== undefined) throw new UsageError('--region goes with --stack or --table');
+    return { kind: 'local', dataDir: nonEmpty(env.HOOKLINE_DATA_DIR) ?? '.hookline' };
   }
   return { kind: 'table', table, ...region };
 }

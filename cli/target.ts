@@ -4,7 +4,9 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TABLE_SCHEMAS, TOKENS_TABLE } from '../lambdas/core/table-schema';
 import { TokensStore } from '../lambdas/shared/tokens-store';
 import { ensureTables, startDynamoDb, tableName } from '../local/dynamodb';
+import { readInstanceFile } from '../local/instance-file';
 import type { Target } from './args';
+import { TargetError } from './errors';
 
 /** Local mode's table prefix (local/runtime.ts default). */
 const LOCAL_NAME_PREFIX = 'hookline';
@@ -18,9 +20,7 @@ export interface OpenedStore {
   close(): Promise<void>;
 }
 
-export class TargetError extends Error {
-  override name = 'TargetError';
-}
+export { TargetError };
 
 /** Opens the tokens table a target names; the caller closes it. */
 export async function openTokensStore(target: Target): Promise<OpenedStore> {
@@ -29,8 +29,16 @@ export async function openTokensStore(target: Target): Promise<OpenedStore> {
       return remote(target.table, target.region, `table ${target.table}`);
     case 'stack':
       return remote(await tokensTableOfStack(target), target.region, `stack ${target.stack}`);
-    case 'local':
-      return target.endpoint === undefined ? openDataDir(target.dataDir) : local(target.endpoint);
+    case 'local': {
+      if (target.endpoint !== undefined) return local(target.endpoint);
+      // A running `npm start` holds the data directory's lock: go through its DynamoDB stand-in.
+      const running = readInstanceFile(target.dataDir);
+      if (running === undefined) return openDataDir(target.dataDir);
+      if (running.dynamoDbEndpoint === undefined) {
+        throw new TargetError(`The Hookline running on ${target.dataDir} is older than this CLI: restart \`npm start\` and try again`);
+      }
+      return local(running.dynamoDbEndpoint, `the running local Hookline (${target.dataDir})`);
+    }
   }
 }
 
@@ -43,24 +51,34 @@ function remote(table: string, region: string | undefined, description: string):
   return { store: new TokensStore(documentClient(client), table), description, close: async () => client.destroy() };
 }
 
-function local(endpoint: string): OpenedStore {
+function local(endpoint: string, description = `local mode at ${endpoint}`): OpenedStore {
+  quietLocalSdk();
   const client = new DynamoDBClient({ ...LOCAL_CLIENT, endpoint });
   const table = tableName(LOCAL_NAME_PREFIX, TOKENS_TABLE);
-  return { store: new TokensStore(documentClient(client), table), description: `local mode at ${endpoint}`, close: async () => client.destroy() };
+  return { store: new TokensStore(documentClient(client), table), description, close: async () => client.destroy() };
 }
 
 /**
- * Opens local mode's DynamoDB data directly. LevelDB allows one process per directory, so this
- * works only while `npm start` is not running; then the fix is to pass its endpoint instead.
+ * The SDK's notice about its future Node.js baseline concerns deployed use; talking to local
+ * stand-ins it is noise (`npm start` silences it the same way). Remote targets keep it.
+ */
+function quietLocalSdk(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+}
+
+/**
+ * Opens local mode's DynamoDB data directly, when no `npm start` runs on it (LevelDB allows one
+ * process per directory; a running instance is reached through its endpoint instead).
  */
 async function openDataDir(dataDir: string): Promise<OpenedStore> {
+  quietLocalSdk();
   let standIn;
   try {
     standIn = await startDynamoDb({ path: `${dataDir.replace(/\/+$/, '')}/dynamodb` });
   } catch (error) {
     throw new TargetError(
-      `Cannot open ${dataDir}/dynamodb (${error instanceof Error ? error.message : String(error)}). If \`npm start\` is running ` +
-        'on this data directory, pass --endpoint <its DynamoDB endpoint> (or AWS_ENDPOINT_URL_DYNAMODB) instead.',
+      `Cannot open ${dataDir}/dynamodb (${error instanceof Error ? error.message : String(error)}). Is another ` +
+        'process using this data directory?',
     );
   }
   const client = new DynamoDBClient({ ...LOCAL_CLIENT, endpoint: standIn.endpoint });

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CHOSEN_TOKEN_RULE, chosenTokenId, isChosenToken } from '../lambdas/core/chosen-token';
 import { newTokenId } from '../lambdas/core/ids';
 import type { TokenRecord } from '../lambdas/core/records';
 import { formatApiToken, generateApiTokenSecret, hashTokenSecret, parseApiToken } from '../lambdas/core/secrets';
@@ -17,19 +18,17 @@ export interface DevToken {
 }
 
 /**
- * The token local mode serves. HOOKLINE_TOKEN must be a real Hookline token
- * (`hlk_tok_<ULID>_<20+ base64url chars>`): the API authenticates it like any other, with no
- * local-only bypass. Unset, a token is generated once per data dir and reused on restarts.
+ * The token local mode serves. HOOKLINE_TOKEN may be any string of 16–256 visible ASCII characters
+ * (or a token issued by the CLI): the API authenticates it like any other, by the hash stored for
+ * it, with no local-only bypass. Unset, a token is generated once per data dir and reused on restarts.
  */
 export function chooseDevToken(envToken: string | undefined, dataDir: string): DevToken {
   if (envToken !== undefined && envToken.trim() !== '') {
-    if (parseApiToken(envToken.trim()) === undefined) {
-      throw new Error(
-        'HOOKLINE_TOKEN must look like hlk_tok_<26-char ULID>_<20 to 256 chars of A-Z a-z 0-9 _ -> ' +
-          `(e.g. ${formatApiToken('tok_00000000000000000000000000', 'local-development-token')}); unset it to get one generated`,
-      );
+    const token = envToken.trim();
+    if (parseApiToken(token) === undefined && !isChosenToken(token)) {
+      throw new Error(`HOOKLINE_TOKEN must be ${CHOSEN_TOKEN_RULE}; unset it to get one generated`);
     }
-    return { token: envToken.trim(), source: 'HOOKLINE_TOKEN' };
+    return { token, source: 'HOOKLINE_TOKEN' };
   }
   const file = join(dataDir, GENERATED_TOKEN_FILE);
   if (existsSync(file)) {
@@ -47,7 +46,7 @@ export function chooseDevToken(envToken: string | undefined, dataDir: string): D
  * (tokens created with the CLI are left alone).
  */
 export async function registerDevToken(tokens: TokensStore, token: string, now: Date = new Date()): Promise<void> {
-  const parsed = parseApiToken(token);
+  const parsed = parseApiToken(token) ?? (isChosenToken(token) ? { tokenId: chosenTokenId(token), secret: token } : undefined);
   if (parsed === undefined) throw new Error('Development token is malformed');
   const record: TokenRecord = {
     id: parsed.tokenId,

@@ -2,8 +2,8 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
- * What a running `npm start` publishes in its data dir so helper commands (the DLQ redrive) can
- * find its stand-ins, whose ports are picked free at every start.
+ * What a running `npm start` publishes in its data dir so helper commands (the CLI, the DLQ
+ * redrive) can find it and its stand-ins, whose ports are picked free at every start.
  */
 export interface InstanceInfo {
   pid: number;
@@ -12,6 +12,10 @@ export interface InstanceInfo {
   sqsEndpoint: string;
   eventBridgeEndpoint: string;
   eventBus: string;
+  /** The DynamoDB stand-in, so `hookline tokens …` can reach the running instance's tables. */
+  dynamoDbEndpoint?: string;
+  /** Where the development token came from; its value is never written here. */
+  tokenSource?: 'HOOKLINE_TOKEN' | 'generated' | 'kept';
   queues: { eventsUrl: string; eventsDlqUrl: string; deliveriesUrl: string; deliveriesDlqUrl: string };
 }
 

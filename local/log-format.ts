@@ -45,6 +45,23 @@ function clockTime(timestamp: string): string {
   return Number.isNaN(date.getTime()) ? timestamp : date.toISOString().slice(11, 23);
 }
 
+/**
+ * A delivery URL as a terminal shows it: scheme, host, port and path; credentials and the query
+ * string (where receivers put their own tokens) are left out.
+ */
+export function displayUrl(value: unknown): string {
+  if (typeof value !== 'string') return text(value);
+  // Already cut to its origin by the one who logged it.
+  if (value.endsWith('/…')) return value;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return value;
+  }
+  return `${url.origin}${url.pathname}${url.search === '' ? '' : '?…'}`;
+}
+
 function text(value: unknown): string {
   if (value === undefined || value === null) return '-';
   return typeof value === 'string' ? value : JSON.stringify(value);
@@ -63,7 +80,8 @@ function formatAttempt(record: LogRecord): string {
   const error = record.errorKind !== undefined && record.errorKind !== 'http' ? ` (${text(record.errorMessage)})` : '';
   return [
     clockTime(String(record.timestamp)),
-    ...[record.eventType, record.url ?? record.webhookUrl].filter((value) => value !== undefined).map(text),
+    ...(record.eventType === undefined ? [] : [text(record.eventType)]),
+    ...(record.url === undefined && record.webhookUrl === undefined ? [] : [displayUrl(record.url ?? record.webhookUrl)]),
     '→',
     status,
     latency,
@@ -95,32 +113,69 @@ export function formatLogRecord(record: LogRecord): string {
   return isAttempt(record) ? formatAttempt(record) : formatGeneric(record);
 }
 
-/** Re-renders every Powertools JSON line in `chunk`; other lines are returned unchanged. */
-export function renderChunk(chunk: string): string {
-  if (!chunk.includes('{')) return chunk;
-  return chunk
-    .split('\n')
-    .map((line) => {
-      if (!line.startsWith('{')) return line;
-      try {
-        const parsed: unknown = JSON.parse(line);
-        return isPowertoolsRecord(parsed) ? formatLogRecord(parsed) : line;
-      } catch {
-        return line;
-      }
-    })
-    .join('\n');
+/** The fan-out logs a rejected events-queue message at each of its receives until the DLQ takes it. */
+const SET_ASIDE = 'events-queue message set aside for the DLQ';
+const MAX_REMEMBERED = 1_000;
+
+/**
+ * Decides which lines a person sees: one line per rejected bus event (not one per receive), and
+ * none of Powertools' "No application metrics to publish" notices, which say nothing locally.
+ */
+export class HumanLogFilter {
+  private readonly setAside = new Set<string>();
+
+  /** The rendered line, or undefined to drop it. */
+  render(line: string): string | undefined {
+    if (line.startsWith('No application metrics to publish')) return undefined;
+    if (!line.startsWith('{')) return line;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      return line;
+    }
+    if (!isPowertoolsRecord(parsed)) return line;
+    if (parsed.message === SET_ASIDE && typeof parsed.messageId === 'string') {
+      if (this.setAside.has(parsed.messageId)) return undefined;
+      this.remember(parsed.messageId);
+      const { receiveCount: _count, ...rest } = parsed;
+      return `${formatLogRecord(rest)} (it goes to the events DLQ after its remaining receives)`;
+    }
+    return formatLogRecord(parsed);
+  }
+
+  private remember(id: string): void {
+    if (this.setAside.size >= MAX_REMEMBERED) {
+      const oldest = this.setAside.values().next().value;
+      if (oldest !== undefined) this.setAside.delete(oldest);
+    }
+    this.setAside.add(id);
+  }
+}
+
+/** Re-renders every Powertools JSON line in `chunk` and drops the noise; other lines are returned unchanged. */
+export function renderChunk(chunk: string, filter: HumanLogFilter = new HumanLogFilter()): string {
+  if (!chunk.includes('{') && !chunk.includes('No application metrics')) return chunk;
+  const lines = chunk.split('\n');
+  const kept: string[] = [];
+  for (const [index, line] of lines.entries()) {
+    const rendered = filter.render(line);
+    if (rendered !== undefined) kept.push(rendered);
+    // A dropped line takes its newline along; the chunk's final newline stays.
+    else if (index === lines.length - 1) kept.push('');
+  }
+  return kept.join('\n');
 }
 
 /**
  * Routes everything written to `stream` through {@link renderChunk}. Powertools' Console writes
  * each log entry with a single `write` call, so lines never arrive split across chunks.
  */
-export function installHumanLogSink(stream: NodeJS.WriteStream): void {
+export function installHumanLogSink(stream: NodeJS.WriteStream, filter: HumanLogFilter = new HumanLogFilter()): void {
   const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
   stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-    if (typeof chunk === 'string') return write(renderChunk(chunk), ...rest);
-    if (Buffer.isBuffer(chunk)) return write(renderChunk(chunk.toString('utf8')), ...rest.filter((arg) => typeof arg === 'function'));
+    if (typeof chunk === 'string') return write(renderChunk(chunk, filter), ...rest);
+    if (Buffer.isBuffer(chunk)) return write(renderChunk(chunk.toString('utf8'), filter), ...rest.filter((arg) => typeof arg === 'function'));
     return write(chunk, ...rest);
   }) as typeof stream.write;
 }

@@ -1,21 +1,19 @@
 /**
- * Example webhook receiver for the local-mode quickstart (`npm run receiver`). Self-contained on
- * purpose — only node:http, node:crypto and the `standardwebhooks` package — so it can be copied
- * into a consumer's project as the starting point of a real endpoint.
+ * Example webhook receiver for the local-mode quickstart (`npm run receiver`). Small on purpose —
+ * node:http and `verify()` from Hookline's client package — so it can be copied into a consumer's
+ * project as the starting point of a real endpoint.
  *
- *   WEBHOOK_SECRET        the subscription's `whsec_…` secret (several, space-separated, during a rotation)
+ *   WEBHOOK_SECRET        the subscription's `whsec_…` secret; several (comma- or space-separated)
+ *                         during a rotation, or WEBHOOK_SECRETS
  *   RECEIVER_PORT         port on 127.0.0.1 (default 4000)
  *   RECEIVER_FAIL_STATUS  answer every delivery with this status instead of 204, e.g. 500 to watch retries
- *   WEBHOOK_HEADER_PREFIX prefix of the seed-scheme headers (default X-Webhook)
+ *   WEBHOOK_HEADER_PREFIX prefix of the hex X-Webhook-Signature scheme's headers (default X-Webhook)
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
-import { Webhook } from 'standardwebhooks';
+import { verify, type VerifyResult } from '../client/verify';
 
 const MAX_BODY_BYTES = 1_048_576;
-/** Same replay window as the `standardwebhooks` package applies to `webhook-timestamp`. */
-const TOLERANCE_SECONDS = 300;
 
 export interface ReceiverOptions {
   port: number;
@@ -25,46 +23,19 @@ export interface ReceiverOptions {
   print: (line: string) => void;
 }
 
-export interface VerifyResult {
-  standardWebhooks: boolean;
-  seedScheme: boolean;
-}
-
-/** Checks both signature schemes Hookline sends; any one secret of a rotation may match. */
+/**
+ * A delivery is genuine when either signature scheme verifies under any of the secrets: during a
+ * rotation the old secret still verifies the Standard Webhooks signature while the hex scheme
+ * carries the new one only, so demanding both would refuse deliveries the README promises.
+ */
 export function verifyDelivery(
   secrets: string[],
   headers: IncomingHttpHeaders,
-  body: string,
+  body: string | Buffer,
   headerPrefix: string,
   nowSeconds = Math.floor(Date.now() / 1000),
 ): VerifyResult {
-  const standard: Record<string, string> = {
-    'webhook-id': header(headers, 'webhook-id'),
-    'webhook-timestamp': header(headers, 'webhook-timestamp'),
-    'webhook-signature': header(headers, 'webhook-signature'),
-  };
-  const standardWebhooks = secrets.some((secret) => {
-    try {
-      new Webhook(secret).verify(body, standard);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-
-  const prefix = headerPrefix.toLowerCase();
-  const timestamp = header(headers, `${prefix}-timestamp`);
-  const signature = Buffer.from(header(headers, `${prefix}-signature`));
-  const fresh = Math.abs(nowSeconds - Number(timestamp)) <= TOLERANCE_SECONDS;
-  const seedScheme =
-    fresh &&
-    secrets.some((secret) => {
-      // Seed scheme: the whole secret string is the HMAC key, and the signed text is "{timestamp}.{body}".
-      const hex = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
-      const expected = Buffer.from(`sha256=${hex}`);
-      return expected.length === signature.length && timingSafeEqual(expected, signature);
-    });
-  return { standardWebhooks, seedScheme };
+  return verify(headers, body, secrets, { headerPrefix, nowSeconds });
 }
 
 function header(headers: IncomingHttpHeaders, name: string): string {
@@ -100,13 +71,16 @@ export function startReceiver(options: ReceiverOptions): Promise<Server> {
     });
     req.on('end', () => {
       if (res.writableEnded) return;
-      const body = Buffer.concat(chunks).toString('utf8');
-      const result = verifyDelivery(options.secrets, req.headers, body, options.headerPrefix);
-      const verified = result.standardWebhooks && result.seedScheme;
-      const status = !verified ? 401 : (options.failStatus ?? 204);
+      const raw = Buffer.concat(chunks);
+      // Verify the bytes as received: parsing and re-serialising the JSON would break the signature.
+      const result = verifyDelivery(options.secrets, req.headers, raw, options.headerPrefix);
+      const status = !result.ok ? 401 : (options.failStatus ?? 204);
+      const verdict = result.ok
+        ? `verified=true (${result.scheme}, secret ${result.secretIndex + 1})`
+        : `verified=false (${result.reason}: ${result.message})`;
       options.print(
-        `${new Date().toISOString()} ${describeEnvelope(body)} webhook-id=${header(req.headers, 'webhook-id')} ` +
-          `verified=${verified} (standard-webhooks=${result.standardWebhooks} seed=${result.seedScheme}) → ${status}`,
+        `${new Date().toISOString()} ${describeEnvelope(raw.toString('utf8'))} webhook-id=${header(req.headers, 'webhook-id')} ` +
+          `${verdict} → ${status}`,
       );
       res.writeHead(status).end();
     });
@@ -118,7 +92,7 @@ export function startReceiver(options: ReceiverOptions): Promise<Server> {
 }
 
 function optionsFromEnv(env: NodeJS.ProcessEnv): ReceiverOptions {
-  const secrets = (env.WEBHOOK_SECRET ?? '').split(/\s+/).filter((secret) => secret !== '');
+  const secrets = readSecrets(env);
   if (secrets.length === 0) throw new Error('Set WEBHOOK_SECRET to the subscription secret (whsec_…)');
   const port = Number(env.RECEIVER_PORT ?? 4000);
   if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new Error('RECEIVER_PORT must be a port number');
@@ -127,6 +101,13 @@ function optionsFromEnv(env: NodeJS.ProcessEnv): ReceiverOptions {
     throw new Error('RECEIVER_FAIL_STATUS must be an HTTP status such as 500');
   }
   return { port, secrets, failStatus, headerPrefix: env.WEBHOOK_HEADER_PREFIX ?? 'X-Webhook', print: console.log };
+}
+
+/** WEBHOOK_SECRET and WEBHOOK_SECRETS, each a list separated by commas or whitespace. */
+export function readSecrets(env: NodeJS.ProcessEnv): string[] {
+  return [env.WEBHOOK_SECRET, env.WEBHOOK_SECRETS]
+    .flatMap((value) => (value ?? '').split(/[\s,]+/))
+    .filter((secret) => secret !== '');
 }
 
 async function main(): Promise<void> {

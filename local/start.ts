@@ -1,8 +1,8 @@
 /**
  * `npm start`: the whole of Hookline in one process with no AWS account — the local AWS stand-ins,
  * the fan-out and dispatcher behind event source mapping stand-ins, and the API behind an HTTP
- * front — configured by DESIGN.md "Local mode": HOOKLINE_PORT, HOOKLINE_TOKEN, HOOKLINE_DATA_DIR,
- * plus HOOKLINE_SETTINGS (JSON overrides of the deployment settings) and HOOKLINE_LOG_FORMAT.
+ * front — configured by HOOKLINE_PORT, HOOKLINE_TOKEN, HOOKLINE_DATA_DIR, plus HOOKLINE_SETTINGS
+ * (JSON overrides of the deployment settings) and HOOKLINE_LOG_FORMAT.
  */
 import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -12,13 +12,13 @@ import { ENV } from '../lambdas/shared/environment';
 import type { ApiServer } from './api-server';
 import { chooseDevToken, GENERATED_TOKEN_FILE, registerDevToken } from './dev-token';
 import { removeInstanceFile, writeInstanceFile } from './instance-file';
-import { installHumanLogSink, readLogFormat } from './log-format';
+import { HumanLogFilter, installHumanLogSink, readLogFormat } from './log-format';
 import type { Pipeline } from './pipeline';
 import type { LocalRuntime } from './runtime';
 
 const DEFAULT_PORT = 8787;
 const DEFAULT_DATA_DIR = '.hookline';
-/** DESIGN.md: local mode may deliver to loopback only; the address policy still refuses the rest. */
+/** Local mode may deliver to loopback only; the address policy still refuses the rest. */
 const LOOPBACK_TARGETS = ['127.0.0.0/8', '::1/128'];
 /** A stop that hangs (a stuck connection, a wedged stand-in) must not keep the terminal hostage. */
 const STOP_TIMEOUT_MS = 10_000;
@@ -134,8 +134,10 @@ async function main(): Promise<void> {
   try {
     const logFormat = readLogFormat(env.HOOKLINE_LOG_FORMAT);
     if (logFormat === 'human') {
-      installHumanLogSink(process.stdout);
-      installHumanLogSink(process.stderr);
+      // One filter for both streams: a repeated line is recognised whichever stream it comes on.
+      const filter = new HumanLogFilter();
+      installHumanLogSink(process.stdout, filter);
+      installHumanLogSink(process.stderr, filter);
       // EMF metric blobs are for CloudWatch; in a terminal they only bury the attempt lines.
       env.POWERTOOLS_METRICS_DISABLED ??= 'true';
     }
@@ -213,6 +215,8 @@ async function main(): Promise<void> {
     sqsEndpoint: runtime.endpoints.sqs,
     eventBridgeEndpoint: runtime.endpoints.eventBridge,
     eventBus: runtime.eventBus.name,
+    dynamoDbEndpoint: runtime.endpoints.dynamodb,
+    tokenSource: devToken.source,
     queues: {
       eventsUrl: runtime.queues.eventsUrl,
       eventsDlqUrl: runtime.queues.eventsDlqUrl,

@@ -56,7 +56,7 @@ export function createApi(deps: ApiDeps): ApiHandler {
     resource: 'fleet',
     responses: [{ status: 200, description: 'The OpenAPI 3.1 document of this API.' }],
     async handle() {
-      openApiDocument ??= buildOpenApiDocument(routes, schemas);
+      openApiDocument ??= buildOpenApiDocument(routes, schemas, deps.settings);
       return { statusCode: 200, body: openApiDocument, headers: { 'cache-control': 'public, max-age=300' } };
     },
   });

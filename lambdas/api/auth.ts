@@ -1,4 +1,5 @@
 import { ClientError } from '../core/errors';
+import { chosenTokenId, isChosenToken } from '../core/chosen-token';
 import { parseApiToken, tokenSecretMatches } from '../core/secrets';
 import type { TokenRecord } from '../core/records';
 
@@ -59,12 +60,22 @@ export function createAuthenticator(options: AuthenticatorOptions): (authorizati
   return async (authorization) => {
     const match = authorization === undefined ? null : BEARER.exec(authorization);
     if (match === null) throw missingToken();
-    const parsed = parseApiToken(match[1] as string);
+    const parsed = parseBearer(match[1] as string);
     if (parsed === undefined) throw invalidToken();
     const record = await lookup(parsed.tokenId);
     if (record === undefined || !tokenSecretMatches(parsed.secret, record.secretHash)) throw invalidToken();
     return { tokenId: record.id, fleets: record.fleets };
   };
+}
+
+/**
+ * `hlk_<tokenId>_<secret>` as the CLI issues them; otherwise a token a person chose (local mode's
+ * HOOKLINE_TOKEN), whose id is derived from it and whose secret is the whole string.
+ */
+function parseBearer(token: string): { tokenId: string; secret: string } | undefined {
+  const issued = parseApiToken(token);
+  if (issued !== undefined) return issued;
+  return isChosenToken(token) ? { tokenId: chosenTokenId(token), secret: token } : undefined;
 }
 
 function missingToken(): ClientError {

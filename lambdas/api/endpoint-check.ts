@@ -19,6 +19,8 @@ export const systemResolver: Resolver = async (hostname) => {
   return answers.map(({ address, family }) => ({ address, family: family === 6 ? 6 : 4 }));
 };
 
+const HTTPS_RULE = 'must use https: (plain http is only for private targets this deployment allows)';
+
 const NOT_FOUND_CODES = new Set(['ENOTFOUND', 'ENODATA', 'EAI_NONAME', 'EAI_NODATA']);
 
 /**
@@ -43,12 +45,21 @@ export function createEndpointChecker(options: {
     if (!verdict.ok) throw refuse(field, verdict.reason);
     const { url } = verdict;
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    const addresses = isIpLiteral(url.hostname) ? [host] : await resolveHost(resolve, host, timeoutMs, field);
+    let addresses: string[];
+    try {
+      addresses = isIpLiteral(url.hostname) ? [host] : await resolveHost(resolve, host, timeoutMs, field);
+    } catch (error) {
+      // Plain http is the first thing wrong with http://example.com: say so, not only that DNS failed.
+      if (url.protocol === 'http:' && isClientError(error)) {
+        throw refuse(field, `${HTTPS_RULE}; ${error.details[0]?.reason ?? 'its host did not resolve'}`);
+      }
+      throw error;
+    }
     for (const address of addresses) {
       const check = policy.check(address);
       if (!check.allowed) throw refuse(field, `host ${url.hostname} resolves to ${check.reason}`);
       if (url.protocol === 'http:' && publicOnly.check(address).allowed) {
-        throw refuse(field, `must use https: (plain http is only for private targets this deployment allows)`);
+        throw refuse(field, HTTPS_RULE);
       }
     }
     return url;

@@ -1,4 +1,4 @@
-import { badRequest, payloadTooLarge } from '../core/errors';
+import { badRequest, conflict, payloadTooLarge } from '../core/errors';
 import { newEventId } from '../core/ids';
 import type { EventRecord, PublishedEventMessage, ReplayJobMessage } from '../core/records';
 import { eventTimeKey } from '../shared/events-store';
@@ -28,7 +28,8 @@ export function eventRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[] {
     summary: 'Publish an event',
     description:
       'Stores the event and fans it out to every matching subscription of the fleet. An `idempotency-key` ' +
-      'header or an `id` makes a repeat within 24 hours return the same event id without a second fan-out.',
+      'header or an `id` makes a repeat within 24 hours return the same event id with `duplicate: true` and no ' +
+      'second fan-out; a repeat with another `type` or `data` is refused with 409.',
     tag: 'Events',
     resource: 'fleet',
     body: schemas.PublishRequest,
@@ -58,7 +59,7 @@ export function eventRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[] {
         source: 'api',
         expiresAt: nowSeconds + settings.eventRetentionDays * DAY_SECONDS,
       };
-      const { event } = await deps.events.putIfAbsent(record);
+      const { created, event } = await deps.events.putIfAbsent(record);
       // A stored event without fannedOutAt may have lost its message in a crash: send it again.
       if (event.fannedOutAt === undefined) {
         const message: PublishedEventMessage = {
@@ -69,7 +70,10 @@ export function eventRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[] {
         };
         await sendJson(deps.sqs, deps.queues.eventsUrl, message);
       }
-      return { statusCode: 202, body: { id: event.id } };
+      // After the repair above: a repeat must not pass silently for a new event, whose type or data
+      // would never be delivered.
+      if (!created) refuseChangedRepeat(event, body, key === undefined ? 'id' : 'idempotency-key');
+      return { statusCode: 202, body: created ? { id: event.id } : { id: event.id, duplicate: true } };
     },
   });
 
@@ -128,4 +132,26 @@ export function eventRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[] {
   });
 
   return [publish, replay];
+}
+
+/**
+ * 409 for a repeat publish (same `id` or idempotency key) whose type or data differs from the
+ * stored event, naming the field — as payment APIs answer a reused idempotency key with other
+ * parameters. An identical repeat is fine and answers `duplicate: true`.
+ */
+function refuseChangedRepeat(stored: Pick<EventRecord, 'type' | 'data'>, body: PublishInput, by: 'id' | 'idempotency-key'): void {
+  const details: { field: string; reason: string }[] = [];
+  const reason = `differs from the event first published with this ${by}; publish a new event with another ${by}`;
+  if (stored.type !== body.type) details.push({ field: 'type', reason });
+  if (canonicalJson(stored.data) !== canonicalJson(body.data)) details.push({ field: 'data', reason });
+  if (details.length > 0) throw conflict(`An event with this ${by} was already published with other content.`, details);
+}
+
+/** JSON with object keys sorted, so a stored copy compares equal whatever order its keys came back in. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_, item: unknown) =>
+    item !== null && typeof item === 'object' && !Array.isArray(item)
+      ? Object.fromEntries(Object.entries(item as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : item,
+  );
 }

@@ -373,7 +373,14 @@ export function buildSchemas(settings: DeploymentSettings) {
     .regex(IDEMPOTENCY_KEY, 'must be visible ASCII without spaces')
     .openapi({ description: 'A repeat publish with the same key within 24 hours returns the first event id.', example: 'order-42-completed' });
 
-  const PublishResult = z.object({ id: z.string().openapi({ example: 'evt_01J0Z8K7Q3N5X2B4C6D8E0F1G2' }) }).openapi('PublishEventResult');
+  const PublishResult = z
+    .object({
+      id: z.string().openapi({ example: 'evt_01J0Z8K7Q3N5X2B4C6D8E0F1G2' }),
+      duplicate: z.boolean().optional().openapi({
+        description: 'true when this was an identical repeat (same id or idempotency-key): nothing new was sent.',
+      }),
+    })
+    .openapi('PublishEventResult');
   const TestResult = z
     .object({ deliveryId: z.string(), eventId: z.string() })
     .openapi('TestDeliveryResult');

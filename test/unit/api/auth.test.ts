@@ -1,8 +1,9 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAuthenticator, TOKEN_CACHE_TTL_MS } from '../../../lambdas/api/auth';
 import { isClientError } from '../../../lambdas/core/errors';
-import { formatApiToken } from '../../../lambdas/core/secrets';
+import { chosenTokenId, isChosenToken } from '../../../lambdas/core/chosen-token';
+import { formatApiToken, hashTokenSecret } from '../../../lambdas/core/secrets';
 import { createHarness, FLEET, makeToken, OTHER_FLEET, subscription, TABLES, type Harness } from './harness';
 
 let h: Harness;
@@ -42,6 +43,23 @@ describe('bearer tokens', () => {
     expect(wrongSecret.status).toBe(401);
     expect(unknown.status).toBe(401);
     expect(unknown.raw).toBe(wrongSecret.raw);
+  });
+
+  it('accepts a token a person chose (any 16-256 visible ASCII), found by its derived id and checked by hash', async () => {
+    const chosen = 'my local dev token!'.replaceAll(' ', '-');
+    const record = { id: chosenTokenId(chosen), secretHash: hashTokenSecret(chosen), fleets: ['*'], createdAt: '2026-01-01T00:00:00.000Z' };
+    h.ddb.on(GetCommand, { TableName: TABLES.tokens }).resolves({});
+    h.ddb.on(GetCommand, { TableName: TABLES.tokens, Key: { id: record.id } }).resolves({ Item: record });
+    h.ddb.on(QueryCommand, { TableName: TABLES.subscriptions }).resolves({ Items: [] });
+    const accepted = await h.call('GET', `/fleets/${FLEET}/webhooks`, { token: chosen });
+    expect(accepted.status, accepted.raw).toBe(200);
+    const wrong = await h.call('GET', `/fleets/${FLEET}/webhooks`, { token: `${chosen}x` });
+    expect(wrong.status).toBe(401);
+    expect(chosenTokenId(chosen)).toMatch(/^tok_[0-7][0-9A-HJKMNP-TV-Z]{25}$/);
+    expect(chosenTokenId(chosen)).not.toBe(chosenTokenId(`${chosen}x`));
+    expect(isChosenToken('short')).toBe(false);
+    expect(isChosenToken('has a space in it!')).toBe(false);
+    expect(isChosenToken('x'.repeat(257))).toBe(false);
   });
 
   it('accepts the scheme case-insensitively', async () => {

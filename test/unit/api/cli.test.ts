@@ -41,14 +41,14 @@ describe('parseCliArgs', () => {
     [['token', 'create', '--fleet', '*', '--table', 'T'], /--all-fleets/],
     [['token', 'create', '--fleet', 'bad fleet', '--table', 'T'], /not a fleet id/],
     [['token', 'create', '--fleet', 'a', '--name', '', '--table', 'T'], /--name/],
-    [['token', 'create', '--fleet', 'a'], /--stack <name>, --table/],
+    [['token', 'create', '--fleet', 'a', '--region', 'eu-west-1'], /--region goes with --stack or --table/],
     [['token', 'create', '--fleet', 'a', '--table', 'T', '--local'], /one target/],
     [['token', 'list', '--table', 'T', '--endpoint', 'http://x'], /go with --local/],
     [['token', 'list', '--table', 'T', '--fleet', 'a'], /go with token create/],
     [['token', 'revoke', '--table', 'T'], /token id/],
     [['token', 'revoke', 'abc', '--table', 'T'], /not a token id/],
-    [['token', 'rotate', '--table', 'T'], /Unknown token command/],
-    [['tokens', 'list'], /Unknown command/],
+    [['token', 'rotate', '--table', 'T'], /Unknown tokens command/],
+    [['tokenz', 'list'], /Unknown command/],
     [['token', 'list', '--table', 'T', '--bogus'], /bogus/],
     [['token', 'list', 'extra', '--table', 'T'], /Unexpected argument/],
   ])('%j is a usage error', (argv, message) => {
@@ -152,12 +152,20 @@ describe('runCli', () => {
     expect(err.join('')).toContain('no token');
   });
 
-  it('usage errors exit 2 with the usage text and open nothing', async () => {
+  it('usage errors exit 2 with one line and a hint, and open nothing', async () => {
     const store = fakeStore();
     const { err, io: cli } = io(store);
     expect(await runCli(['token', 'create'], cli)).toBe(2);
-    expect(err.join('')).toContain('Usage: hookline token');
+    expect(err.join('').trim().split('\n')).toEqual([
+      expect.stringMatching(/^hookline: token create needs --fleet/),
+      'Run `hookline tokens --help` for the commands and their options.',
+    ]);
     expect(store.calls).toEqual([]);
+  });
+
+  it('without a target, tokens go to local mode (HOOKLINE_DATA_DIR); "tokens" and "token" are the same command', () => {
+    expect(parseCliArgs(['tokens', 'list'], {})).toMatchObject({ command: 'token-list', target: { kind: 'local', dataDir: '.hookline' } });
+    expect(parseCliArgs(['tokens', 'create', '--fleet', 'a'], { HOOKLINE_DATA_DIR: '/data' })).toMatchObject({ target: { kind: 'local', dataDir: '/data' } });
   });
 
   it('store failures exit 1 with the reason and still close the store', async () => {

@@ -49,7 +49,7 @@ describe('POST /fleets/{fleetId}/events', () => {
     });
     const response = await publish({ type: 'thread.completed', data: {} }, { 'Idempotency-Key': 'order-42' });
     expect(response.status).toBe(202);
-    expect(response.body).toEqual({ id: first });
+    expect(response.body).toEqual({ id: first, duplicate: true });
     expect(h.sent(QUEUES.eventsUrl)).toEqual([]);
     const claim = h.ddb.commandCalls(PutCommand)[0]!.args[0].input;
     expect(claim.Item).toMatchObject({ id: 'idem#order-42', expiresAt: Math.floor(NOW.getTime() / 1000) + 86_400 });
@@ -61,11 +61,27 @@ describe('POST /fleets/{fleetId}/events', () => {
       Item: { fleetId: FLEET, id: 'order-42', type: 'thread.completed', timestamp: '2024-05-10T11:00:00.000Z', data: { v: 1 } },
     });
     const response = await publish({ type: 'thread.completed', data: { v: 2 }, id: 'order-42' });
-    expect(response.body).toEqual({ id: 'order-42' });
-    // The stored copy wins: a retry cannot change what was published.
+    // A repeat with other data is refused, naming the field, so the client knows it was not published…
+    expect(response.status).toBe(409);
+    expect(response.body.error.details).toEqual([{ field: 'data', reason: expect.stringMatching(/differs from the event first published with this id/) }]);
+    // …and the stored copy still finishes its fan-out: a retry cannot change what was published.
     expect(h.sent(QUEUES.eventsUrl)).toEqual([
       { v: 1, kind: 'event', fleetId: FLEET, event: { id: 'order-42', type: 'thread.completed', timestamp: '2024-05-10T11:00:00.000Z', data: { v: 1 } } },
     ]);
+  });
+
+  it('answers an identical repeat (keys in another order) with duplicate: true, and a changed type or data with 409', async () => {
+    h.ddb.on(PutCommand, { TableName: TABLES.events }).rejects(conditionalFailure());
+    h.ddb.on(GetCommand, { TableName: TABLES.events, Key: { fleetId: FLEET, id: 'order-43' } }).resolves({
+      Item: { fleetId: FLEET, id: 'order-43', type: 'thread.completed', timestamp: NOW.toISOString(), dataJson: '{"a":1,"b":[1,{"c":2,"d":3}]}', fannedOutAt: NOW.toISOString() },
+    });
+    const same = await publish({ type: 'thread.completed', data: { b: [1, { d: 3, c: 2 }], a: 1 }, id: 'order-43' });
+    expect(same.status).toBe(202);
+    expect(same.body).toEqual({ id: 'order-43', duplicate: true });
+    const changed = await publish({ type: 'thread.failed', data: { a: 2 }, id: 'order-43' });
+    expect(changed.status).toBe(409);
+    expect(changed.body.error.details.map((detail: { field: string }) => detail.field)).toEqual(['type', 'data']);
+    expect(h.sent(QUEUES.eventsUrl)).toEqual([]);
   });
 
   it.each([

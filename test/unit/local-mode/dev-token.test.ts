@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TokenRecord } from '../../../lambdas/core/records';
+import { chosenTokenId } from '../../../lambdas/core/chosen-token';
 import { hashTokenSecret, parseApiToken, tokenSecretMatches } from '../../../lambdas/core/secrets';
 import type { TokensStore } from '../../../lambdas/shared/tokens-store';
 import { chooseDevToken, DEV_TOKEN_NAME, GENERATED_TOKEN_FILE, registerDevToken } from '../../../local/dev-token';
@@ -36,9 +37,20 @@ describe('local dev token', () => {
   });
   afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  it('uses HOOKLINE_TOKEN when it is a well-formed token, and refuses anything else with the expected format', () => {
+  it('uses HOOKLINE_TOKEN when it is 16-256 visible ASCII characters (or an issued token), and refuses anything else', () => {
     expect(chooseDevToken(` ${HAND_MADE} `, dataDir)).toEqual({ token: HAND_MADE, source: 'HOOKLINE_TOKEN' });
-    expect(() => chooseDevToken('dev', dataDir)).toThrow(/HOOKLINE_TOKEN must look like hlk_tok_/);
+    expect(chooseDevToken('my-own-dev-token-123', dataDir)).toEqual({ token: 'my-own-dev-token-123', source: 'HOOKLINE_TOKEN' });
+    expect(() => chooseDevToken('dev', dataDir)).toThrow(/HOOKLINE_TOKEN must be 16 to 256 visible ASCII characters/);
+    expect(() => chooseDevToken('with spaces inside it', dataDir)).toThrow(/no spaces/);
+  });
+
+  it('registers a chosen token under its derived id with only its hash stored', async () => {
+    const { store, items } = memoryTokens();
+    await registerDevToken(store, 'my-own-dev-token-123');
+    const [record] = [...items.values()];
+    expect(record).toMatchObject({ id: chosenTokenId('my-own-dev-token-123'), fleets: ['*'], name: DEV_TOKEN_NAME });
+    expect(record!.secretHash).toBe(hashTokenSecret('my-own-dev-token-123'));
+    expect(JSON.stringify(record)).not.toContain('my-own-dev-token-123');
   });
 
   it('generates a token once per data dir, owner-readable only, and keeps it for the next start', () => {

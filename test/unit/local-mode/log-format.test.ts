@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatLogRecord, readLogFormat, renderChunk } from '../../../local/log-format';
+import { displayUrl, formatLogRecord, HumanLogFilter, readLogFormat, renderChunk } from '../../../local/log-format';
 
 const attempt = {
   level: 'INFO',
@@ -64,5 +64,43 @@ describe('local log format', () => {
     expect(readLogFormat(undefined)).toBe('human');
     expect(readLogFormat('JSON')).toBe('json');
     expect(() => readLogFormat('xml')).toThrow(/HOOKLINE_LOG_FORMAT/);
+  });
+});
+
+describe('human log: first-hour noise', () => {
+  const base = { level: 'INFO', timestamp: '2026-01-01T10:00:00.000Z', service: 'dispatcher' };
+
+  it('shows a delivery URL with its path, hiding credentials and the query string', () => {
+    const line = formatLogRecord({
+      ...base,
+      message: 'delivery attempt',
+      deliveryId: 'dlv_1',
+      attempt: 1,
+      statusCode: 204,
+      latencyMs: 3,
+      eventType: 'thread.completed',
+      url: 'https://user:pass@hooks.example.com:8443/services/T0/B1?token=abc#x',
+    });
+    expect(line).toContain('https://hooks.example.com:8443/services/T0/B1?…');
+    expect(line).not.toMatch(/user|pass|token=abc/);
+    expect(displayUrl('http://127.0.0.1:4000/webhooks')).toBe('http://127.0.0.1:4000/webhooks');
+    expect(displayUrl('http://127.0.0.1:4000/…')).toBe('http://127.0.0.1:4000/…');
+  });
+
+  it('drops Powertools "No application metrics to publish" notices', () => {
+    const notice =
+      'No application metrics to publish. The cold-start metric may be published if enabled. If application metrics should never be empty, consider using \'throwOnEmptyMetrics\'\n';
+    expect(renderChunk(notice)).toBe('');
+    expect(renderChunk(`kept\n${notice}`)).toBe('kept\n');
+  });
+
+  it('prints one line per rejected bus event, not one per receive', () => {
+    const filter = new HumanLogFilter();
+    const setAside = (messageId: string, receiveCount: string) =>
+      `${JSON.stringify({ ...base, level: 'ERROR', message: 'events-queue message set aside for the DLQ', messageId, reason: 'unknown event type', receiveCount })}\n`;
+    const output = ['1', '2', '3', '4', '5'].map((count) => renderChunk(setAside('m-1', count), filter)).join('');
+    expect(output.trim().split('\n')).toHaveLength(1);
+    expect(output).toMatch(/ERROR.*set aside for the DLQ.*messageId=m-1 reason=unknown event type/);
+    expect(renderChunk(setAside('m-2', '1'), filter).trim().split('\n')).toHaveLength(1);
   });
 });

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateSigningSecret } from '../../../lambdas/core/secrets';
 import { buildDeliveryHeaders } from '../../../lambdas/core/signing';
-import { startReceiver, verifyDelivery } from '../../../local/receiver';
+import { readSecrets, startReceiver, verifyDelivery } from '../../../local/receiver';
 
 const BODY = JSON.stringify({ id: 'evt_1', type: 'thread.completed', timestamp: '2026-01-01T00:00:00.000Z', fleetId: 'demo', data: {} });
 const NOW = Math.floor(Date.now() / 1000);
@@ -22,31 +22,37 @@ function signed(secrets: string[], body = BODY, timestamp = NOW): Record<string,
 describe('example receiver: verifyDelivery', () => {
   const secret = generateSigningSecret();
 
-  it('accepts both schemes of a genuine delivery', () => {
-    expect(verifyDelivery([secret], signed([secret]), BODY, 'X-Webhook', NOW)).toEqual({ standardWebhooks: true, seedScheme: true });
+  it('accepts a genuine delivery', () => {
+    expect(verifyDelivery([secret], signed([secret]), BODY, 'X-Webhook', NOW)).toMatchObject({ ok: true, scheme: 'standard-webhooks' });
   });
 
-  it('rejects a tampered body, a wrong secret and a stale timestamp', () => {
-    expect(verifyDelivery([secret], signed([secret]), BODY.replace('demo', 'evil'), 'X-Webhook', NOW)).toEqual({
-      standardWebhooks: false,
-      seedScheme: false,
+  it('rejects a tampered body, a wrong secret and a stale timestamp, saying why', () => {
+    expect(verifyDelivery([secret], signed([secret]), BODY.replace('demo', 'evil'), 'X-Webhook', NOW)).toMatchObject({
+      ok: false,
+      reason: 'signature_mismatch',
     });
-    expect(verifyDelivery([generateSigningSecret()], signed([secret]), BODY, 'X-Webhook', NOW)).toEqual({
-      standardWebhooks: false,
-      seedScheme: false,
-    });
+    expect(verifyDelivery([generateSigningSecret()], signed([secret]), BODY, 'X-Webhook', NOW)).toMatchObject({ ok: false });
     const stale = NOW - 3_600;
-    expect(verifyDelivery([secret], signed([secret], BODY, stale), BODY, 'X-Webhook')).toEqual({
-      standardWebhooks: false,
-      seedScheme: false,
+    expect(verifyDelivery([secret], signed([secret], BODY, stale), BODY, 'X-Webhook')).toMatchObject({
+      ok: false,
+      reason: 'timestamp_outside_tolerance',
     });
   });
 
-  it('during a rotation: the old secret still verifies Standard Webhooks, the seed scheme needs the new one', () => {
+  it('during a rotation accepts a delivery with the old secret alone (either scheme verifying is enough)', () => {
     const next = generateSigningSecret();
     const headers = signed([next, secret]);
-    expect(verifyDelivery([secret], headers, BODY, 'X-Webhook', NOW)).toEqual({ standardWebhooks: true, seedScheme: false });
-    expect(verifyDelivery([next], headers, BODY, 'X-Webhook', NOW)).toEqual({ standardWebhooks: true, seedScheme: true });
+    expect(verifyDelivery([secret], headers, BODY, 'X-Webhook', NOW)).toMatchObject({ ok: true, scheme: 'standard-webhooks' });
+    expect(verifyDelivery([next], headers, BODY, 'X-Webhook', NOW)).toMatchObject({ ok: true });
+  });
+
+  it('reads several secrets from WEBHOOK_SECRET (comma or space separated) and WEBHOOK_SECRETS', () => {
+    expect(readSecrets({ WEBHOOK_SECRET: 'whsec_a,whsec_b  whsec_c', WEBHOOK_SECRETS: 'whsec_d' })).toEqual([
+      'whsec_a',
+      'whsec_b',
+      'whsec_c',
+      'whsec_d',
+    ]);
   });
 });
 
@@ -77,7 +83,14 @@ describe('example receiver: server', () => {
     expect((await fetch(url, { method: 'POST', headers: signed([secret]), body: BODY })).status).toBe(500);
     const forged = signed([generateSigningSecret()]);
     expect((await fetch(url, { method: 'POST', headers: forged, body: BODY })).status).toBe(401);
-    expect(lines[1]).toContain('verified=false (standard-webhooks=false seed=false) → 401');
+    expect(lines[1]).toMatch(/verified=false \(signature_mismatch: .*\) → 401$/);
     expect((await fetch(url)).status).toBe(405);
+  });
+
+  it('answers 204 (not 401) to a delivery signed during a rotation when it holds only the old secret', async () => {
+    const { url, lines } = await start();
+    const response = await fetch(url, { method: 'POST', headers: signed([generateSigningSecret(), secret]), body: BODY });
+    expect(response.status).toBe(204);
+    expect(lines[0]).toMatch(/verified=true \(standard-webhooks, secret 1\) → 204$/);
   });
 });
