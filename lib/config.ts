@@ -85,6 +85,11 @@ export interface HooklineSettingsProps {
    * @default 14
    */
   readonly maxReplayDays?: number;
+  /**
+   * https origins allowed to frame the web console (to embed customer portal links).
+   * @default [] (the console cannot be framed)
+   */
+  readonly consoleFrameAncestors?: readonly string[];
 }
 
 /** Powertools log levels. */

@@ -40,6 +40,8 @@ export const DEFAULT_RETRY_DELAYS_SECONDS: readonly number[] = [5, 30, 120, 600,
 export const MAX_VISIBILITY_SECONDS = 43_200;
 
 const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
+/** An https origin (optionally a `*.` wildcard subdomain): nothing a CSP could read as another directive. */
+const FRAME_ORIGIN_PATTERN = /^https:\/\/(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:\d{1,5})?$/;
 const HEADER_PREFIX_PATTERN = /^[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]$/;
 
 function isCidr(value: string): boolean {
@@ -97,6 +99,14 @@ export const deploymentSettingsSchema = z
     maxPayloadBytes: z.number().int().min(1_024).max(200_000).default(65_536),
     /** Largest replay window. */
     maxReplayDays: z.number().int().min(1).max(90).default(14),
+    /**
+     * Origins allowed to frame the console (a company embedding customer portal links in its own
+     * product); empty means no framing at all (`frame-ancestors 'none'`).
+     */
+    consoleFrameAncestors: z
+      .array(z.string().regex(FRAME_ORIGIN_PATTERN, 'must be an https origin such as "https://app.example.com"'))
+      .max(20)
+      .default([]),
   })
   .strict();
 
