@@ -145,7 +145,9 @@ export function createHarness(options: { settings?: DeploymentSettingsInput; dep
       awsRequestId: 'aws-req-1',
     });
     const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([name, value]) => [name, String(value)]));
-    return { status: result.statusCode, headers, raw: result.body, body: result.body === '' ? undefined : JSON.parse(result.body) };
+    // The console's HTML and assets are the only bodies that are not JSON.
+    const json = result.body !== '' && !/^text\/(html|css|javascript)/.test(headers['content-type'] ?? '');
+    return { status: result.statusCode, headers, raw: result.body, body: json ? JSON.parse(result.body) : undefined };
   }
 
   /** Parsed bodies of every message sent to a queue, single and batched. */
