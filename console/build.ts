@@ -2,7 +2,7 @@
  * Builds the web console with esbuild and embeds it in the API as a generated module
  * (lambdas/api/console-assets.generated.js), so the API Lambda bundle and local mode serve it with
  * no CDN and no extra deployment step. Skips the build when the module is newer than its sources
- * (same source hash); `--force` rebuilds anyway. Run by `npm start`, `npm test`, `cdk synth`.
+ * (same source hash); `--force` rebuilds anyway. Run by `npm test`, and in process by `npm start` and `cdk synth`.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -46,11 +46,22 @@ function sizes(texts: string[]): { rawBytes: number; gzipBytes: number } {
   };
 }
 
-function readGenerated(): { hash: string; texts: string[] } | undefined {
+function readGenerated(): { hash: string } | undefined {
   if (!existsSync(GENERATED_MODULE)) return undefined;
   const text = readFileSync(GENERATED_MODULE, 'utf8');
   const hash = /^\/\/ source-hash: ([0-9a-f]+)$/m.exec(text)?.[1];
-  return hash === undefined ? undefined : { hash, texts: [text] };
+  return hash === undefined ? undefined : { hash };
+}
+
+/**
+ * Builds the console unless the generated module is current: then it costs a hash of a dozen small
+ * files, which is why `npm start` and `cdk synth` can call it every time.
+ */
+export async function ensureConsoleBuilt(): Promise<{ built: boolean; sourceHash: string }> {
+  const sourceHash = consoleSourceHash();
+  if (readGenerated()?.hash === sourceHash) return { built: false, sourceHash };
+  const { built } = await buildConsole({ force: true });
+  return { built, sourceHash };
 }
 
 export async function buildConsole(options: { force?: boolean } = {}): Promise<ConsoleBuild> {

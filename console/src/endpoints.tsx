@@ -33,10 +33,9 @@ export function useEventTypes(session: Session): string[] {
     let live = true;
     const fromCatalog = async () => {
       try {
-        const body = await api<{ data?: { type?: string; name?: string }[]; outbound?: string[] }>(session, 'GET', '/event-types', {
-          query: { fleetId: session.fleetId },
-        });
-        const listed = body.outbound ?? (body.data ?? []).map((item) => item.type ?? item.name ?? '');
+        // The catalog plus the inbound types of this fleet's sources.
+        const body = await api<{ data?: { type?: unknown }[] }>(session, 'GET', '/event-types', { query: { fleetId: session.fleetId } });
+        const listed = (body.data ?? []).map((item) => (typeof item.type === 'string' ? item.type : ''));
         if (listed.length > 0) return listed.filter((type) => type !== '' && type !== 'webhook.test');
       } catch {
         // Not every deployment has the catalog route yet; the OpenAPI document has the same list.

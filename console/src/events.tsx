@@ -125,8 +125,9 @@ interface InboundSource {
   name?: string;
   ingestUrl?: string;
   createdAt?: string;
-  secret?: string;
-  token?: string;
+  eventTypes?: string[];
+  /** The provider's secret values: in the create answer only. */
+  credentials?: Record<string, string>;
 }
 
 const PROVIDERS = ['github', 'gitlab', 'gitee', 'gerrit', 'feishu', 'wecom', 'generic'];
@@ -160,6 +161,7 @@ export function InboundPage({ session }: { session: Session }) {
                   <th scope="col">Source</th>
                   <th scope="col">Provider</th>
                   <th scope="col">Ingest URL</th>
+                  <th scope="col">Event types</th>
                 </tr>
               </thead>
               <tbody>
@@ -170,6 +172,7 @@ export function InboundPage({ session }: { session: Session }) {
                     <td>
                       <code>{source.ingestUrl ?? '—'}</code>
                     </td>
+                    <td>{(source.eventTypes ?? []).join(', ')}</td>
                   </tr>
                 ))}
               </tbody>
@@ -181,11 +184,11 @@ export function InboundPage({ session }: { session: Session }) {
               <p>
                 Ingest URL: <code>{created.ingestUrl ?? '—'}</code> {created.ingestUrl !== undefined && <CopyButton text={created.ingestUrl} label="Copy URL" />}
               </p>
-              {(created.secret ?? created.token) !== undefined && (
-                <p>
-                  Secret (shown once): <code class="secret-value">{created.secret ?? created.token}</code> <CopyButton text={(created.secret ?? created.token) as string} label="Copy secret" />
+              {Object.entries(created.credentials ?? {}).map(([name, value]) => (
+                <p key={name}>
+                  {name} (shown once): <code class="secret-value">{value}</code> <CopyButton text={value} label={`Copy ${name}`} />
                 </p>
-              )}
+              ))}
             </div>
           )}
           {!session.readOnly && (
@@ -195,7 +198,7 @@ export function InboundPage({ session }: { session: Session }) {
               onSubmit={(event) => {
                 event.preventDefault();
                 setError(undefined);
-                api<InboundSource>(session, 'POST', fleetPath(session, '/inbound-sources'), { body: { provider, ...(name.trim() === '' ? {} : { name: name.trim() }) } }).then(
+                api<InboundSource>(session, 'POST', fleetPath(session, '/inbound-sources'), { body: { provider, name: name.trim() } }).then(
                   (source) => {
                     setCreated(source);
                     setVersion((value) => value + 1);
@@ -217,7 +220,9 @@ export function InboundPage({ session }: { session: Session }) {
                   </select>
                 )}
               </Field>
-              <Field label="Name">{(id) => <input id={id} value={name} onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)} />}</Field>
+              <Field label="Name" hint="For generic sources also the event type generic.<name>: lower-case letters, digits and _.">
+                {(id) => <input id={id} required value={name} onInput={(e) => setName((e.currentTarget as HTMLInputElement).value)} />}
+              </Field>
               <button type="submit">Create source</button>
             </form>
           )}

@@ -132,13 +132,17 @@ export function createApi(deps: ApiDeps): ApiHandler {
   }
 }
 
+/** Deployment-wide reads the console needs; each checks any fleet it is asked about against the token. */
+const PORTAL_SHARED_ROUTES: ReadonlySet<string> = new Set(['/event-types']);
+
 /**
  * A console portal session reaches its own fleet's routes only: not the deployment-wide ones, not
  * the minting of more sessions, and (read-only) no method but GET. Outside its routes it gets the
  * same 404 as an ungranted fleet.
  */
 function checkPortalAccess(portal: { readOnly: boolean }, route: RouteSpec): void {
-  if (!route.path.startsWith('/fleets/{fleetId}/') || route.portalDenied === true) throw resourceNotFound('fleet');
+  const ownFleet = route.path.startsWith('/fleets/{fleetId}/') && route.portalDenied !== true;
+  if (!ownFleet && !PORTAL_SHARED_ROUTES.has(route.path)) throw resourceNotFound('fleet');
   if (portal.readOnly && route.method !== 'GET') {
     throw new ClientError(403, 'forbidden', 'This console session is read-only.', [
       { field: 'authorization', reason: 'is a read-only portal session' },
