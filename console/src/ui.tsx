@@ -24,7 +24,6 @@ export function useAsync<T>(load: () => Promise<T>, key: string): AsyncState<T> 
       (data) => mine === generation.current && setState({ data, loading: false }),
       (error: unknown) => mine === generation.current && setState((previous) => ({ data: previous.data, error: asApiError(error), loading: false })),
     );
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key]);
   useEffect(() => {
     setState({ loading: true });
