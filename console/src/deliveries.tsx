@@ -24,7 +24,7 @@ interface Attempt {
   round?: number;
   at: string;
   statusCode?: number;
-  latencyMs: number;
+  latencyMs?: number;
   responseContentLength?: number;
   responseHeaders?: Record<string, string>;
   responseBodyExcerpt?: string;
@@ -249,12 +249,12 @@ export function DeliveryPage({ session, id }: { session: Session; id: string }) 
         {delivery.attempts.map((attempt, index) => (
           <li key={index} class="attempt">
             <h3>
-              Attempt {index + 1}
-              {attempt.round !== undefined ? ` (round ${attempt.round}, try ${attempt.attempt})` : ''}:{' '}
-              {attempt.statusCode !== undefined ? `HTTP ${attempt.statusCode}` : (attempt.errorKind ?? 'no answer')}
+              Attempt {index + 1}: {attempt.statusCode !== undefined ? `HTTP ${attempt.statusCode}` : (attempt.errorKind ?? 'no answer')}
             </h3>
             <p>
-              <Time iso={attempt.at} /> · {Math.round(attempt.latencyMs)} ms
+              {attempt.round !== undefined ? `Round ${attempt.round}, try ${attempt.attempt} · ` : ''}
+              <Time iso={attempt.at} />
+              {attempt.latencyMs !== undefined ? ` · ${Math.round(attempt.latencyMs)} ms` : ''}
               {attempt.responseContentLength !== undefined ? ` · ${attempt.responseContentLength} bytes` : ''}
               {attempt.errorKind !== undefined ? ` · ${attempt.errorKind}` : ''}
               {attempt.retryInSeconds !== undefined ? ` · retry in ${attempt.retryInSeconds} s` : ''}

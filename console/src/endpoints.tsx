@@ -15,7 +15,8 @@ export interface Webhook {
   maxAttempts?: number;
   rateLimitPerSecond?: number;
   disabledReason?: string;
-  health?: { state?: string; consecutiveFailures?: number; lastError?: string };
+  /** The endpoint's circuit breaker, where the deployment reports it. */
+  health?: { state?: string; consecutiveFailures?: number; lastError?: string; nextProbeAt?: string; slow?: boolean };
   lastTriggeredAt?: string;
   createdAt: string;
   secret?: string;
@@ -93,8 +94,20 @@ function LastDelivery({ session, webhook }: { session: Session; webhook: Webhook
 
 function health(webhook: Webhook): string {
   if (!webhook.enabled) return webhook.disabledReason ? `disabled: ${webhook.disabledReason}` : 'disabled';
-  if (webhook.health?.state !== undefined) return webhook.health.state;
+  if (webhook.health?.state !== undefined) return webhook.health.state === 'closed' ? 'healthy' : `circuit ${webhook.health.state}`;
   return 'enabled';
+}
+
+function HealthDetail({ webhook }: { webhook: Webhook }) {
+  const h = webhook.health;
+  if (h === undefined) return null;
+  return (
+    <span class="muted small">
+      {(h.consecutiveFailures ?? 0) > 0 ? ` ${h.consecutiveFailures} failed in a row` : ''}
+      {h.slow ? ' · slow' : ''}
+      {h.lastError !== undefined ? ` · ${h.lastError}` : ''}
+    </span>
+  );
 }
 
 export function EndpointsPage({ session }: { session: Session }) {
@@ -132,6 +145,7 @@ export function EndpointsPage({ session }: { session: Session }) {
                 <td>{webhook.events.length === 0 ? 'all' : webhook.events.join(', ')}</td>
                 <td>
                   <Status value={health(webhook)} />
+                  <HealthDetail webhook={webhook} />
                 </td>
                 <td>
                   <LastDelivery session={session} webhook={webhook} />
@@ -336,7 +350,19 @@ export function EndpointPage({ session, id }: { session: Session; id: string }) 
         </dd>
         <dt>Status</dt>
         <dd>
-          <Status value={health(webhook)} />
+          <Status value={health(webhook)} /> <HealthDetail webhook={webhook} />
+        </dd>
+        {webhook.health?.nextProbeAt !== undefined && (
+          <>
+            <dt>Next probe</dt>
+            <dd>
+              <Time iso={webhook.health.nextProbeAt} />
+            </dd>
+          </>
+        )}
+        <dt>Last triggered</dt>
+        <dd>
+          <Time iso={webhook.lastTriggeredAt} />
         </dd>
         <dt>Events</dt>
         <dd>{webhook.events.length === 0 ? 'every type' : webhook.events.join(', ')}</dd>
