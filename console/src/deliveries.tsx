@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, ApiError, enc, fleetPath, type Session } from './api';
-import { Empty, ErrorBox, Field, Headers, Loading, Pager, Status, Time, toIso, useAsync, usePager, usePolling } from './ui';
+import { Empty, ErrorBox, Field, Headers, Loading, Pager, showControls, Status, Time, toIso, useAsync, usePager, usePolling } from './ui';
 
 export interface DeliverySummary {
   id: string;
@@ -167,9 +167,9 @@ export function DeliveriesPage({ session }: { session: Session }) {
 
 function prettyJson(text: string): string {
   try {
-    return JSON.stringify(JSON.parse(text), null, 2);
+    return showControls(JSON.stringify(JSON.parse(text), null, 2));
   } catch {
-    return text;
+    return showControls(text);
   }
 }
 
@@ -264,7 +264,7 @@ export function DeliveryPage({ session, id }: { session: Session; id: string }) 
             {attempt.responseBodyExcerpt !== undefined && attempt.responseBodyExcerpt !== '' && (
               <>
                 <h4>Response excerpt</h4>
-                <pre>{attempt.responseBodyExcerpt}</pre>
+                <pre>{showControls(attempt.responseBodyExcerpt)}</pre>
               </>
             )}
           </li>

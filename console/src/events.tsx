@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, ApiError, enc, fleetPath, type Session } from './api';
 import { DeliveryTable, type DeliverySummary } from './deliveries';
-import { CopyButton, Empty, ErrorBox, Field, Loading, Pager, Time, toIso, useAsync, usePager } from './ui';
+import { CopyButton, Empty, ErrorBox, Field, Loading, Pager, showControls, Time, toIso, useAsync, usePager } from './ui';
 
 interface EventSummary {
   id: string;
@@ -112,7 +112,7 @@ export function EventPage({ session, id }: { session: Session; id: string }) {
         </dd>
       </dl>
       <h2>Data</h2>
-      <pre class="payload">{JSON.stringify(event.data, null, 2)}</pre>
+      <pre class="payload">{showControls(JSON.stringify(event.data, null, 2))}</pre>
       <h2>Deliveries</h2>
       {event.deliveries.length === 0 ? <Empty>This event produced no delivery (no endpoint matched, or fan-out is still running).</Empty> : <DeliveryTable items={event.deliveries} />}
     </section>

@@ -171,3 +171,11 @@ export function toIso(local: string): string | undefined {
   const date = new Date(local);
   return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }
+
+/**
+ * Bidirectional-text controls shown as escapes: an RLO inside a payload would otherwise reverse the
+ * rest of its line on screen (`"txt.exe` read as `exe.txt"`). In JSON text the escape means the same.
+ */
+export function showControls(text: string): string {
+  return text.replace(/[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
