@@ -124,6 +124,11 @@ export interface HooklineSettingsProps {
    * @default 5000
    */
   readonly slowEndpointMs?: number;
+  /**
+   * https origins allowed to frame the web console (to embed customer portal links).
+   * @default [] (the console cannot be framed)
+   */
+  readonly consoleFrameAncestors?: readonly string[];
 }
 
 /** Powertools log levels. */

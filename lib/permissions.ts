@@ -66,13 +66,17 @@ function allowTableKey(fn: HooklineFunction, context: GrantContext): void {
   fn.allow(new PolicyStatement({ actions: TABLE_KEY_ACTIONS, resources: [context.tableEncryptionKey.keyArn] }));
 }
 
-/** API: every table but tokens read-write, tokens read-only, publish to both queues, manage secrets. */
+/**
+ * API: every table but tokens read-write; tokens read plus PutItem (console portal sessions, stored
+ * like tokens with an expiry: it can add a session, never change or delete a token); publish to
+ * both queues, manage secrets.
+ */
 export function grantApi(fn: HooklineFunction, context: GrantContext): void {
   const { tables, queues } = context;
   fn.allow(tableStatement(tables.subscriptions, TABLE_READ_WRITE_ACTIONS));
   fn.allow(tableStatement(tables.events, TABLE_READ_WRITE_ACTIONS));
   fn.allow(tableStatement(tables.deliveries, TABLE_READ_WRITE_ACTIONS));
-  fn.allow(tableStatement(tables.tokens, TABLE_READ_ACTIONS));
+  fn.allow(tableStatement(tables.tokens, [...TABLE_READ_ACTIONS, 'dynamodb:PutItem']));
   queues.eventsQueue.grantSendMessages(fn.role);
   queues.deliveriesQueue.grantSendMessages(fn.role);
   allowSecrets(fn, context, API_SECRET_ACTIONS);

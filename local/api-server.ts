@@ -192,7 +192,8 @@ export function toProxyEvent(req: IncomingMessage, body: Buffer, requestId: stri
         userAgent: req.headers['user-agent'] ?? null,
         userArn: null,
       },
-      path: `/local${path}`,
+      // The front serves at the root (no stage in its URLs), like a custom domain without a base path.
+      path,
       protocol: `HTTP/${req.httpVersion}`,
       requestId,
       requestTime: new Date(now).toUTCString(),

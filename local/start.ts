@@ -192,6 +192,8 @@ async function main(): Promise<void> {
     runtime.applyEnv();
     await registerDevToken(new TokensStore(createDocumentClient(), runtime.tables.tokens), devToken.token);
     running.pipeline = startPipeline(runtime);
+    // The API embeds the web console: build it when missing or stale (a hash check when current).
+    if ((await (await import('../console/build')).ensureConsoleBuilt()).built) console.log('Web console built (console/src).');
     // The API module reads its configuration at import, so it comes after applyEnv().
     const { handler } = await import('../lambdas/api/handler');
     running.api = await startApiServer({

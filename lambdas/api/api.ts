@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { badRequest, isClientError, payloadTooLarge } from '../core/errors';
+import { badRequest, ClientError, isClientError, payloadTooLarge } from '../core/errors';
 import { InvalidCursorError } from '../shared/cursor';
 import { createAuthenticator, grantsFleet, type Principal } from './auth';
+import { consoleAppRoutes } from './console-app';
+import { consoleApiRoutes } from './console-routes';
+import { buildConsoleSchemas } from './console-schemas';
 import { deliveryRoutes } from './deliveries';
 import type { ApiDeps, RouteDeps } from './deps';
 import { createEndpointChecker } from './endpoint-check';
@@ -45,6 +48,7 @@ export function createApi(deps: ApiDeps): ApiHandler {
     }),
   };
   const schemas = buildSchemas(deps.settings);
+  const consoleSchemas = buildConsoleSchemas(deps.settings, schemas);
   let openApiDocument: Record<string, unknown> | undefined;
   const openApiRoute = defineRoute({
     method: 'GET',
@@ -64,11 +68,14 @@ export function createApi(deps: ApiDeps): ApiHandler {
     ...webhookRoutes(routeDeps, schemas),
     ...deliveryRoutes(routeDeps, schemas),
     ...eventRoutes(routeDeps, schemas),
+    ...consoleApiRoutes(routeDeps, consoleSchemas, schemas),
+    ...consoleAppRoutes(deps.settings),
     openApiRoute,
   ];
   const router = new Router(routes);
   const authenticate = createAuthenticator({
     tokens: deps.tokens,
+    clock: () => routeDeps.now().getTime(),
     ...(deps.tokenCacheTtlMs === undefined ? {} : { cacheTtlMs: deps.tokenCacheTtlMs }),
   });
   const bodyLimit = deps.settings.maxPayloadBytes + BODY_OVERHEAD_BYTES;
@@ -84,6 +91,7 @@ export function createApi(deps: ApiDeps): ApiHandler {
         }
         if (!grantsFleet(principal, fleetId)) throw resourceNotFound(route.resource);
       }
+      if (principal.portal !== undefined) checkPortalAccess(principal.portal, route);
     }
     const query = route.query === undefined ? refuseQuery(request.query) : parseInput(route.query, { ...request.query }, 'query');
     let body: unknown;
@@ -121,6 +129,24 @@ export function createApi(deps: ApiDeps): ApiHandler {
     // Only the logs learn the cause; the caller gets the request id to quote.
     deps.logger.error('request failed', { requestId, route, error });
     return internalErrorResult(requestId);
+  }
+}
+
+/** Deployment-wide reads the console needs; each checks any fleet it is asked about against the token. */
+const PORTAL_SHARED_ROUTES: ReadonlySet<string> = new Set(['/event-types']);
+
+/**
+ * A console portal session reaches its own fleet's routes only: not the deployment-wide ones, not
+ * the minting of more sessions, and (read-only) no method but GET. Outside its routes it gets the
+ * same 404 as an ungranted fleet.
+ */
+function checkPortalAccess(portal: { readOnly: boolean }, route: RouteSpec): void {
+  const ownFleet = route.path.startsWith('/fleets/{fleetId}/') && route.portalDenied !== true;
+  if (!ownFleet && !PORTAL_SHARED_ROUTES.has(route.path)) throw resourceNotFound('fleet');
+  if (portal.readOnly && route.method !== 'GET') {
+    throw new ClientError(403, 'forbidden', 'This console session is read-only.', [
+      { field: 'authorization', reason: 'is a read-only portal session' },
+    ]);
   }
 }
 

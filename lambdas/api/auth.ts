@@ -8,7 +8,15 @@ export interface Principal {
   tokenId: string;
   /** Granted fleet ids; `*` grants every fleet. */
   fleets: readonly string[];
+  /** Set for a console portal session: one fleet, its own routes only, perhaps read-only. */
+  portal?: { readOnly: boolean };
 }
+
+/**
+ * A tokens-table item as the authenticator reads it. Portal sessions are token records with an
+ * expiry (also the table's TTL attribute: DynamoDB deletes them lazily, so expiry is checked here).
+ */
+export type StoredToken = TokenRecord & { kind?: 'portal'; readOnly?: boolean; expiresAt?: number };
 
 export interface TokenLookup {
   get(id: string): Promise<TokenRecord | undefined>;
@@ -17,6 +25,8 @@ export interface TokenLookup {
 export interface AuthenticatorOptions {
   tokens: TokenLookup;
   now?: () => number;
+  /** The time portal-session expiries are checked against (the API's injectable clock); default `now`. */
+  clock?: () => number;
   /**
    * How long a token record read from the table is reused. This bounds how long a revoked token
    * keeps working on one warm Lambda instance: at most this many milliseconds after `token revoke`.
@@ -41,6 +51,7 @@ export function grantsFleet(principal: Principal, fleetId: string): boolean {
  */
 export function createAuthenticator(options: AuthenticatorOptions): (authorization: string | undefined) => Promise<Principal> {
   const { tokens, now = Date.now, cacheTtlMs = TOKEN_CACHE_TTL_MS, maxCachedTokens = 1_000 } = options;
+  const clock = options.clock ?? now;
   const cache = new Map<string, { record: TokenRecord; fetchedAt: number }>();
 
   async function lookup(tokenId: string): Promise<TokenRecord | undefined> {
@@ -64,6 +75,9 @@ export function createAuthenticator(options: AuthenticatorOptions): (authorizati
     if (parsed === undefined) throw invalidToken();
     const record = await lookup(parsed.tokenId);
     if (record === undefined || !tokenSecretMatches(parsed.secret, record.secretHash)) throw invalidToken();
+    const stored = record as StoredToken;
+    if (stored.expiresAt !== undefined && stored.expiresAt * 1000 <= clock()) throw invalidToken();
+    if (stored.kind === 'portal') return { tokenId: record.id, fleets: record.fleets, portal: { readOnly: stored.readOnly === true } };
     return { tokenId: record.id, fleets: record.fleets };
   };
 }

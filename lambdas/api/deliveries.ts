@@ -5,6 +5,7 @@ import { deliveryMessage } from '../core/delivery-message';
 import type { DeliveryRecord } from '../core/records';
 import { sendJson } from '../shared/queue-sender';
 import { loadSubscription, requireEnabled } from './access';
+import { deliveryPayload } from './console-routes';
 import type { RouteDeps } from './deps';
 import { defineRoute, resourceNotFound, type RouteSpec } from './route';
 import { DEFAULT_PAGE_SIZE, type ApiSchemas, type DeliveryListQuery } from './schemas';
@@ -55,12 +56,13 @@ export function deliveryRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[
     method: 'GET',
     path: '/fleets/{fleetId}/deliveries/{id}',
     operationId: 'getDelivery',
-    summary: 'Get a delivery with its attempts',
+    summary: 'Get a delivery with its attempts and payload',
     tag: 'Deliveries',
     resource: 'delivery',
     responses: [{ status: 200, description: 'The delivery and every recorded attempt.', schema: schemas.Delivery }],
     async handle({ params }) {
-      return { statusCode: 200, body: deliveryView(await load(params.fleetId as string, params.id as string)) };
+      const record = await load(params.fleetId as string, params.id as string);
+      return { statusCode: 200, body: { ...deliveryView(record), ...(await deliveryPayload(deps, record)) } };
     },
   });
 

@@ -1,6 +1,9 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DeploymentSettings } from '../core/settings';
+import type { TokenRecord } from '../core/records';
 import type { DeliveriesStore } from '../shared/deliveries-store';
+import type { DeliveryLog } from '../shared/delivery-log';
+import type { EventLog } from '../shared/event-log';
 import type { EventsStore } from '../shared/events-store';
 import type { SigningSecrets } from '../shared/signing-secrets';
 import type { SubscriptionsStore } from '../shared/subscriptions-store';
@@ -26,7 +29,11 @@ export interface ApiDeps {
   subscriptions: SubscriptionsStore;
   events: EventsStore;
   deliveries: DeliveriesStore;
-  tokens: TokenLookup;
+  /** Read-only index queries of the console's event and fleet-wide delivery logs. */
+  eventLog: EventLog;
+  deliveryLog: DeliveryLog;
+  /** Token lookups, and writes of console portal sessions (stored like tokens, with an expiry). */
+  tokens: TokenLookup & { create(record: TokenRecord): Promise<void> };
   secrets: SigningSecrets;
   sqs: SQSClient;
   queues: { eventsUrl: string; deliveriesUrl: string };

@@ -11,6 +11,8 @@ export interface ApiRequest {
   /** Raw body bytes (base64 bodies decoded); undefined when the request had none. */
   body: Buffer | undefined;
   requestId: string;
+  /** The API's public base URL as the caller reached it (scheme, host, stage or base path), no trailing slash. */
+  baseUrl?: string;
 }
 
 /** Bodies sent back to the caller; `undefined` means no body (204). */
@@ -18,6 +20,8 @@ export interface ApiResult {
   statusCode: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** A non-JSON body (the console's HTML and assets), sent as is with the route's own content-type. */
+  text?: string;
 }
 
 const JSON_HEADERS = {
@@ -63,7 +67,25 @@ export function readRequest(event: APIGatewayProxyEvent, fallbackRequestId: stri
     query,
     body,
     requestId: event.requestContext?.requestId || fallbackRequestId,
+    ...publicBaseUrl(event, headers),
   };
+}
+
+/**
+ * Where the caller reached this API: API Gateway's context path carries the stage (or a custom
+ * domain's base path) in front of the resource path. Behind API Gateway the scheme is always https.
+ */
+function publicBaseUrl(event: APIGatewayProxyEvent, headers: Readonly<Record<string, string>>): { baseUrl?: string } {
+  const host = headers.host ?? event.requestContext?.domainName;
+  if (host === undefined || !/^[A-Za-z0-9.:[\]-]{1,255}$/.test(host)) return {};
+  const contextPath = event.requestContext?.path;
+  const prefix =
+    typeof contextPath === 'string' && contextPath.endsWith(event.path) ? contextPath.slice(0, contextPath.length - event.path.length) : '';
+  if (!/^(\/[A-Za-z0-9._~-]+)*$/.test(prefix)) return {};
+  const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/.test(host);
+  const forwarded = headers['x-forwarded-proto'];
+  const scheme = forwarded === 'http' || forwarded === 'https' ? forwarded : loopback ? 'http' : 'https';
+  return { baseUrl: `${scheme}://${host}${prefix}` };
 }
 
 /**
@@ -110,6 +132,9 @@ function findProtoKey(root: unknown): string | undefined {
 }
 
 export function toProxyResult(result: ApiResult): APIGatewayProxyResult {
+  if (result.text !== undefined) {
+    return { statusCode: result.statusCode, headers: { 'x-content-type-options': 'nosniff', ...result.headers }, body: result.text };
+  }
   if (result.body === undefined) {
     return { statusCode: result.statusCode, headers: { 'cache-control': 'no-store', ...result.headers }, body: '' };
   }

@@ -10,6 +10,7 @@ const SECURITY_SCHEME = 'bearerAuth';
 const ID_DESCRIPTION: Record<string, string> = {
   webhook: 'A webhook subscription id (`wh_…`).',
   delivery: 'A delivery id (`dlv_…`).',
+  event: 'An event id (`evt_…` or the producer\'s own).',
 };
 
 /**
@@ -35,6 +36,7 @@ export function buildOpenApiDocument(
   });
 
   for (const route of routes) {
+    if (route.undocumented === true) continue;
     const responses: RouteConfig['responses'] = {};
     for (const response of route.responses) {
       responses[response.status] = response.schema
@@ -47,6 +49,7 @@ export function buildOpenApiDocument(
     if (!route.public) {
       responses[401] = error('Missing or invalid bearer token.');
       responses[404] = error('Not found, or in a fleet this token does not grant (never 403).');
+      if (route.method !== 'GET') responses[403] = error('A read-only console portal session cannot change anything.');
     }
     if (route.responses.some((response) => response.status === 202) && route.resource === 'webhook') {
       responses[409] = error('The webhook is disabled.');

@@ -6,7 +6,7 @@ import type { ApiRequest, ApiResult } from './http';
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 /** What a 404 on a route talks about; ungranted fleets get exactly the same answer. */
-export type ResourceKind = 'fleet' | 'webhook' | 'delivery';
+export type ResourceKind = 'fleet' | 'webhook' | 'delivery' | 'event';
 
 export interface RouteContext<Q, B> {
   request: ApiRequest;
@@ -34,8 +34,12 @@ export interface RouteSpec<Q = unknown, B = unknown> {
   summary: string;
   description?: string;
   tag: string;
-  /** Routes without a token check (only the OpenAPI document). */
+  /** Routes without a token check (the OpenAPI document, health, the console's static files). */
   public?: boolean;
+  /** Left out of the OpenAPI document (the console's static assets). */
+  undocumented?: boolean;
+  /** Closed to console portal sessions even inside their fleet (minting more sessions). */
+  portalDenied?: boolean;
   resource: ResourceKind;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
@@ -57,6 +61,8 @@ const NOT_FOUND: Record<ResourceKind, () => ClientError> = {
     new ClientError(404, 'not_found', 'Webhook not found.', [{ field: 'id', reason: 'does not name a webhook of this fleet' }]),
   delivery: () =>
     new ClientError(404, 'not_found', 'Delivery not found.', [{ field: 'id', reason: 'does not name a delivery of this fleet' }]),
+  event: () =>
+    new ClientError(404, 'not_found', 'Event not found.', [{ field: 'id', reason: 'does not name a stored event of this fleet' }]),
 };
 
 /**

@@ -319,10 +319,22 @@ export function buildSchemas(settings: DeploymentSettings) {
     })
     .openapi('Attempt');
 
+  const DeliveryPayload = z
+    .object({
+      body: z.string().openapi({ description: 'The JSON envelope exactly as POSTed and signed.' }),
+      headers: z.record(z.string(), z.string()).openapi({
+        description:
+          'The request headers of the latest attempt. Signatures are computed per attempt and never stored: ' +
+          'their values are shown truncated.',
+      }),
+    })
+    .openapi('DeliveryPayload');
+
   const Delivery = DeliverySummary.extend({
     round: z.number().int().optional().openapi({ description: 'Rounds started so far.' }),
     responseHeaders: z.record(z.string(), z.string()).optional(),
     attempts: z.array(Attempt),
+    payload: DeliveryPayload.nullable().openapi({ description: 'What was sent; null once the event is past its retention.' }),
   }).openapi('Delivery');
 
   const ReplayRequest = z

@@ -6,6 +6,8 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { createDocumentClient, createSecretsClient, createSqsClient } from '../shared/clients';
 import { DeliveriesStore } from '../shared/deliveries-store';
+import { DeliveryLog } from '../shared/delivery-log';
+import { EventLog } from '../shared/event-log';
 import { readEnvironment, readSettings } from '../shared/environment';
 import { EventsStore } from '../shared/events-store';
 import { createObservability } from '../shared/observability';
@@ -35,6 +37,8 @@ export function wireApi(source: NodeJS.ProcessEnv, overrides: Partial<Pick<ApiDe
     subscriptions: new SubscriptionsStore(doc, env.subscriptionsTable),
     events: new EventsStore(doc, env.eventsTable),
     deliveries: new DeliveriesStore(doc, env.deliveriesTable),
+    eventLog: new EventLog(doc, env.eventsTable),
+    deliveryLog: new DeliveryLog(doc, env.deliveriesTable),
     tokens: new TokensStore(doc, env.tokensTable),
     secrets: new SigningSecrets(tracer.captureAWSv3Client(createSecretsClient()), env.secretPrefix),
     sqs: tracer.captureAWSv3Client(createSqsClient()),

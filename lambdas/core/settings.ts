@@ -43,6 +43,8 @@ export const MAX_VISIBILITY_SECONDS = 43_200;
 export const MAX_RETRY_WAIT_SECONDS = 43_200;
 
 const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
+/** An https origin (optionally a `*.` wildcard subdomain): nothing a CSP could read as another directive. */
+const FRAME_ORIGIN_PATTERN = /^https:\/\/(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*(:\d{1,5})?$/;
 const HEADER_PREFIX_PATTERN = /^[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]$/;
 
 function isCidr(value: string): boolean {
@@ -125,6 +127,14 @@ export const deploymentSettingsSchema = z
     endpointMaxConcurrency: z.number().int().min(0).max(1_000).default(10),
     /** An attempt that takes this long marks its endpoint slow, which puts it under the concurrency cap. */
     slowEndpointMs: z.number().int().min(100).max(300_000).default(5_000),
+    /**
+     * Origins allowed to frame the console (a company embedding customer portal links in its own
+     * product); empty means no framing at all (`frame-ancestors 'none'`).
+     */
+    consoleFrameAncestors: z
+      .array(z.string().regex(FRAME_ORIGIN_PATTERN, 'must be an https origin such as "https://app.example.com"'))
+      .max(20)
+      .default([]),
   })
   .strict();
 

@@ -66,6 +66,12 @@ export const EVENTS_TABLE: TableSchema = {
 
 export const DELIVERIES_BY_SUBSCRIPTION_INDEX = 'bySubscription';
 export const DELIVERIES_BY_STATUS_INDEX = 'bySubscriptionStatus';
+/**
+ * A fleet's whole delivery log. Sorted by delivery id, which starts with its event's ULID time: the
+ * log reads newest event first, and one event's deliveries sit together under that time prefix.
+ * One index serves both on purpose: CloudFormation adds at most one GSI to a table per update.
+ */
+export const DELIVERIES_BY_FLEET_INDEX = 'byFleet';
 
 export const DELIVERIES_TABLE: TableSchema = {
   logicalName: 'Deliveries',
@@ -83,6 +89,13 @@ export const DELIVERIES_TABLE: TableSchema = {
       sortKey: S('createdKey'),
       nonKeyAttributes: DELIVERY_SUMMARY_ATTRIBUTES,
     },
+    // fleetId and id are on every delivery item already, so writers need no change for it.
+    {
+      indexName: DELIVERIES_BY_FLEET_INDEX,
+      partitionKey: S('fleetId'),
+      sortKey: S('id'),
+      nonKeyAttributes: [...DELIVERY_SUMMARY_ATTRIBUTES.filter((name) => name !== 'fleetId'), 'subscriptionId'],
+    },
   ],
   timeToLiveAttribute: 'expiresAt',
 };
@@ -91,6 +104,8 @@ export const TOKENS_TABLE: TableSchema = {
   logicalName: 'Tokens',
   partitionKey: S('id'),
   globalSecondaryIndexes: [],
+  // Portal sessions carry an expiry; API tokens have none and are never expired by TTL.
+  timeToLiveAttribute: 'expiresAt',
 };
 
 export const TABLE_SCHEMAS: readonly TableSchema[] = [SUBSCRIPTIONS_TABLE, EVENTS_TABLE, DELIVERIES_TABLE, TOKENS_TABLE];

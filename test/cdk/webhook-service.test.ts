@@ -297,7 +297,7 @@ describe('IAM: least privilege', () => {
   const logs = (name: string) => ({ [`<${logGroupId(name)}.Arn>`]: ['logs:CreateLogStream', 'logs:PutLogEvents'] });
   const xray = { '*': sorted(XRAY_ACTIONS) };
 
-  it('API: tables RW except tokens (read), sends to both queues, manages secrets under the prefix', () => {
+  it('API: tables RW except tokens (read + PutItem for portal sessions), sends to both queues, manages secrets under the prefix', () => {
     expect(grants(roleId('ApiFunction'))).toEqual({
       ...logs('ApiFunction'),
       ...xray,
@@ -307,7 +307,8 @@ describe('IAM: least privilege', () => {
       [table('Deliveries')]: sorted(TABLE_READ_WRITE_ACTIONS),
       [`${table('Deliveries')}/index/bySubscription`]: sorted(TABLE_READ_WRITE_ACTIONS),
       [`${table('Deliveries')}/index/bySubscriptionStatus`]: sorted(TABLE_READ_WRITE_ACTIONS),
-      [table('Tokens')]: sorted(TABLE_READ_ACTIONS),
+      [`${table('Deliveries')}/index/byFleet`]: sorted(TABLE_READ_WRITE_ACTIONS),
+      [table('Tokens')]: sorted([...TABLE_READ_ACTIONS, 'dynamodb:PutItem']),
       [queue('Queues/Events')]: SEND,
       [queue('Queues/Deliveries')]: SEND,
       [SECRET_ARN]: sorted(API_SECRET_ACTIONS),
@@ -334,6 +335,7 @@ describe('IAM: least privilege', () => {
       [table('Deliveries')]: sorted(TABLE_READ_WRITE_ACTIONS),
       [`${table('Deliveries')}/index/bySubscription`]: sorted(TABLE_READ_WRITE_ACTIONS),
       [`${table('Deliveries')}/index/bySubscriptionStatus`]: sorted(TABLE_READ_WRITE_ACTIONS),
+      [`${table('Deliveries')}/index/byFleet`]: sorted(TABLE_READ_WRITE_ACTIONS),
       [SECRET_ARN]: sorted(DISPATCHER_SECRET_ACTIONS),
       [queue('Queues/Deliveries')]: CONSUME,
     });

@@ -56,6 +56,10 @@ function routes(fleet: string, webhook: string, delivery: string): [string, stri
     ['GET', `/fleets/${fleet}/deliveries/${delivery}`],
     ['POST', `/fleets/${fleet}/deliveries/${delivery}/retry`],
     ['POST', `/fleets/${fleet}/events`, { type: 'thread.completed', data: {} }],
+    ['GET', `/fleets/${fleet}/events`],
+    ['GET', `/fleets/${fleet}/events/evt_a1`],
+    ['GET', `/fleets/${fleet}/deliveries`],
+    ['POST', `/fleets/${fleet}/portal-sessions`, {}],
   ];
 }
 

@@ -3,6 +3,8 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi, type ApiHandler } from '../../lambdas/api/api';
 import { DeliveriesStore } from '../../lambdas/shared/deliveries-store';
+import { DeliveryLog } from '../../lambdas/shared/delivery-log';
+import { EventLog } from '../../lambdas/shared/event-log';
 import { EventsStore } from '../../lambdas/shared/events-store';
 import { SigningSecrets } from '../../lambdas/shared/signing-secrets';
 import { SubscriptionsStore } from '../../lambdas/shared/subscriptions-store';
@@ -67,6 +69,8 @@ beforeAll(async () => {
     subscriptions: new SubscriptionsStore(clients.doc, runtime.tables.subscriptions),
     events: new EventsStore(clients.doc, runtime.tables.events),
     deliveries: new DeliveriesStore(clients.doc, runtime.tables.deliveries),
+    eventLog: new EventLog(clients.doc, runtime.tables.events),
+    deliveryLog: new DeliveryLog(clients.doc, runtime.tables.deliveries),
     tokens: new TokensStore(clients.doc, runtime.tables.tokens),
     secrets: new SigningSecrets(clients.secrets, runtime.env.HOOKLINE_SECRET_PREFIX ?? ''),
     sqs: clients.sqs,

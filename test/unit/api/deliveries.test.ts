@@ -150,6 +150,8 @@ describe('GET /fleets/{fleetId}/deliveries/{id}', () => {
   it('returns the delivery with its attempts and no internal keys', async () => {
     const record = delivery();
     stub(record);
+    // The event is past its retention: the delivery still reads, with a null payload.
+    h.ddb.on(GetCommand, { TableName: TABLES.events }).resolves({});
     const response = await h.call('GET', `/fleets/${FLEET}/deliveries/${record.id}`);
     expect(response.status).toBe(200);
     expect(response.body.attempts).toEqual([
@@ -164,6 +166,7 @@ describe('GET /fleets/{fleetId}/deliveries/{id}', () => {
     expect(response.raw).not.toContain('msg-1');
     // `round` shown is the number of rounds; the stored round id is bookkeeping.
     expect(response.raw).not.toContain(CLAIM_BOOKKEEPING.round);
+    expect(response.body.payload).toBeNull();
   });
 
   it('is 404 when the delivery belongs to another fleet, identical to a missing one', async () => {

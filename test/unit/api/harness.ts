@@ -13,6 +13,8 @@ import type { SubscriptionRecord, TokenRecord } from '../../../lambdas/core/reco
 import { formatApiToken, generateApiTokenSecret, hashTokenSecret } from '../../../lambdas/core/secrets';
 import { parseDeploymentSettings, type DeploymentSettingsInput } from '../../../lambdas/core/settings';
 import { DeliveriesStore } from '../../../lambdas/shared/deliveries-store';
+import { DeliveryLog } from '../../../lambdas/shared/delivery-log';
+import { EventLog } from '../../../lambdas/shared/event-log';
 import { EventsStore } from '../../../lambdas/shared/events-store';
 import { SigningSecrets } from '../../../lambdas/shared/signing-secrets';
 import { SubscriptionsStore } from '../../../lambdas/shared/subscriptions-store';
@@ -122,6 +124,8 @@ export function createHarness(options: { settings?: DeploymentSettingsInput; dep
     subscriptions: new SubscriptionsStore(doc, TABLES.subscriptions),
     events: new EventsStore(doc, TABLES.events),
     deliveries: new DeliveriesStore(doc, TABLES.deliveries),
+    eventLog: new EventLog(doc, TABLES.events),
+    deliveryLog: new DeliveryLog(doc, TABLES.deliveries),
     tokens: new TokensStore(doc, TABLES.tokens),
     secrets: new SigningSecrets(secretsClient, 'hookline/test/'),
     sqs: sqsClient,
@@ -141,7 +145,9 @@ export function createHarness(options: { settings?: DeploymentSettingsInput; dep
       awsRequestId: 'aws-req-1',
     });
     const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([name, value]) => [name, String(value)]));
-    return { status: result.statusCode, headers, raw: result.body, body: result.body === '' ? undefined : JSON.parse(result.body) };
+    // The console's HTML and assets are the only bodies that are not JSON.
+    const json = result.body !== '' && !/^text\/(html|css|javascript)/.test(headers['content-type'] ?? '');
+    return { status: result.statusCode, headers, raw: result.body, body: json ? JSON.parse(result.body) : undefined };
   }
 
   /** Parsed bodies of every message sent to a queue, single and batched. */
