@@ -45,10 +45,21 @@ export interface HooklineSettingsProps {
    */
   readonly retryAfterMaxSeconds?: number;
   /**
-   * Default per-attempt HTTP timeout in seconds; a subscription may choose 1–30.
+   * Default per-attempt HTTP timeout in seconds; a subscription may choose 1 to `maxAttemptTimeoutSeconds`.
    * @default 10
    */
   readonly attemptTimeoutSeconds?: number;
+  /**
+   * Longest per-attempt timeout a subscription may choose (1–300 s). The dispatcher's default
+   * timeout is this plus 30 s (at least 60 s), and the deliveries queue's visibility six times that.
+   * @default 30
+   */
+  readonly maxAttemptTimeoutSeconds?: number;
+  /**
+   * Allow subscriptions to turn certificate verification off (`tlsVerify: false`).
+   * @default false
+   */
+  readonly allowInsecureTls?: boolean;
   /**
    * Prefix of the seed-scheme headers (`<prefix>-Delivery-Id`, `-Timestamp`, `-Signature`).
    * @default 'X-Webhook'
@@ -119,9 +130,9 @@ export interface WebhookServiceProps extends HooklineSettingsProps {
    */
   readonly fanoutMaxConcurrency?: number;
   /**
-   * Dispatcher timeout; must exceed the 30 s longest attempt timeout. The deliveries queue's
-   * visibility timeout is six times this.
-   * @default Duration.seconds(60)
+   * Dispatcher timeout; must exceed the longest attempt timeout (`maxAttemptTimeoutSeconds`) by at
+   * least 1 s. The deliveries queue's visibility timeout is six times this.
+   * @default maxAttemptTimeoutSeconds + 30 s, at least 60 s
    */
   readonly dispatcherTimeout?: Duration;
   /**
@@ -218,8 +229,10 @@ export interface ServiceConfig {
   readonly outputPrefix: string;
 }
 
-/** The longest per-attempt timeout a subscription may choose (settings.ts caps it at 30 s). */
-export const MAX_ATTEMPT_TIMEOUT_SECONDS = 30;
+/** The dispatcher's timeout must exceed its longest HTTP attempt by at least this much. */
+export const DISPATCHER_TIMEOUT_MARGIN_SECONDS = 1;
+/** Default dispatcher timeout: the longest attempt plus this, and never under a minute. */
+const DEFAULT_DISPATCHER_HEADROOM_SECONDS = 30;
 /** Lambda's ceiling. */
 const MAX_LAMBDA_TIMEOUT_SECONDS = 900;
 /** API Gateway's default integration timeout. */
@@ -377,11 +390,15 @@ export function resolveServiceConfig(props: WebhookServiceProps, stackName: stri
     fanoutMaxConcurrency,
   );
 
-  const dispatcherTimeout = props.dispatcherTimeout ?? Duration.seconds(60);
+  // The dispatcher and the queue follow the longest attempt a subscription may choose.
+  const longestAttempt = settings?.maxAttemptTimeoutSeconds ?? 30;
+  const dispatcherTimeout =
+    props.dispatcherTimeout ?? Duration.seconds(Math.max(60, longestAttempt + DEFAULT_DISPATCHER_HEADROOM_SECONDS));
   problems.check(
-    isIntegerIn(secondsOf(dispatcherTimeout), MAX_ATTEMPT_TIMEOUT_SECONDS + 1, MAX_LAMBDA_TIMEOUT_SECONDS),
+    isIntegerIn(secondsOf(dispatcherTimeout), longestAttempt + DISPATCHER_TIMEOUT_MARGIN_SECONDS, MAX_LAMBDA_TIMEOUT_SECONDS),
     'dispatcherTimeout',
-    `must be whole seconds, more than the ${MAX_ATTEMPT_TIMEOUT_SECONDS} s longest attempt timeout and at most ${MAX_LAMBDA_TIMEOUT_SECONDS} s`,
+    `must be whole seconds, more than the ${longestAttempt} s longest attempt timeout (maxAttemptTimeoutSeconds) ` +
+      `and at most ${MAX_LAMBDA_TIMEOUT_SECONDS} s`,
     dispatcherTimeout,
   );
   const fanoutTimeout = props.fanoutTimeout ?? Duration.seconds(60);

@@ -11,12 +11,20 @@ export interface ApiRequest {
   /** Raw body bytes (base64 bodies decoded); undefined when the request had none. */
   body: Buffer | undefined;
   requestId: string;
+  /**
+   * Where this API is reached, e.g. `https://abc.execute-api.eu-west-1.amazonaws.com/v1`: the
+   * scheme from X-Forwarded-Proto (API Gateway sets it), the host API Gateway saw, and the base
+   * path in front of the route (the stage, or a custom domain's mapping), as the gateway reports it.
+   */
+  baseUrl?: string;
 }
 
 /** Bodies sent back to the caller; `undefined` means no body (204). */
 export interface ApiResult {
   statusCode: number;
   body?: unknown;
+  /** A plain-text answer instead of JSON (a provider handshake that wants the bare value). */
+  text?: string;
   headers?: Record<string, string>;
 }
 
@@ -63,7 +71,18 @@ export function readRequest(event: APIGatewayProxyEvent, fallbackRequestId: stri
     query,
     body,
     requestId: event.requestContext?.requestId || fallbackRequestId,
+    ...baseUrlOf(event, headers),
   };
+}
+
+function baseUrlOf(event: APIGatewayProxyEvent, headers: Readonly<Record<string, string>>): { baseUrl?: string } {
+  const host = event.requestContext?.domainName || headers.host;
+  if (!host || !/^[A-Za-z0-9.:[\]-]+$/.test(host)) return {};
+  const proto = (headers['x-forwarded-proto'] ?? 'https').split(',')[0]?.trim().toLowerCase();
+  const scheme = proto === 'http' ? 'http' : 'https';
+  const fullPath = event.requestContext?.path ?? event.path;
+  const prefix = fullPath.endsWith(event.path) ? fullPath.slice(0, fullPath.length - event.path.length) : '';
+  return { baseUrl: `${scheme}://${host}${prefix.replace(/\/+$/, '')}` };
 }
 
 /**
@@ -110,6 +129,13 @@ function findProtoKey(root: unknown): string | undefined {
 }
 
 export function toProxyResult(result: ApiResult): APIGatewayProxyResult {
+  if (result.text !== undefined) {
+    return {
+      statusCode: result.statusCode,
+      headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...result.headers },
+      body: result.text,
+    };
+  }
   if (result.body === undefined) {
     return { statusCode: result.statusCode, headers: { 'cache-control': 'no-store', ...result.headers }, body: '' };
   }

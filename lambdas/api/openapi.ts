@@ -9,6 +9,7 @@ const SECURITY_SCHEME = 'bearerAuth';
 const ID_DESCRIPTION: Record<string, string> = {
   webhook: 'A webhook subscription id (`wh_…`).',
   delivery: 'A delivery id (`dlv_…`).',
+  source: 'An inbound source id (`src_…`).',
 };
 
 /**

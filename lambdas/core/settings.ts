@@ -39,6 +39,9 @@ export const DEFAULT_RETRY_DELAYS_SECONDS: readonly number[] = [5, 30, 120, 600,
 /** SQS refuses a visibility timeout above 12 hours. */
 export const MAX_VISIBILITY_SECONDS = 43_200;
 
+/** The longest per-attempt timeout any deployment may allow (five minutes). */
+export const MAX_ATTEMPT_TIMEOUT_SECONDS = 300;
+
 const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 const HEADER_PREFIX_PATTERN = /^[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]$/;
 
@@ -75,8 +78,16 @@ export const deploymentSettingsSchema = z
     retryJitter: z.number().min(0).max(0.5).default(0.2),
     /** Upper bound applied to a receiver's Retry-After. */
     retryAfterMaxSeconds: z.number().int().min(0).max(MAX_VISIBILITY_SECONDS).default(MAX_VISIBILITY_SECONDS),
-    /** Default per-attempt HTTP timeout; a subscription may choose 1–30 s. */
-    attemptTimeoutSeconds: z.number().int().min(1).max(30).default(10),
+    /** Default per-attempt HTTP timeout; a subscription may choose 1 s to maxAttemptTimeoutSeconds. */
+    attemptTimeoutSeconds: z.number().int().min(1).max(MAX_ATTEMPT_TIMEOUT_SECONDS).default(10),
+    /**
+     * Longest per-attempt timeout a subscription may choose (30 s by default, up to 300 s for
+     * receivers that answer slowly). The dispatcher's function timeout and the deliveries queue's
+     * visibility follow from it (lib/config.ts).
+     */
+    maxAttemptTimeoutSeconds: z.number().int().min(1).max(MAX_ATTEMPT_TIMEOUT_SECONDS).default(30),
+    /** Whether a subscription may set `tlsVerify: false` (deliveries then skip certificate checks). */
+    allowInsecureTls: z.boolean().default(false),
     /** Prefix of the seed-scheme headers: `<prefix>-Delivery-Id`, `-Timestamp`, `-Signature`. */
     signatureHeaderPrefix: z
       .string()
@@ -98,7 +109,11 @@ export const deploymentSettingsSchema = z
     /** Largest replay window. */
     maxReplayDays: z.number().int().min(1).max(90).default(14),
   })
-  .strict();
+  .strict()
+  .refine((settings) => settings.attemptTimeoutSeconds <= settings.maxAttemptTimeoutSeconds, {
+    path: ['attemptTimeoutSeconds'],
+    message: 'must not exceed maxAttemptTimeoutSeconds',
+  });
 
 export type DeploymentSettings = z.infer<typeof deploymentSettingsSchema>;
 export type DeploymentSettingsInput = z.input<typeof deploymentSettingsSchema>;
