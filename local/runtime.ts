@@ -1,11 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { parseDeploymentSettings, type DeploymentSettings, type DeploymentSettingsInput } from '../lambdas/core/settings';
 import { TABLE_SCHEMAS, type TableSchema } from '../lambdas/core/table-schema';
 import { ENV } from '../lambdas/shared/environment';
 import { lockDataDir } from './data-dir-lock';
+import { ensureInboundKey, inboundKeySecretName } from './inbound-key';
 import { ensureTables, startDynamoDb } from './dynamodb';
 import { startEventBridge } from './eventbridge';
 import { defaultLogger, describeError, type LocalLogger } from './logger';
@@ -33,7 +35,7 @@ export interface LocalRuntime {
   readonly settings: DeploymentSettings;
   readonly region: string;
   readonly queues: Readonly<HooklineQueues>;
-  readonly tables: Readonly<{ subscriptions: string; events: string; deliveries: string; tokens: string }>;
+  readonly tables: Readonly<{ subscriptions: string; events: string; deliveries: string; tokens: string; inboundSources: string }>;
   /** The Hookline bus, where PutEvents with `source` = settings.eventSource reaches the events queue. */
   readonly eventBus: Readonly<{ name: string; arn: string }>;
   readonly endpoints: Readonly<{ dynamodb: string; sqs: string; secretsManager: string; eventBridge: string }>;
@@ -132,13 +134,28 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       if (found === undefined) throw new Error(`table ${name} was not created`);
       return found;
     };
-    const tables = { subscriptions: table('Subscriptions'), events: table('Events'), deliveries: table('Deliveries'), tokens: table('Tokens') };
+    const tables = {
+      subscriptions: table('Subscriptions'),
+      events: table('Events'),
+      deliveries: table('Deliveries'),
+      tokens: table('Tokens'),
+      inboundSources: table('InboundSources'),
+    };
+    const secretsClient = new SecretsManagerClient({ ...clientConfig, endpoint: secrets.endpoint });
+    const inboundKeySecret = inboundKeySecretName(secretPrefix);
+    try {
+      await ensureInboundKey(secretsClient, inboundKeySecret);
+    } finally {
+      secretsClient.destroy();
+    }
     const endpoints = { dynamodb: dynamo.endpoint, sqs: sqsServer.endpoint, secretsManager: secrets.endpoint, eventBridge: eventBridge.endpoint };
     const env: Record<string, string> = {
       [ENV.subscriptionsTable]: tables.subscriptions,
       [ENV.eventsTable]: tables.events,
       [ENV.deliveriesTable]: tables.deliveries,
       [ENV.tokensTable]: tables.tokens,
+      [ENV.inboundSourcesTable]: tables.inboundSources,
+      [ENV.inboundKeySecret]: inboundKeySecret,
       [ENV.eventsQueueUrl]: queues.eventsUrl,
       [ENV.deliveriesQueueUrl]: queues.deliveriesUrl,
       [ENV.secretPrefix]: secretPrefix,

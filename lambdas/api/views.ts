@@ -18,6 +18,7 @@ export interface WebhookView {
   headers?: Record<string, string>;
   timeoutSeconds?: number;
   maxAttempts?: number;
+  tlsVerify: boolean;
   disabledReason?: string;
 }
 
@@ -35,6 +36,7 @@ export function webhookView(record: SubscriptionRecord): WebhookView {
     ...optional('headers', record.headers === undefined ? undefined : { ...record.headers }),
     ...optional('timeoutSeconds', record.timeoutSeconds),
     ...optional('maxAttempts', record.maxAttempts),
+    tlsVerify: record.tlsVerify !== false,
     ...optional('disabledReason', record.disabledReason),
   };
 }

@@ -7,6 +7,7 @@ import { sendJson } from '../shared/queue-sender';
 import type { SubscriptionPatch } from '../shared/subscriptions-store';
 import { loadSubscription, requireEnabled } from './access';
 import type { RouteDeps } from './deps';
+import { checkInboundEventTypes } from './event-types';
 import { defineRoute, resourceNotFound, type RouteSpec } from './route';
 import type { ApiSchemas, CreateWebhookInput, UpdateWebhookInput } from './schemas';
 import { DEFAULT_PAGE_SIZE } from './schemas';
@@ -36,6 +37,7 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
     responses: [{ status: 201, description: 'Created; `secret` is shown this once.', schema: schemas.WebhookWithSecret }],
     async handle({ params, body }) {
       const fleetId = params.fleetId as string;
+      await checkInboundEventTypes(deps.inbound, fleetId, body.events);
       const url = await deps.checkUrl(body.url);
       const now = deps.now();
       const id = newSubscriptionId(now.getTime());
@@ -52,6 +54,7 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
         ...(body.headers === undefined ? {} : { headers: body.headers }),
         ...(body.timeoutSeconds === undefined ? {} : { timeoutSeconds: body.timeoutSeconds }),
         ...(body.maxAttempts === undefined ? {} : { maxAttempts: body.maxAttempts }),
+        ...(body.tlsVerify === false ? { tlsVerify: false } : {}),
         secretArn: stored.arn,
         secretVersion: stored.versionId,
         createdAt: now.toISOString(),
@@ -126,6 +129,7 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
       const fleetId = params.fleetId as string;
       const id = params.id as string;
       if (!isId('wh', id)) throw resourceNotFound('webhook');
+      await checkInboundEventTypes(deps.inbound, fleetId, body.events);
       const patch: SubscriptionPatch = {};
       if (body.url !== undefined) patch.url = (await deps.checkUrl(body.url)).href;
       if (body.events !== undefined) patch.events = body.events;
@@ -135,6 +139,7 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
       if (body.headers !== undefined) patch.headers = body.headers;
       if (body.timeoutSeconds !== undefined) patch.timeoutSeconds = body.timeoutSeconds;
       if (body.maxAttempts !== undefined) patch.maxAttempts = body.maxAttempts;
+      if (body.tlsVerify !== undefined) patch.tlsVerify = body.tlsVerify;
       const updated = await subscriptions.update(fleetId, id, patch, deps.now().toISOString());
       if (updated === undefined) throw resourceNotFound('webhook');
       return { statusCode: 200, body: webhookView(updated) };

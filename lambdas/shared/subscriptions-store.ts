@@ -22,6 +22,7 @@ export type SubscriptionPatch = Partial<{
   headers: Record<string, string> | null;
   timeoutSeconds: number | null;
   maxAttempts: number | null;
+  tlsVerify: boolean;
   secretVersion: string;
 }>;
 
