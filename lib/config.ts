@@ -156,6 +156,17 @@ export interface WebhookServiceProps extends HooklineSettingsProps {
    */
   readonly apiThrottlingBurstLimit?: number;
   /**
+   * Request rate limit of the inbound webhook route (`/inbound/{sourceId}`, no bearer token), per
+   * method, so a flood of provider calls cannot use up the rest of the API's budget.
+   * @default 50
+   */
+  readonly inboundThrottlingRateLimit?: number;
+  /**
+   * Burst limit of the inbound webhook route, per method.
+   * @default 100
+   */
+  readonly inboundThrottlingBurstLimit?: number;
+  /**
    * API Gateway stage name (the first path segment of the API URL).
    * @default 'v1'
    */
@@ -218,6 +229,8 @@ export interface ServiceConfig {
   readonly apiTimeout: Duration;
   readonly apiThrottlingRateLimit: number;
   readonly apiThrottlingBurstLimit: number;
+  readonly inboundThrottlingRateLimit: number;
+  readonly inboundThrottlingBurstLimit: number;
   readonly apiStageName: string;
   readonly apiGatewayCloudWatchRole: boolean;
   readonly webAclArn?: string;
@@ -431,6 +444,21 @@ export function resolveServiceConfig(props: WebhookServiceProps, stackName: stri
     apiThrottlingBurstLimit,
   );
 
+  const inboundThrottlingRateLimit = props.inboundThrottlingRateLimit ?? 50;
+  problems.check(
+    Number.isFinite(inboundThrottlingRateLimit) && inboundThrottlingRateLimit > 0 && inboundThrottlingRateLimit <= apiThrottlingRateLimit,
+    'inboundThrottlingRateLimit',
+    'must be a positive number of requests per second, at most apiThrottlingRateLimit',
+    inboundThrottlingRateLimit,
+  );
+  const inboundThrottlingBurstLimit = props.inboundThrottlingBurstLimit ?? 100;
+  problems.check(
+    isIntegerIn(inboundThrottlingBurstLimit, 1, apiThrottlingBurstLimit),
+    'inboundThrottlingBurstLimit',
+    'must be an integer from 1 to apiThrottlingBurstLimit',
+    inboundThrottlingBurstLimit,
+  );
+
   const apiStageName = props.apiStageName ?? 'v1';
   problems.check(STAGE_NAME_PATTERN.test(apiStageName), 'apiStageName', 'must be 1-128 of A-Z a-z 0-9 _ -', apiStageName);
 
@@ -485,6 +513,8 @@ export function resolveServiceConfig(props: WebhookServiceProps, stackName: stri
     apiTimeout,
     apiThrottlingRateLimit,
     apiThrottlingBurstLimit,
+    inboundThrottlingRateLimit,
+    inboundThrottlingBurstLimit,
     apiStageName,
     apiGatewayCloudWatchRole: props.apiGatewayCloudWatchRole ?? true,
     webAclArn: props.webAclArn,

@@ -4,6 +4,7 @@ import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { EventBus } from 'aws-cdk-lib/aws-events';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../lambdas/shared/environment';
@@ -12,6 +13,7 @@ import { resolveServiceConfig, type ServiceConfig, type WebhookServiceProps } fr
 import { HooklineEvents } from './events';
 import { HooklineFunction } from './functions';
 import { HooklineMonitoring } from './monitoring';
+import { acknowledge } from './nag';
 import { grantApi, grantDispatcher, grantFanout, type GrantContext } from './permissions';
 import { HooklineQueues } from './queues';
 import { HooklineTables } from './tables';
@@ -32,6 +34,9 @@ export class WebhookService extends Construct {
   readonly eventsTable: Table;
   readonly deliveriesTable: Table;
   readonly tokensTable: Table;
+  readonly inboundSourcesTable: Table;
+  /** Secrets Manager secret keying the sealing of inbound source credentials. */
+  readonly inboundKey: Secret;
   readonly bus: EventBus;
   readonly eventsQueue: Queue;
   readonly eventsDlq: Queue;
@@ -64,6 +69,20 @@ export class WebhookService extends Construct {
       eventsQueue: queues.eventsQueue,
     });
 
+    // Keys the AES-256-GCM sealing of inbound source credentials (SHA-256 of this value). Named by
+    // CloudFormation, outside the signing-secret prefix, so only the API function can read it.
+    const inboundKey = new Secret(this, 'InboundKey', {
+      description: 'Hookline: key that seals inbound webhook source credentials',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      removalPolicy: config.removalPolicy,
+    });
+    acknowledge(
+      inboundKey,
+      'AwsSolutions-SMG4',
+      'This is a key-encryption key: every inbound source credential is sealed under it, so rotating it means ' +
+        're-sealing them all, which a Secrets Manager rotation Lambda cannot do; it never leaves the API function.',
+    );
+
     const contract: Record<string, string> = {
       [ENV.subscriptionsTable]: tables.subscriptions.table.tableName,
       [ENV.eventsTable]: tables.events.table.tableName,
@@ -76,12 +95,17 @@ export class WebhookService extends Construct {
       POWERTOOLS_LOG_LEVEL: config.logLevel,
       POWERTOOLS_METRICS_NAMESPACE: config.metricsNamespace,
     };
+    // Only the API serves inbound sources; the other functions are not told where their key is.
+    const inboundContract: Record<string, string> = {
+      [ENV.inboundSourcesTable]: tables.inboundSources.table.tableName,
+      [ENV.inboundKeySecret]: inboundKey.secretArn,
+    };
     const fn = (fnId: string, handler: 'api' | 'fanout' | 'dispatcher', description: string, timeout = config.apiTimeout) =>
       new HooklineFunction(this, fnId, {
         handler,
         description,
         timeout,
-        environment: { ...contract, POWERTOOLS_SERVICE_NAME: `hookline-${handler}` },
+        environment: { ...contract, ...(handler === 'api' ? inboundContract : {}), POWERTOOLS_SERVICE_NAME: `hookline-${handler}` },
         logRetention: config.logRetention,
         removalPolicy: config.removalPolicy,
       });
@@ -89,7 +113,7 @@ export class WebhookService extends Construct {
     const fanout = fn('FanoutFunction', 'fanout', 'Hookline fan-out: one delivery message per (event, subscription)', config.fanoutTimeout);
     const dispatcher = fn('DispatcherFunction', 'dispatcher', 'Hookline dispatcher: signed HTTPS POST with retries', config.dispatcherTimeout);
 
-    const grants: GrantContext = { tables, queues, secretPrefix: config.secretPrefix, tableEncryptionKey: config.tableEncryptionKey };
+    const grants: GrantContext = { tables, queues, secretPrefix: config.secretPrefix, tableEncryptionKey: config.tableEncryptionKey, inboundKey };
     grantApi(api, grants);
     grantFanout(fanout, grants);
     grantDispatcher(dispatcher, grants);
@@ -114,6 +138,8 @@ export class WebhookService extends Construct {
       stageName: config.apiStageName,
       throttlingRateLimit: config.apiThrottlingRateLimit,
       throttlingBurstLimit: config.apiThrottlingBurstLimit,
+      inboundThrottlingRateLimit: config.inboundThrottlingRateLimit,
+      inboundThrottlingBurstLimit: config.inboundThrottlingBurstLimit,
       logRetention: config.logRetention,
       removalPolicy: config.removalPolicy,
       cloudWatchRole: config.apiGatewayCloudWatchRole,
@@ -138,6 +164,8 @@ export class WebhookService extends Construct {
     this.eventsTable = tables.events.table;
     this.deliveriesTable = tables.deliveries.table;
     this.tokensTable = tables.tokens.table;
+    this.inboundSourcesTable = tables.inboundSources.table;
+    this.inboundKey = inboundKey;
     this.bus = events.bus;
     this.eventsQueue = queues.eventsQueue;
     this.eventsDlq = queues.eventsDlq;
@@ -164,6 +192,7 @@ export class WebhookService extends Construct {
       EventsTableName: { value: this.eventsTable.tableName, description: 'DynamoDB events table' },
       DeliveriesTableName: { value: this.deliveriesTable.tableName, description: 'DynamoDB deliveries table' },
       TokensTableName: { value: this.tokensTable.tableName, description: 'DynamoDB tokens table (npx hookline token …)' },
+      InboundSourcesTableName: { value: this.inboundSourcesTable.tableName, description: 'DynamoDB inbound webhook sources table' },
       SecretPrefix: { value: this.config.secretPrefix, description: 'Secrets Manager name prefix of the signing secrets' },
     };
     for (const [name, output] of Object.entries(outputs)) {
