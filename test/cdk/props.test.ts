@@ -270,8 +270,24 @@ describe('invalid props throw at synth, naming the prop', () => {
     ['a zero burst limit', { apiThrottlingBurstLimit: 0 }, /apiThrottlingBurstLimit/],
     ['a stage name with a slash', { apiStageName: 'v1/beta' }, /apiStageName/],
     ['a web ACL ARN that is not a regional WAFv2 ACL', { webAclArn: 'arn:aws:s3:::bucket' }, /webAclArn/],
+    [
+      'a dispatcher timeout not above a 300 s longest attempt',
+      { maxAttemptTimeoutSeconds: 300, dispatcherTimeout: Duration.seconds(300) },
+      /dispatcherTimeout.*300 s longest attempt/,
+    ],
+    ['a default attempt timeout above maxAttemptTimeoutSeconds', { attemptTimeoutSeconds: 60 }, /attemptTimeoutSeconds/],
+    ['maxAttemptTimeoutSeconds above 300', { maxAttemptTimeoutSeconds: 301 }, /maxAttemptTimeoutSeconds/],
+    ['an inbound rate above the stage rate', { inboundThrottlingRateLimit: 500 }, /inboundThrottlingRateLimit/],
   ])('%s', (_label, props, message) => {
     expect(construct(props)).toThrow(message);
+  });
+
+  it('long attempts: the dispatcher timeout and the deliveries visibility follow maxAttemptTimeoutSeconds', () => {
+    const { template } = synth({ maxAttemptTimeoutSeconds: 300, attemptTimeoutSeconds: 120 });
+    const dispatcher = resources(template, 'AWS::Lambda::Function')[fnId(template, 'DispatcherFunction')]!;
+    expect(dispatcher.Properties!.Timeout).toBe(330);
+    const deliveries = resources(template, 'AWS::SQS::Queue')[queueId(template, 'Queues/Deliveries')]!;
+    expect(deliveries.Properties!.VisibilityTimeout).toBe(6 * 330);
   });
 
   it('names every offending prop at once', () => {
