@@ -158,12 +158,12 @@ export interface WebhookServiceProps extends HooklineSettingsProps {
   /**
    * Request rate limit of the inbound webhook route (`/inbound/{sourceId}`, no bearer token), per
    * method, so a flood of provider calls cannot use up the rest of the API's budget.
-   * @default 50
+   * @default 50 (or apiThrottlingRateLimit when lower)
    */
   readonly inboundThrottlingRateLimit?: number;
   /**
    * Burst limit of the inbound webhook route, per method.
-   * @default 100
+   * @default 100 (or apiThrottlingBurstLimit when lower)
    */
   readonly inboundThrottlingBurstLimit?: number;
   /**
@@ -444,14 +444,14 @@ export function resolveServiceConfig(props: WebhookServiceProps, stackName: stri
     apiThrottlingBurstLimit,
   );
 
-  const inboundThrottlingRateLimit = props.inboundThrottlingRateLimit ?? 50;
+  const inboundThrottlingRateLimit = props.inboundThrottlingRateLimit ?? Math.min(50, apiThrottlingRateLimit);
   problems.check(
     Number.isFinite(inboundThrottlingRateLimit) && inboundThrottlingRateLimit > 0 && inboundThrottlingRateLimit <= apiThrottlingRateLimit,
     'inboundThrottlingRateLimit',
     'must be a positive number of requests per second, at most apiThrottlingRateLimit',
     inboundThrottlingRateLimit,
   );
-  const inboundThrottlingBurstLimit = props.inboundThrottlingBurstLimit ?? 100;
+  const inboundThrottlingBurstLimit = props.inboundThrottlingBurstLimit ?? Math.max(1, Math.min(100, apiThrottlingBurstLimit));
   problems.check(
     isIntegerIn(inboundThrottlingBurstLimit, 1, apiThrottlingBurstLimit),
     'inboundThrottlingBurstLimit',

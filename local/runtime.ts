@@ -105,6 +105,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       sqs.destroy();
     });
 
+    const secretsClient = new SecretsManagerClient({ ...clientConfig, endpoint: secrets.endpoint });
+    const inboundKeySecret = inboundKeySecretName(secretPrefix);
+    // Alongside the tables and queues rather than after them: start-up time is what a developer waits for.
+    const inboundKeyReady = ensureInboundKey(secretsClient, inboundKeySecret).finally(() => secretsClient.destroy());
+    inboundKeyReady.catch(() => undefined);
     const [tableNames, queues] = await Promise.all([
       ensureTables(dynamoClient, namePrefix, TABLE_SCHEMAS),
       createHooklineQueues(sqs, {
@@ -141,13 +146,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       tokens: table('Tokens'),
       inboundSources: table('InboundSources'),
     };
-    const secretsClient = new SecretsManagerClient({ ...clientConfig, endpoint: secrets.endpoint });
-    const inboundKeySecret = inboundKeySecretName(secretPrefix);
-    try {
-      await ensureInboundKey(secretsClient, inboundKeySecret);
-    } finally {
-      secretsClient.destroy();
-    }
+    await inboundKeyReady;
     const endpoints = { dynamodb: dynamo.endpoint, sqs: sqsServer.endpoint, secretsManager: secrets.endpoint, eventBridge: eventBridge.endpoint };
     const env: Record<string, string> = {
       [ENV.subscriptionsTable]: tables.subscriptions,

@@ -143,7 +143,9 @@ describe('props change the template', () => {
       const secretResources = roleStatements(template, role)
         .filter((s) => asArray(s.Action).some((a) => a.startsWith('secretsmanager:')))
         .flatMap((s) => asArray(s.Resource).map(flatten));
-      expect(secretResources).toEqual([secretArn]);
+      // The API also reads the inbound key, a secret of its own outside the prefix.
+      const inboundKey = `<${logicalIdByPath(template, 'AWS::SecretsManager::Secret', 'Webhooks/InboundKey/Resource')}>`;
+      expect(secretResources.sort()).toEqual((name === 'ApiFunction' ? [secretArn, inboundKey] : [secretArn]).sort());
     }
     template.hasOutput('SecretPrefix', { Value: 'webhooks/prod/' });
     const env = resources(template, 'AWS::Lambda::Function')[fnId(template, 'ApiFunction')]!.Properties!.Environment.Variables;
@@ -162,7 +164,18 @@ describe('props change the template', () => {
     for (const table of Object.values(resources(template, 'AWS::DynamoDB::Table'))) expect(table.DeletionPolicy).toBe('Delete');
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       StageName: 'live',
-      MethodSettings: [{ HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10, LoggingLevel: 'ERROR', DataTraceEnabled: false }],
+      MethodSettings: [
+        { HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10, LoggingLevel: 'ERROR', DataTraceEnabled: false },
+        // The inbound route's own budget defaults to the stage's when that is lower.
+        ...['POST', 'GET'].map((HttpMethod) => ({
+          HttpMethod,
+          ResourcePath: '/~1inbound~1{sourceId}',
+          ThrottlingRateLimit: 5,
+          ThrottlingBurstLimit: 10,
+          LoggingLevel: 'ERROR',
+          DataTraceEnabled: false,
+        })),
+      ],
     });
     expect(resourceByPath(template, 'AWS::CloudWatch::Alarm', 'Monitoring/DeliveriesBacklog/Resource').Properties!.Threshold).toBe(1800);
   });
