@@ -94,8 +94,10 @@ export function ingestRoutes(deps: RouteDeps, inbound: InboundDeps): RouteSpec[]
       idempotencyKey: replayKey(source.id, verification, body),
     });
     outcome(provider.id, published.created ? 'accepted' : 'duplicate', undefined, { eventId: published.id, eventType: type });
+    const answer = provider.acceptedAnswer;
+    if (answer?.empty) return { statusCode: answer.statusCode, text: '' };
     return published.created
-      ? { statusCode: 202, body: { id: published.id, type } }
+      ? { statusCode: answer?.statusCode ?? 202, body: { id: published.id, type } }
       : { statusCode: 200, body: { id: published.id, type, duplicate: true } };
   }
 
@@ -121,7 +123,12 @@ export function ingestRoutes(deps: RouteDeps, inbound: InboundDeps): RouteSpec[]
       'event `<provider>.<event>` of the source\'s fleet; a Feishu `url_verification` is answered with its challenge.',
     responses: [
       { status: 202, description: 'Verified; stored and queued for fan-out.', schema: IngestResult },
-      { status: 200, description: 'A repeat of an accepted delivery, or a handshake answer.', schema: IngestResult },
+      {
+        status: 200,
+        description:
+          'A repeat of an accepted delivery, a handshake answer, or an accepted Feishu (JSON) or WeCom (empty body) request.',
+        schema: IngestResult,
+      },
       { status: 401, description: 'Not verified (signature, token or timestamp).' },
       { status: 404, description: 'No such (enabled) inbound source.' },
       { status: 413, description: 'Larger than the deployment\'s maxPayloadBytes.' },

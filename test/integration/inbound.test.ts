@@ -356,9 +356,14 @@ describe('inbound providers over HTTP to local mode', { timeout: 40_000 }, () =>
     };
     const request = feishuRequest(encryptKey, event, now);
     const accepted = await send(source.ingestUrl, request);
-    expect(accepted.status).toBe(202);
+    // Feishu counts only HTTP 200 as received.
+    expect(accepted.status).toBe(200);
+    expect(accepted.json).toMatchObject({ type: 'feishu.im.message.receive_v1' });
+    expect(accepted.json.duplicate).toBeUndefined();
     expect(await delivered(path, secret)).toMatchObject({ type: 'feishu.im.message.receive_v1', data: { body: { header: { event_id: 'ev-1' } } } });
-    expect((await send(source.ingestUrl, request)).status).toBe(200);
+    const repeat = await send(source.ingestUrl, request);
+    expect(repeat.status).toBe(200);
+    expect(repeat.json).toMatchObject({ id: accepted.json.id, duplicate: true });
     const forged = feishuRequest('not-the-encrypt-key', { ...event, header: { ...event.header, event_id: 'ev-2' } }, now);
     expect((await send(source.ingestUrl, forged)).status).toBe(401);
     const wrongToken = feishuRequest(encryptKey, { ...event, header: { ...event.header, event_id: 'ev-3', token: 'other' } }, now);
@@ -396,7 +401,9 @@ describe('inbound providers over HTTP to local mode', { timeout: 40_000 }, () =>
     const body = `<xml><ToUserName><![CDATA[${corpId}]]></ToUserName><AgentID><![CDATA[1]]></AgentID><Encrypt><![CDATA[${encrypted}]]></Encrypt></xml>`;
     const postQuery = new URLSearchParams({ msg_signature: wecomSign(token, timestamp, nonce, encrypted), timestamp, nonce });
     const accepted = await send(`${source.ingestUrl}?${postQuery}`, { headers: { 'content-type': 'text/xml' }, body });
-    expect(accepted.status).toBe(202);
+    // WeCom: HTTP 200 with an empty body means "received, no reply".
+    expect(accepted.status).toBe(200);
+    expect(accepted.text).toBe('');
     expect(await delivered(path, secret)).toMatchObject({
       type: 'wecom.change_contact',
       data: { body: { ChangeType: 'create_user', UserID: 'zhangsan', CreateTime: '1403610513' } },

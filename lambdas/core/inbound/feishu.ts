@@ -29,6 +29,8 @@ export const feishu: InboundProvider = {
   ],
   settings: [],
   keptHeaders: ['x-lark-request-timestamp', 'x-lark-request-nonce'],
+  // Feishu retries anything but HTTP 200.
+  acceptedAnswer: { statusCode: 200 },
   documentedEvents: [
     'im.message.receive_v1',
     'im.chat.member.bot.added_v1',

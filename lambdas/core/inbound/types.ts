@@ -94,6 +94,11 @@ export interface InboundProvider {
   readonly settings: readonly SettingField[];
   /** Request headers copied into the event's `data.headers` (lower-case). */
   readonly keptHeaders: readonly string[];
+  /**
+   * How an accepted request is answered when the provider insists: Feishu counts only HTTP 200 as
+   * received, WeCom wants 200 with an empty body. Default: 202 with `{id, type}`.
+   */
+  readonly acceptedAnswer?: { statusCode: 200; empty?: boolean };
   /** Common event names listed by GET /event-types (already normalised). */
   readonly documentedEvents: readonly string[];
   /** Authenticates the request and extracts the event, or answers a handshake. */

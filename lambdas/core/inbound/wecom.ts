@@ -36,6 +36,8 @@ export const wecom: InboundProvider = {
     { name: 'receiveId', kind: 'string', description: 'CorpID (or SuiteID) the messages must name; unchecked when absent.' },
   ],
   keptHeaders: [],
+  // WeCom takes HTTP 200 with an empty body as "received, no reply message".
+  acceptedAnswer: { statusCode: 200, empty: true },
   documentedEvents: ['text', 'image', 'event', 'change_contact', 'enter_agent', 'click', 'view', 'subscribe'],
   async verify(request, { credentials, settings }) {
     const { msg_signature: signature, timestamp, nonce } = request.query;
