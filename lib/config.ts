@@ -4,6 +4,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import {
   MAX_VISIBILITY_SECONDS,
+  defaultDispatcherTimeoutSeconds,
   deploymentSettingsSchema,
   parseDeploymentSettings,
   type DeploymentSettings,
@@ -244,8 +245,6 @@ export interface ServiceConfig {
 
 /** The dispatcher's timeout must exceed its longest HTTP attempt by at least this much. */
 export const DISPATCHER_TIMEOUT_MARGIN_SECONDS = 1;
-/** Default dispatcher timeout: the longest attempt plus this, and never under a minute. */
-const DEFAULT_DISPATCHER_HEADROOM_SECONDS = 30;
 /** Lambda's ceiling. */
 const MAX_LAMBDA_TIMEOUT_SECONDS = 900;
 /** API Gateway's default integration timeout. */
@@ -406,7 +405,7 @@ export function resolveServiceConfig(props: WebhookServiceProps, stackName: stri
   // The dispatcher and the queue follow the longest attempt a subscription may choose.
   const longestAttempt = settings?.maxAttemptTimeoutSeconds ?? 30;
   const dispatcherTimeout =
-    props.dispatcherTimeout ?? Duration.seconds(Math.max(60, longestAttempt + DEFAULT_DISPATCHER_HEADROOM_SECONDS));
+    props.dispatcherTimeout ?? Duration.seconds(defaultDispatcherTimeoutSeconds({ maxAttemptTimeoutSeconds: longestAttempt }));
   problems.check(
     isIntegerIn(secondsOf(dispatcherTimeout), longestAttempt + DISPATCHER_TIMEOUT_MARGIN_SECONDS, MAX_LAMBDA_TIMEOUT_SECONDS),
     'dispatcherTimeout',

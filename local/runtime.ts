@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { parseDeploymentSettings, type DeploymentSettings, type DeploymentSettingsInput } from '../lambdas/core/settings';
+import {
+  defaultDispatcherTimeoutSeconds,
+  parseDeploymentSettings,
+  type DeploymentSettings,
+  type DeploymentSettingsInput,
+} from '../lambdas/core/settings';
 import { TABLE_SCHEMAS, type TableSchema } from '../lambdas/core/table-schema';
 import { ENV } from '../lambdas/shared/environment';
 import { lockDataDir } from './data-dir-lock';
@@ -117,7 +122,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         maxAttempts: settings.maxAttempts,
         visibilitySeconds: {
           events: options.queueVisibilitySeconds?.events ?? DEFAULT_VISIBILITY_SECONDS,
-          deliveries: options.queueVisibilitySeconds?.deliveries ?? DEFAULT_VISIBILITY_SECONDS,
+          // Six times the dispatcher's timeout, which follows the longest attempt the settings allow.
+          deliveries:
+            options.queueVisibilitySeconds?.deliveries ?? Math.max(DEFAULT_VISIBILITY_SECONDS, 6 * defaultDispatcherTimeoutSeconds(settings)),
         },
       }),
     ]);

@@ -20,7 +20,7 @@ export interface PublishRequest {
 
 export interface PublishOutcome {
   id: string;
-  /** False when the idempotency key or event id had already been used: nothing new was stored. */
+  /** False when the event was already stored (a repeat of the key or id): nothing new was stored. */
   created: boolean;
 }
 
@@ -63,5 +63,5 @@ export async function publishEvent(
     };
     await sendJson(deps.sqs, deps.queues.eventsUrl, message);
   }
-  return { id: event.id, created: created && eventId === proposed };
+  return { id: event.id, created };
 }

@@ -116,6 +116,15 @@ export const deploymentSettingsSchema = z
   });
 
 export type DeploymentSettings = z.infer<typeof deploymentSettingsSchema>;
+
+/**
+ * The dispatcher's function timeout a deployment needs by default: its longest attempt
+ * (`maxAttemptTimeoutSeconds`) plus 30 s for the work around the POST, and never under a minute.
+ * The construct and local mode both use it; the deliveries queue's visibility is six times it.
+ */
+export function defaultDispatcherTimeoutSeconds(settings: Pick<DeploymentSettings, 'maxAttemptTimeoutSeconds'>): number {
+  return Math.max(60, settings.maxAttemptTimeoutSeconds + 30);
+}
 export type DeploymentSettingsInput = z.input<typeof deploymentSettingsSchema>;
 
 /**
