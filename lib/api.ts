@@ -1,6 +1,9 @@
 import { ArnFormat, Names, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
+  AuthorizationType,
+  LambdaIntegration,
+  Resource,
   CfnAccount,
   EndpointType,
   LambdaRestApi,
@@ -20,11 +23,18 @@ export interface HooklineApiProps {
   readonly stageName: string;
   readonly throttlingRateLimit: number;
   readonly throttlingBurstLimit: number;
+  /** Per-method throttling of `/inbound/{sourceId}` (the unauthenticated provider route). */
+  readonly inboundThrottlingRateLimit: number;
+  readonly inboundThrottlingBurstLimit: number;
   readonly logRetention: RetentionDays;
   readonly removalPolicy: RemovalPolicy;
   readonly cloudWatchRole: boolean;
   readonly webAclArn?: string;
 }
+
+/** Where providers post inbound webhooks; GET answers URL verifications (WeCom echostr). */
+export const INBOUND_RESOURCE_PATH = '/inbound/{sourceId}';
+const INBOUND_METHODS = ['POST', 'GET'] as const;
 
 /** What API Gateway itself answers with (bad route, throttling, integration failure): JSON like the API's own errors. */
 export const GATEWAY_ERROR_TEMPLATE =
@@ -98,8 +108,21 @@ export class HooklineApi extends Construct {
         tracingEnabled: true,
         throttlingRateLimit: props.throttlingRateLimit,
         throttlingBurstLimit: props.throttlingBurstLimit,
+        methodOptions: Object.fromEntries(
+          INBOUND_METHODS.map((method) => [
+            `${INBOUND_RESOURCE_PATH}/${method}`,
+            {
+              throttlingRateLimit: props.inboundThrottlingRateLimit,
+              throttlingBurstLimit: props.inboundThrottlingBurstLimit,
+              // A method setting replaces the stage's for that method: restate the logging choices.
+              loggingLevel: MethodLoggingLevel.ERROR,
+              dataTraceEnabled: false,
+            },
+          ]),
+        ),
       },
     });
+    this.addInboundRoute(props.handler);
     // WebhookService publishes the URL as the stable output `ApiUrl`; the generated one would duplicate it.
     this.api.node.tryRemoveChild('Endpoint');
     this.api.addGatewayResponse('Default4xx', {
@@ -131,7 +154,8 @@ export class HooklineApi extends Construct {
         this.api.deploymentStage,
         'AwsSolutions-APIG3',
         'No web ACL was configured (prop webAclArn): every route requires a bearer token checked in the ' +
-          'API Lambda and the stage is throttled; deployments that want WAF rules pass their web ACL ARN.',
+          'API Lambda (the inbound route a provider signature, with its own tighter throttle) and the stage is ' +
+        'throttled; deployments that want WAF rules pass their web ACL ARN.',
       );
     }
 
@@ -152,6 +176,32 @@ export class HooklineApi extends Construct {
       'AwsSolutions-COG4',
       'Clients authenticate with Hookline bearer tokens (hashed in the tokens table, issued by the CLI), ' +
         'not Cognito users; the token check lives in the API Lambda for the 404-not-403 tenancy rule.',
+    );
+  }
+
+  /**
+   * `/inbound/{sourceId}` as its own resource, so the stage can throttle it apart from the bearer
+   * routes (an explicit resource takes precedence over `{proxy+}`). Same Lambda, same NONE
+   * authorization: the provider's signature is checked in the function. LambdaRestApi refuses
+   * `root.addResource` when proxying, hence the Resource constructed directly.
+   */
+  private addInboundRoute(handler: IFunction): void {
+    const inbound = new Resource(this, 'InboundResource', { parent: this.api.root, pathPart: 'inbound' });
+    const source = inbound.addResource('{sourceId}');
+    const integration = new LambdaIntegration(handler, { allowTestInvoke: false });
+    for (const method of INBOUND_METHODS) source.addMethod(method, integration, { authorizationType: AuthorizationType.NONE });
+    acknowledge(
+      inbound,
+      'AwsSolutions-APIG4',
+      'Webhook providers (GitHub, GitLab, Feishu, WeCom, ...) cannot send a bearer token or sign AWS requests; each ' +
+        "request is authenticated in the API Lambda by the provider's own signature or token, checked against the " +
+        'source the unguessable URL names, and the route has its own tighter throttle.',
+    );
+    acknowledge(
+      inbound,
+      'AwsSolutions-COG4',
+      'Callers of the inbound route are webhook providers, not Cognito users; the provider signature checked in ' +
+        'the API Lambda is the authentication.',
     );
   }
 

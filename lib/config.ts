@@ -4,6 +4,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import {
+  defaultDispatcherTimeoutSeconds,
   deploymentSettingsSchema,
   parseDeploymentSettings,
   type DeploymentSettings,
@@ -52,10 +53,21 @@ export interface HooklineSettingsProps {
    */
   readonly retryAfterMaxSeconds?: number;
   /**
-   * Default per-attempt HTTP timeout in seconds; a subscription may choose 1–30.
+   * Default per-attempt HTTP timeout in seconds; a subscription may choose 1 to `maxAttemptTimeoutSeconds`.
    * @default 10
    */
   readonly attemptTimeoutSeconds?: number;
+  /**
+   * Longest per-attempt timeout a subscription may choose (1–300 s). The dispatcher's default
+   * timeout is this plus 30 s (at least 60 s), and the deliveries queue's visibility six times that.
+   * @default 30
+   */
+  readonly maxAttemptTimeoutSeconds?: number;
+  /**
+   * Allow subscriptions to turn certificate verification off (`tlsVerify: false`).
+   * @default false
+   */
+  readonly allowInsecureTls?: boolean;
   /**
    * Prefix of the seed-scheme headers (`<prefix>-Delivery-Id`, `-Timestamp`, `-Signature`).
    * @default 'X-Webhook'
@@ -171,9 +183,9 @@ export interface WebhookServiceProps extends HooklineSettingsProps {
    */
   readonly fanoutMaxConcurrency?: number;
   /**
-   * Dispatcher timeout; must exceed the 30 s longest attempt timeout. The deliveries queue's
-   * visibility timeout is six times this.
-   * @default Duration.seconds(60)
+   * Dispatcher timeout; must exceed the longest attempt timeout (`maxAttemptTimeoutSeconds`) by at
+   * least 1 s. The deliveries queue's visibility timeout is six times this.
+   * @default maxAttemptTimeoutSeconds + 30 s, at least 60 s
    */
   readonly dispatcherTimeout?: Duration;
   /**
@@ -196,6 +208,17 @@ export interface WebhookServiceProps extends HooklineSettingsProps {
    * @default 200
    */
   readonly apiThrottlingBurstLimit?: number;
+  /**
+   * Request rate limit of the inbound webhook route (`/inbound/{sourceId}`, no bearer token), per
+   * method, so a flood of provider calls cannot use up the rest of the API's budget.
+   * @default 50 (or apiThrottlingRateLimit when lower)
+   */
+  readonly inboundThrottlingRateLimit?: number;
+  /**
+   * Burst limit of the inbound webhook route, per method.
+   * @default 100 (or apiThrottlingBurstLimit when lower)
+   */
+  readonly inboundThrottlingBurstLimit?: number;
   /**
    * API Gateway stage name (the first path segment of the API URL).
    * @default 'v1'
@@ -260,6 +283,8 @@ export interface ServiceConfig {
   readonly apiTimeout: Duration;
   readonly apiThrottlingRateLimit: number;
   readonly apiThrottlingBurstLimit: number;
+  readonly inboundThrottlingRateLimit: number;
+  readonly inboundThrottlingBurstLimit: number;
   readonly apiStageName: string;
   readonly apiGatewayCloudWatchRole: boolean;
   readonly webAclArn?: string;
@@ -271,8 +296,8 @@ export interface ServiceConfig {
   readonly outputPrefix: string;
 }
 
-/** The longest per-attempt timeout a subscription may choose (settings.ts caps it at 30 s). */
-export const MAX_ATTEMPT_TIMEOUT_SECONDS = 30;
+/** The dispatcher's timeout must exceed its longest HTTP attempt by at least this much. */
+export const DISPATCHER_TIMEOUT_MARGIN_SECONDS = 1;
 /** Lambda's ceiling. */
 const MAX_LAMBDA_TIMEOUT_SECONDS = 900;
 /** API Gateway's default integration timeout. */
@@ -420,11 +445,15 @@ export function resolveServiceConfig(props: WebhookServiceProps, stackName: stri
     fanoutMaxConcurrency,
   );
 
-  const dispatcherTimeout = props.dispatcherTimeout ?? Duration.seconds(60);
+  // The dispatcher and the queue follow the longest attempt a subscription may choose.
+  const longestAttempt = settings?.maxAttemptTimeoutSeconds ?? 30;
+  const dispatcherTimeout =
+    props.dispatcherTimeout ?? Duration.seconds(defaultDispatcherTimeoutSeconds({ maxAttemptTimeoutSeconds: longestAttempt }));
   problems.check(
-    isIntegerIn(secondsOf(dispatcherTimeout), MAX_ATTEMPT_TIMEOUT_SECONDS + 1, MAX_LAMBDA_TIMEOUT_SECONDS),
+    isIntegerIn(secondsOf(dispatcherTimeout), longestAttempt + DISPATCHER_TIMEOUT_MARGIN_SECONDS, MAX_LAMBDA_TIMEOUT_SECONDS),
     'dispatcherTimeout',
-    `must be whole seconds, more than the ${MAX_ATTEMPT_TIMEOUT_SECONDS} s longest attempt timeout and at most ${MAX_LAMBDA_TIMEOUT_SECONDS} s`,
+    `must be whole seconds, more than the ${longestAttempt} s longest attempt timeout (maxAttemptTimeoutSeconds) ` +
+      `and at most ${MAX_LAMBDA_TIMEOUT_SECONDS} s`,
     dispatcherTimeout,
   );
   const fanoutTimeout = props.fanoutTimeout ?? Duration.seconds(60);
@@ -455,6 +484,21 @@ export function resolveServiceConfig(props: WebhookServiceProps, stackName: stri
     'apiThrottlingBurstLimit',
     'must be an integer from 1 to 5000',
     apiThrottlingBurstLimit,
+  );
+
+  const inboundThrottlingRateLimit = props.inboundThrottlingRateLimit ?? Math.min(50, apiThrottlingRateLimit);
+  problems.check(
+    Number.isFinite(inboundThrottlingRateLimit) && inboundThrottlingRateLimit > 0 && inboundThrottlingRateLimit <= apiThrottlingRateLimit,
+    'inboundThrottlingRateLimit',
+    'must be a positive number of requests per second, at most apiThrottlingRateLimit',
+    inboundThrottlingRateLimit,
+  );
+  const inboundThrottlingBurstLimit = props.inboundThrottlingBurstLimit ?? Math.max(1, Math.min(100, apiThrottlingBurstLimit));
+  problems.check(
+    isIntegerIn(inboundThrottlingBurstLimit, 1, apiThrottlingBurstLimit),
+    'inboundThrottlingBurstLimit',
+    'must be an integer from 1 to apiThrottlingBurstLimit',
+    inboundThrottlingBurstLimit,
   );
 
   const apiStageName = props.apiStageName ?? 'v1';
@@ -512,6 +556,8 @@ export function resolveServiceConfig(props: WebhookServiceProps, stackName: stri
     apiTimeout,
     apiThrottlingRateLimit,
     apiThrottlingBurstLimit,
+    inboundThrottlingRateLimit,
+    inboundThrottlingBurstLimit,
     apiStageName,
     apiGatewayCloudWatchRole: props.apiGatewayCloudWatchRole ?? true,
     webAclArn: props.webAclArn,

@@ -29,6 +29,8 @@ export const hooklineContextSchema = z
     apiTimeoutSeconds: z.number().optional(),
     apiThrottlingRateLimit: z.number().optional(),
     apiThrottlingBurstLimit: z.number().optional(),
+    inboundThrottlingRateLimit: z.number().optional(),
+    inboundThrottlingBurstLimit: z.number().optional(),
     apiStageName: z.string().optional(),
     apiGatewayCloudWatchRole: z.boolean().optional(),
     webAclArn: z.string().optional(),

@@ -53,6 +53,8 @@ export class HooklineStack extends Stack {
       apiTimeout: seconds(context.apiTimeoutSeconds),
       apiThrottlingRateLimit: context.apiThrottlingRateLimit,
       apiThrottlingBurstLimit: context.apiThrottlingBurstLimit,
+      inboundThrottlingRateLimit: context.inboundThrottlingRateLimit,
+      inboundThrottlingBurstLimit: context.inboundThrottlingBurstLimit,
       apiStageName: context.apiStageName,
       apiGatewayCloudWatchRole: context.apiGatewayCloudWatchRole,
       webAclArn: context.webAclArn,

@@ -1,6 +1,7 @@
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { HooklineFunction } from './functions';
 import { acknowledge, wildcardResourceFinding } from './nag';
@@ -45,6 +46,8 @@ export function secretPrefixArn(scope: Construct, secretPrefix: string): string 
 
 export interface GrantContext {
   readonly tables: HooklineTables;
+  /** The secret whose value keys the sealing of inbound source credentials; only the API reads it. */
+  readonly inboundKey?: ISecret;
   readonly queues: HooklineQueues;
   readonly secretPrefix: string;
   readonly tableEncryptionKey?: IKey;
@@ -69,7 +72,7 @@ function allowTableKey(fn: HooklineFunction, context: GrantContext): void {
 /**
  * API: every table but tokens read-write; tokens read plus PutItem (console portal sessions, stored
  * like tokens with an expiry: it can add a session, never change or delete a token); publish to
- * both queues, manage secrets.
+ * both queues, manage signing secrets, read the inbound key.
  */
 export function grantApi(fn: HooklineFunction, context: GrantContext): void {
   const { tables, queues } = context;
@@ -77,6 +80,10 @@ export function grantApi(fn: HooklineFunction, context: GrantContext): void {
   fn.allow(tableStatement(tables.events, TABLE_READ_WRITE_ACTIONS));
   fn.allow(tableStatement(tables.deliveries, TABLE_READ_WRITE_ACTIONS));
   fn.allow(tableStatement(tables.tokens, [...TABLE_READ_ACTIONS, 'dynamodb:PutItem']));
+  fn.allow(tableStatement(tables.inboundSources, TABLE_READ_WRITE_ACTIONS));
+  if (context.inboundKey !== undefined) {
+    fn.allow(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [context.inboundKey.secretArn] }));
+  }
   queues.eventsQueue.grantSendMessages(fn.role);
   queues.deliveriesQueue.grantSendMessages(fn.role);
   allowSecrets(fn, context, API_SECRET_ACTIONS);

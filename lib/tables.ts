@@ -5,6 +5,7 @@ import { Construct } from 'constructs';
 import {
   DELIVERIES_TABLE,
   EVENTS_TABLE,
+  INBOUND_SOURCES_TABLE,
   SUBSCRIPTIONS_TABLE,
   TOKENS_TABLE,
   type KeyAttribute,
@@ -28,7 +29,7 @@ function attribute(key: KeyAttribute): Attribute {
 }
 
 /**
- * The four DynamoDB tables, built from `lambdas/core/table-schema.ts` (the same data local mode
+ * The DynamoDB tables, built from `lambdas/core/table-schema.ts` (the same data local mode
  * builds its tables from): on-demand, point-in-time recovery, encrypted with KMS.
  */
 export class HooklineTables extends Construct {
@@ -36,6 +37,7 @@ export class HooklineTables extends Construct {
   readonly events: HooklineTable;
   readonly deliveries: HooklineTable;
   readonly tokens: HooklineTable;
+  readonly inboundSources: HooklineTable;
 
   constructor(scope: Construct, id: string, props: HooklineTablesProps) {
     super(scope, id);
@@ -43,6 +45,7 @@ export class HooklineTables extends Construct {
     this.events = this.build(EVENTS_TABLE, props);
     this.deliveries = this.build(DELIVERIES_TABLE, props);
     this.tokens = this.build(TOKENS_TABLE, props);
+    this.inboundSources = this.build(INBOUND_SOURCES_TABLE, props);
   }
 
   private build(schema: TableSchema, props: HooklineTablesProps): HooklineTable {

@@ -5,6 +5,7 @@ import type { EventBus } from 'aws-cdk-lib/aws-events';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { MetricType } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../lambdas/shared/environment';
@@ -13,6 +14,7 @@ import { resolveServiceConfig, type ServiceConfig, type WebhookServiceProps } fr
 import { HooklineEvents } from './events';
 import { HooklineFunction } from './functions';
 import { HooklineMonitoring } from './monitoring';
+import { acknowledge } from './nag';
 import { grantApi, grantDispatcher, grantFanout, type GrantContext } from './permissions';
 import { HooklineQueues } from './queues';
 import { HooklineTables } from './tables';
@@ -33,6 +35,9 @@ export class WebhookService extends Construct {
   readonly eventsTable: Table;
   readonly deliveriesTable: Table;
   readonly tokensTable: Table;
+  readonly inboundSourcesTable: Table;
+  /** Secrets Manager secret keying the sealing of inbound source credentials. */
+  readonly inboundKey: Secret;
   readonly bus: EventBus;
   readonly eventsQueue: Queue;
   readonly eventsDlq: Queue;
@@ -65,6 +70,20 @@ export class WebhookService extends Construct {
       eventsQueue: queues.eventsQueue,
     });
 
+    // Keys the AES-256-GCM sealing of inbound source credentials (SHA-256 of this value). Named by
+    // CloudFormation, outside the signing-secret prefix, so only the API function can read it.
+    const inboundKey = new Secret(this, 'InboundKey', {
+      description: 'Hookline: key that seals inbound webhook source credentials',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      removalPolicy: config.removalPolicy,
+    });
+    acknowledge(
+      inboundKey,
+      'AwsSolutions-SMG4',
+      'This is a key-encryption key: every inbound source credential is sealed under it, so rotating it means ' +
+        're-sealing them all, which a Secrets Manager rotation Lambda cannot do; it never leaves the API function.',
+    );
+
     const contract: Record<string, string> = {
       [ENV.subscriptionsTable]: tables.subscriptions.table.tableName,
       [ENV.eventsTable]: tables.events.table.tableName,
@@ -76,6 +95,11 @@ export class WebhookService extends Construct {
       [ENV.settings]: config.settingsJson,
       POWERTOOLS_LOG_LEVEL: config.logLevel,
       POWERTOOLS_METRICS_NAMESPACE: config.metricsNamespace,
+    };
+    // Only the API serves inbound sources; the other functions are not told where their key is.
+    const inboundContract: Record<string, string> = {
+      [ENV.inboundSourcesTable]: tables.inboundSources.table.tableName,
+      [ENV.inboundKeySecret]: inboundKey.secretArn,
     };
     const fn = (
       fnId: string,
@@ -89,7 +113,7 @@ export class WebhookService extends Construct {
         description,
         timeout,
         ...(reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions }),
-        environment: { ...contract, POWERTOOLS_SERVICE_NAME: `hookline-${handler}` },
+        environment: { ...contract, ...(handler === 'api' ? inboundContract : {}), POWERTOOLS_SERVICE_NAME: `hookline-${handler}` },
         logRetention: config.logRetention,
         removalPolicy: config.removalPolicy,
       });
@@ -103,7 +127,7 @@ export class WebhookService extends Construct {
       config.dispatcherReservedConcurrency,
     );
 
-    const grants: GrantContext = { tables, queues, secretPrefix: config.secretPrefix, tableEncryptionKey: config.tableEncryptionKey };
+    const grants: GrantContext = { tables, queues, secretPrefix: config.secretPrefix, tableEncryptionKey: config.tableEncryptionKey, inboundKey };
     grantApi(api, grants);
     grantFanout(fanout, grants);
     grantDispatcher(dispatcher, grants);
@@ -134,6 +158,8 @@ export class WebhookService extends Construct {
       stageName: config.apiStageName,
       throttlingRateLimit: config.apiThrottlingRateLimit,
       throttlingBurstLimit: config.apiThrottlingBurstLimit,
+      inboundThrottlingRateLimit: config.inboundThrottlingRateLimit,
+      inboundThrottlingBurstLimit: config.inboundThrottlingBurstLimit,
       logRetention: config.logRetention,
       removalPolicy: config.removalPolicy,
       cloudWatchRole: config.apiGatewayCloudWatchRole,
@@ -158,6 +184,8 @@ export class WebhookService extends Construct {
     this.eventsTable = tables.events.table;
     this.deliveriesTable = tables.deliveries.table;
     this.tokensTable = tables.tokens.table;
+    this.inboundSourcesTable = tables.inboundSources.table;
+    this.inboundKey = inboundKey;
     this.bus = events.bus;
     this.eventsQueue = queues.eventsQueue;
     this.eventsDlq = queues.eventsDlq;
@@ -184,6 +212,7 @@ export class WebhookService extends Construct {
       EventsTableName: { value: this.eventsTable.tableName, description: 'DynamoDB events table' },
       DeliveriesTableName: { value: this.deliveriesTable.tableName, description: 'DynamoDB deliveries table' },
       TokensTableName: { value: this.tokensTable.tableName, description: 'DynamoDB tokens table (npx hookline token …)' },
+      InboundSourcesTableName: { value: this.inboundSourcesTable.tableName, description: 'DynamoDB inbound webhook sources table' },
       SecretPrefix: { value: this.config.secretPrefix, description: 'Secrets Manager name prefix of the signing secrets' },
     };
     for (const [name, output] of Object.entries(outputs)) {

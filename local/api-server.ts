@@ -144,6 +144,11 @@ export function toProxyEvent(req: IncomingMessage, body: Buffer, requestId: stri
     headers[name] = value;
     (multiValueHeaders[name] ??= []).push(value);
   }
+  // API Gateway adds these; the API builds URLs it hands out (an inbound source's ingestUrl) from them.
+  if (req.headers['x-forwarded-proto'] === undefined) {
+    headers['X-Forwarded-Proto'] = 'http';
+    multiValueHeaders['X-Forwarded-Proto'] = ['http'];
+  }
   const query: Record<string, string> = {};
   const multiQuery: Record<string, string[]> = {};
   for (const [name, value] of url.searchParams) {
@@ -205,10 +210,13 @@ export function toProxyEvent(req: IncomingMessage, body: Buffer, requestId: stri
   };
 }
 
-/** Text bodies pass as strings like API Gateway's; anything not valid UTF-8 goes base64. */
+/**
+ * Text bodies pass as strings like API Gateway's; anything not valid UTF-8 goes base64. A leading
+ * byte-order mark is kept (ignoreBOM): signatures are over the exact bytes.
+ */
 function decodeUtf8(body: Buffer): string | undefined {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(body);
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(body);
   } catch {
     return undefined;
   }

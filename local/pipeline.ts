@@ -1,4 +1,5 @@
 import { wireDispatcher } from '../lambdas/dispatcher/wiring';
+import { defaultDispatcherTimeoutSeconds } from '../lambdas/core/settings';
 import { wireFanout } from '../lambdas/fanout/wiring';
 import { createSqsClient } from '../lambdas/shared/clients';
 import type { Resolver } from '../lambdas/shared/http-delivery';
@@ -66,7 +67,8 @@ export function startPipeline(runtime: LocalRuntime, options: PipelineOptions = 
       handler: dispatcher.handler,
       functionName: 'hookline-dispatcher',
       concurrency: options.dispatcherConcurrency ?? 2,
-      timeoutMs: options.dispatcherTimeoutMs ?? DEFAULT_FUNCTION_TIMEOUT_MS,
+      // As deployed: long attempts (maxAttemptTimeoutSeconds) get a dispatcher timeout above them.
+      timeoutMs: options.dispatcherTimeoutMs ?? Math.max(DEFAULT_FUNCTION_TIMEOUT_MS, defaultDispatcherTimeoutSeconds(runtime.settings) * 1000),
       ...(options.dispatcherThrottle === undefined ? {} : { throttle: options.dispatcherThrottle }),
     }),
   ];

@@ -1,11 +1,18 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { parseDeploymentSettings, type DeploymentSettings, type DeploymentSettingsInput } from '../lambdas/core/settings';
+import {
+  defaultDispatcherTimeoutSeconds,
+  parseDeploymentSettings,
+  type DeploymentSettings,
+  type DeploymentSettingsInput,
+} from '../lambdas/core/settings';
 import { TABLE_SCHEMAS, type TableSchema } from '../lambdas/core/table-schema';
 import { ENV } from '../lambdas/shared/environment';
 import { lockDataDir } from './data-dir-lock';
+import { ensureInboundKey, inboundKeySecretName } from './inbound-key';
 import { ensureTables, startDynamoDb } from './dynamodb';
 import { startEventBridge, type EventBridgeEvent } from './eventbridge';
 import { defaultLogger, describeError, type LocalLogger } from './logger';
@@ -38,7 +45,7 @@ export interface LocalRuntime {
   readonly settings: DeploymentSettings;
   readonly region: string;
   readonly queues: Readonly<HooklineQueues>;
-  readonly tables: Readonly<{ subscriptions: string; events: string; deliveries: string; tokens: string }>;
+  readonly tables: Readonly<{ subscriptions: string; events: string; deliveries: string; tokens: string; inboundSources: string }>;
   /** The Hookline bus, where PutEvents with `source` = settings.eventSource reaches the events queue. */
   readonly eventBus: Readonly<{ name: string; arn: string }>;
   /** Events accepted on the Hookline bus that its rule does not route (operator events among them), newest last. */
@@ -115,6 +122,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       sqs.destroy();
     });
 
+    const secretsClient = new SecretsManagerClient({ ...clientConfig, endpoint: secrets.endpoint });
+    const inboundKeySecret = inboundKeySecretName(secretPrefix);
+    // Alongside the tables and queues rather than after them: start-up time is what a developer waits for.
+    const inboundKeyReady = ensureInboundKey(secretsClient, inboundKeySecret).finally(() => secretsClient.destroy());
+    inboundKeyReady.catch(() => undefined);
     const [tableNames, queues] = await Promise.all([
       ensureTables(dynamoClient, namePrefix, TABLE_SCHEMAS),
       createHooklineQueues(sqs, {
@@ -122,7 +134,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         deliveriesMaxReceiveCount: settings.deliveriesMaxReceiveCount,
         visibilitySeconds: {
           events: options.queueVisibilitySeconds?.events ?? DEFAULT_VISIBILITY_SECONDS,
-          deliveries: options.queueVisibilitySeconds?.deliveries ?? DEFAULT_VISIBILITY_SECONDS,
+          // Six times the dispatcher's timeout, which follows the longest attempt the settings allow.
+          deliveries:
+            options.queueVisibilitySeconds?.deliveries ?? Math.max(DEFAULT_VISIBILITY_SECONDS, 6 * defaultDispatcherTimeoutSeconds(settings)),
         },
       }),
     ]);
@@ -144,13 +158,22 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       if (found === undefined) throw new Error(`table ${name} was not created`);
       return found;
     };
-    const tables = { subscriptions: table('Subscriptions'), events: table('Events'), deliveries: table('Deliveries'), tokens: table('Tokens') };
+    const tables = {
+      subscriptions: table('Subscriptions'),
+      events: table('Events'),
+      deliveries: table('Deliveries'),
+      tokens: table('Tokens'),
+      inboundSources: table('InboundSources'),
+    };
+    await inboundKeyReady;
     const endpoints = { dynamodb: dynamo.endpoint, sqs: sqsServer.endpoint, secretsManager: secrets.endpoint, eventBridge: eventBridge.endpoint };
     const env: Record<string, string> = {
       [ENV.subscriptionsTable]: tables.subscriptions,
       [ENV.eventsTable]: tables.events,
       [ENV.deliveriesTable]: tables.deliveries,
       [ENV.tokensTable]: tables.tokens,
+      [ENV.inboundSourcesTable]: tables.inboundSources,
+      [ENV.inboundKeySecret]: inboundKeySecret,
       [ENV.eventsQueueUrl]: queues.eventsUrl,
       [ENV.deliveriesQueueUrl]: queues.deliveriesUrl,
       [ENV.secretPrefix]: secretPrefix,

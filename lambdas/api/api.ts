@@ -10,6 +10,9 @@ import { deliveryRoutes } from './deliveries';
 import type { ApiDeps, RouteDeps } from './deps';
 import { createEndpointChecker } from './endpoint-check';
 import { eventRoutes } from './events';
+import { eventTypesRoute } from './event-types';
+import { ingestRoutes } from './inbound';
+import { inboundSourceRoutes } from './inbound-sources';
 import {
   clientErrorResult,
   internalErrorResult,
@@ -70,6 +73,9 @@ export function createApi(deps: ApiDeps): ApiHandler {
     ...eventRoutes(routeDeps, schemas),
     ...consoleApiRoutes(routeDeps, consoleSchemas, schemas),
     ...consoleAppRoutes(deps.settings),
+    ...(deps.inbound === undefined ? [] : inboundSourceRoutes(routeDeps, deps.inbound)),
+    ...(deps.inbound === undefined ? [] : ingestRoutes(routeDeps, deps.inbound)),
+    eventTypesRoute(routeDeps, deps.inbound),
     openApiRoute,
   ];
   const router = new Router(routes);
@@ -93,6 +99,7 @@ export function createApi(deps: ApiDeps): ApiHandler {
       }
       if (principal.portal !== undefined) checkPortalAccess(principal.portal, route);
     }
+    if (route.raw) return route.handle({ request, params, query: request.query, body: request.body, principal });
     const query = route.query === undefined ? refuseQuery(request.query) : parseInput(route.query, { ...request.query }, 'query');
     let body: unknown;
     if (route.body !== undefined) {

@@ -1,10 +1,12 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SecretSealer } from '../core/inbound/sealer';
 import type { DeploymentSettings } from '../core/settings';
 import type { TokenRecord } from '../core/records';
 import type { DeliveriesStore } from '../shared/deliveries-store';
 import type { DeliveryLog } from '../shared/delivery-log';
 import type { EventLog } from '../shared/event-log';
 import type { EventsStore } from '../shared/events-store';
+import type { InboundSourcesStore } from '../shared/inbound-sources-store';
 import type { SigningSecrets } from '../shared/signing-secrets';
 import type { SubscriptionsStore } from '../shared/subscriptions-store';
 import type { TokenLookup } from './auth';
@@ -49,6 +51,18 @@ export interface ApiDeps {
   replayPageSize?: number;
   /** Called once per response (metrics). */
   onResponse?: (info: ResponseInfo) => void;
+  /**
+   * Inbound webhook sources: their store and the sealer of their secrets. The deployed and local
+   * wiring always provide them; without them the inbound routes are not served.
+   */
+  inbound?: InboundDeps;
+}
+
+export interface InboundDeps {
+  sources: InboundSourcesStore;
+  sealer: SecretSealer;
+  /** Counts a refused or accepted ingest by provider and outcome (metrics); the reason goes to the logs. */
+  onIngest?: (info: { provider: string; outcome: string }) => void;
 }
 
 /** What route modules receive: the deps with defaults applied and the URL checker built. */

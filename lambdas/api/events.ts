@@ -1,19 +1,16 @@
 import { badRequest, conflict, payloadTooLarge } from '../core/errors';
-import { newEventId } from '../core/ids';
-import type { EventRecord, PublishedEventMessage, ReplayJobMessage } from '../core/records';
-import { eventTimeKey } from '../shared/events-store';
-import { sendJson } from '../shared/queue-sender';
+import type { EventRecord, ReplayJobMessage } from '../core/records';
 import { runReplay } from '../shared/replay';
 import { loadSubscription, requireEnabled } from './access';
 import type { RouteDeps } from './deps';
+import { publishEvent } from './publish';
 import { defineRoute, type RouteSpec } from './route';
 import type { ApiSchemas, PublishInput } from './schemas';
 import { parseInput } from './validation';
 import { z } from 'zod';
 
 const DAY_SECONDS = 86_400;
-/** A repeat publish with the same idempotency key within this window is a no-op. */
-export const IDEMPOTENCY_WINDOW_SECONDS = DAY_SECONDS;
+export { IDEMPOTENCY_WINDOW_SECONDS } from './publish';
 /** Clock skew tolerated for a replay's `until` that is slightly ahead of ours. */
 export const REPLAY_FUTURE_SKEW_MS = 60_000;
 export const DEFAULT_REPLAY_MAX_PAGES = 5;
@@ -41,39 +38,16 @@ export function eventRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[] {
       const key = rawKey === undefined ? undefined : parseInput(schemas.IdempotencyKey, rawKey, 'header', 'idempotency-key');
       const dataBytes = Buffer.byteLength(JSON.stringify(body.data), 'utf8');
       if (dataBytes > settings.maxPayloadBytes) throw payloadTooLarge(settings.maxPayloadBytes, 'data');
-
-      const now = deps.now();
-      const nowSeconds = Math.floor(now.getTime() / 1000);
-      let eventId = body.id ?? newEventId(now.getTime());
-      if (key !== undefined) {
-        eventId = await deps.events.claimIdempotencyKey(fleetId, key, eventId, nowSeconds, IDEMPOTENCY_WINDOW_SECONDS);
-      }
-      const timestamp = now.toISOString();
-      const record: EventRecord = {
+      const published = await publishEvent(deps, {
         fleetId,
-        id: eventId,
         type: body.type,
-        timestamp,
         data: body.data,
-        timeKey: eventTimeKey(timestamp, eventId),
-        source: 'api',
-        expiresAt: nowSeconds + settings.eventRetentionDays * DAY_SECONDS,
-      };
-      const { created, event } = await deps.events.putIfAbsent(record);
-      // A stored event without fannedOutAt may have lost its message in a crash: send it again.
-      if (event.fannedOutAt === undefined) {
-        const message: PublishedEventMessage = {
-          v: 1,
-          kind: 'event',
-          fleetId,
-          event: { id: event.id, type: event.type, timestamp: event.timestamp, data: event.data },
-        };
-        await sendJson(deps.sqs, deps.queues.eventsUrl, message);
-      }
-      // After the repair above: a repeat must not pass silently for a new event, whose type or data
-      // would never be delivered.
-      if (!created) refuseChangedRepeat(event, body, key === undefined ? 'id' : 'idempotency-key');
-      return { statusCode: 202, body: created ? { id: event.id } : { id: event.id, duplicate: true } };
+        ...(body.id === undefined ? {} : { id: body.id }),
+        ...(key === undefined ? {} : { idempotencyKey: key }),
+      });
+      // A repeat must not pass silently for a new event, whose type or data would never be delivered.
+      if (!published.created) refuseChangedRepeat(published.stored, body, key === undefined ? 'id' : 'idempotency-key');
+      return { statusCode: 202, body: published.created ? { id: published.id } : { id: published.id, duplicate: true } };
     },
   });
 

@@ -11,7 +11,11 @@ export interface ApiRequest {
   /** Raw body bytes (base64 bodies decoded); undefined when the request had none. */
   body: Buffer | undefined;
   requestId: string;
-  /** The API's public base URL as the caller reached it (scheme, host, stage or base path), no trailing slash. */
+  /**
+   * Where this API is reached, e.g. `https://abc.execute-api.eu-west-1.amazonaws.com/v1`: the
+   * scheme from X-Forwarded-Proto (API Gateway sets it), the host API Gateway saw, and the base
+   * path in front of the route (the stage, or a custom domain's mapping), as the gateway reports it.
+   */
   baseUrl?: string;
 }
 
@@ -20,7 +24,10 @@ export interface ApiResult {
   statusCode: number;
   body?: unknown;
   headers?: Record<string, string>;
-  /** A non-JSON body (the console's HTML and assets), sent as is with the route's own content-type. */
+  /**
+   * A non-JSON body, sent as is: plain text by default (a provider handshake that wants the bare
+   * value), or with the route's own content-type (the console's HTML and assets).
+   */
   text?: string;
 }
 
@@ -133,7 +140,11 @@ function findProtoKey(root: unknown): string | undefined {
 
 export function toProxyResult(result: ApiResult): APIGatewayProxyResult {
   if (result.text !== undefined) {
-    return { statusCode: result.statusCode, headers: { 'x-content-type-options': 'nosniff', ...result.headers }, body: result.text };
+    return {
+      statusCode: result.statusCode,
+      headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...result.headers },
+      body: result.text,
+    };
   }
   if (result.body === undefined) {
     return { statusCode: result.statusCode, headers: { 'cache-control': 'no-store', ...result.headers }, body: '' };

@@ -11,6 +11,7 @@ const ID_DESCRIPTION: Record<string, string> = {
   webhook: 'A webhook subscription id (`wh_…`).',
   delivery: 'A delivery id (`dlv_…`).',
   event: 'An event id (`evt_…` or the producer\'s own).',
+  source: 'An inbound source id (`src_…`).',
 };
 
 /**

@@ -6,7 +6,7 @@ import type { ApiRequest, ApiResult } from './http';
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 /** What a 404 on a route talks about; ungranted fleets get exactly the same answer. */
-export type ResourceKind = 'fleet' | 'webhook' | 'delivery' | 'event';
+export type ResourceKind = 'fleet' | 'webhook' | 'delivery' | 'event' | 'source';
 
 export interface RouteContext<Q, B> {
   request: ApiRequest;
@@ -43,6 +43,11 @@ export interface RouteSpec<Q = unknown, B = unknown> {
   resource: ResourceKind;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
+  /**
+   * The route reads the raw body and any query itself (the inbound ingest route): no generic body
+   * limit or query check runs before it, so it can answer an unknown source 404 before a 413.
+   */
+  raw?: boolean;
   /** Request headers the route reads, documented as parameters. */
   headers?: z.ZodObject;
   responses: DocumentedResponse[];
@@ -63,6 +68,8 @@ const NOT_FOUND: Record<ResourceKind, () => ClientError> = {
     new ClientError(404, 'not_found', 'Delivery not found.', [{ field: 'id', reason: 'does not name a delivery of this fleet' }]),
   event: () =>
     new ClientError(404, 'not_found', 'Event not found.', [{ field: 'id', reason: 'does not name a stored event of this fleet' }]),
+  source: () =>
+    new ClientError(404, 'not_found', 'Inbound source not found.', [{ field: 'id', reason: 'does not name an inbound source of this fleet' }]),
 };
 
 /**

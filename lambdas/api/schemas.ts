@@ -4,6 +4,7 @@ import { TEST_EVENT_TYPE, type DeploymentSettings } from '../core/settings';
 import { validateSubscriptionEvents } from '../core/catalog';
 import { eventDataDepthProblem } from '../core/event-data';
 import { isReservedHeaderName, isValidHeaderName, isValidHeaderValue } from '../core/signing';
+import { isInboundEventType } from '../core/inbound/event-types';
 
 extendZodWithOpenApi(z);
 
@@ -20,6 +21,8 @@ export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 export const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed', 'disabled'] as const;
+/** Inbound types a subscription may list on top of the catalog. */
+export const MAX_INBOUND_EVENT_TYPES = 100;
 
 /** A producer-chosen event id: the same alphabet as fleet ids, so it can never look like `idem#…`. */
 const EVENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -63,16 +66,19 @@ export function buildSchemas(settings: DeploymentSettings) {
 
   // The core's rules (catalog, duplicates, the reserved test type) so the API and fan-out agree.
   const Events = z
-    .array(z.string().openapi({ enum: catalog }))
-    .max(catalog.length, `must have at most ${catalog.length} items (the catalog's size)`)
+    .array(z.string().openapi({ description: 'A catalog type, or an inbound type of one of the fleet\'s sources.' }))
+    .max(catalog.length + MAX_INBOUND_EVENT_TYPES, `must have at most ${catalog.length + MAX_INBOUND_EVENT_TYPES} items`)
     .superRefine((events, ctx) => {
-      for (const problem of validateSubscriptionEvents(events, catalog)) {
+      // Inbound types pass here on syntax; the route checks them against the fleet's sources.
+      for (const problem of validateSubscriptionEvents(events, catalog, isInboundEventType)) {
         const index = Number(/\[(\d+)\]$/.exec(problem.field)?.[1]);
         ctx.addIssue({ code: 'custom', path: Number.isInteger(index) ? [index] : [], message: problem.reason });
       }
     })
     .openapi({
-      description: `Event types to deliver; omitted or empty means every type but ${TEST_EVENT_TYPE}. No duplicates.`,
+      description:
+        `Event types to deliver: catalog types and inbound types (\`<provider>.<event>\`) of the fleet's sources; ` +
+        `omitted or empty means every type but ${TEST_EVENT_TYPE}. No duplicates.`,
       example: ['thread.completed', 'approval.requested'].filter((type) => catalog.includes(type)),
     });
 
@@ -134,8 +140,16 @@ export function buildSchemas(settings: DeploymentSettings) {
     .number()
     .int()
     .min(1)
-    .max(30)
-    .openapi({ description: `Per-attempt timeout; default ${settings.attemptTimeoutSeconds}.`, example: 10 });
+    .max(settings.maxAttemptTimeoutSeconds)
+    .openapi({
+      description: `Per-attempt timeout in seconds, up to ${settings.maxAttemptTimeoutSeconds} (deployment setting maxAttemptTimeoutSeconds); default ${settings.attemptTimeoutSeconds}.`,
+      example: 10,
+    });
+  const TlsVerify = z.boolean().openapi({
+    description: settings.allowInsecureTls
+      ? 'Verify the endpoint\'s TLS certificate (default true). false skips the check: anyone on the path can then read and alter deliveries.'
+      : 'Verify the endpoint\'s TLS certificate. Always true here: this deployment does not allow insecure TLS (setting allowInsecureTls).',
+  });
   const MaxAttempts = z
     .number()
     .int()
@@ -165,6 +179,15 @@ export function buildSchemas(settings: DeploymentSettings) {
         `Without it, ${settings.endpointMaxConcurrency > 0 ? `${settings.endpointMaxConcurrency} applies while the endpoint is slow` : 'no cap applies'}.`,
       example: 5,
     });
+  function refuseInsecureTls(input: { tlsVerify?: boolean | undefined }, ctx: z.RefinementCtx): void {
+    if (input.tlsVerify === false && !settings.allowInsecureTls) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tlsVerify'],
+        message: 'can be false only where the deployment allows insecure TLS (setting allowInsecureTls), and this one does not',
+      });
+    }
+  }
 
   const CreateWebhook = z
     .strictObject({
@@ -178,7 +201,9 @@ export function buildSchemas(settings: DeploymentSettings) {
       maxAttempts: MaxAttempts.optional(),
       rateLimitPerSecond: RateLimitPerSecond.optional(),
       maxConcurrency: MaxConcurrency.optional(),
+      tlsVerify: TlsVerify.optional(),
     })
+    .superRefine(refuseInsecureTls)
     .openapi('CreateWebhookRequest', {
       example: { url: 'https://example.com/webhooks/hookline', events: ['thread.completed'], name: 'Production receiver' },
     });
@@ -195,7 +220,9 @@ export function buildSchemas(settings: DeploymentSettings) {
       maxAttempts: MaxAttempts.nullable().optional(),
       rateLimitPerSecond: RateLimitPerSecond.nullable().optional(),
       maxConcurrency: MaxConcurrency.nullable().optional(),
+      tlsVerify: TlsVerify.optional(),
     })
+    .superRefine(refuseInsecureTls)
     .refine((patch) => Object.values(patch).some((value) => value !== undefined), {
       error: 'must change at least one field',
     })
@@ -218,6 +245,7 @@ export function buildSchemas(settings: DeploymentSettings) {
       headers: z.record(z.string(), z.string()).optional(),
       timeoutSeconds: z.number().int().optional(),
       maxAttempts: z.number().int().optional(),
+      tlsVerify: z.boolean().openapi({ description: 'Whether deliveries verify the endpoint\'s TLS certificate.' }),
       disabledReason: z.string().optional().openapi({ description: 'Why Hookline disabled it (e.g. the endpoint answered 410).' }),
       lastTriggeredAt: z.string().optional().openapi({ description: 'When Hookline last attempted a delivery to this endpoint (kept to the minute).' }),
       rateLimitPerSecond: z.number().int().optional(),
@@ -261,7 +289,7 @@ export function buildSchemas(settings: DeploymentSettings) {
       .openapi(name);
 
   const DeliveryStatus = z.enum(DELIVERY_STATUSES).openapi('DeliveryStatus');
-  const AnyEventType = z.enum([...catalog, TEST_EVENT_TYPE] as [string, ...string[]], {
+  const AnyEventType = z.string().refine((type) => type === TEST_EVENT_TYPE || catalog.includes(type) || isInboundEventType(type), {
     error: 'is not an event type of this deployment',
   });
 

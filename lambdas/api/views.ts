@@ -19,6 +19,7 @@ export interface WebhookView {
   headers?: Record<string, string>;
   timeoutSeconds?: number;
   maxAttempts?: number;
+  tlsVerify: boolean;
   disabledReason?: string;
   lastTriggeredAt?: string;
   rateLimitPerSecond?: number;
@@ -40,6 +41,7 @@ export function webhookView(record: SubscriptionRecord): WebhookView {
     ...optional('headers', record.headers === undefined ? undefined : { ...record.headers }),
     ...optional('timeoutSeconds', record.timeoutSeconds),
     ...optional('maxAttempts', record.maxAttempts),
+    tlsVerify: record.tlsVerify !== false,
     ...optional('disabledReason', record.disabledReason),
     ...optional('lastTriggeredAt', record.lastTriggeredAt),
     ...optional('rateLimitPerSecond', record.rateLimitPerSecond),

@@ -8,6 +8,7 @@ import { sendJson } from '../shared/queue-sender';
 import type { SubscriptionPatch } from '../shared/subscriptions-store';
 import { loadSubscription, requireEnabled } from './access';
 import type { RouteDeps } from './deps';
+import { checkInboundEventTypes } from './event-types';
 import { defineRoute, resourceNotFound, type RouteSpec } from './route';
 import type { ApiSchemas, CreateWebhookInput, UpdateWebhookInput } from './schemas';
 import { DEFAULT_PAGE_SIZE } from './schemas';
@@ -37,6 +38,7 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
     responses: [{ status: 201, description: 'Created; `secret` is shown this once.', schema: schemas.WebhookWithSecret }],
     async handle({ params, body }) {
       const fleetId = params.fleetId as string;
+      await checkInboundEventTypes(deps.inbound, fleetId, body.events);
       const url = await deps.checkUrl(body.url);
       const now = deps.now();
       const id = newSubscriptionId(now.getTime());
@@ -55,6 +57,7 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
         ...(body.maxAttempts === undefined ? {} : { maxAttempts: body.maxAttempts }),
         ...(body.rateLimitPerSecond === undefined ? {} : { rateLimitPerSecond: body.rateLimitPerSecond }),
         ...(body.maxConcurrency === undefined ? {} : { maxConcurrency: body.maxConcurrency }),
+        ...(body.tlsVerify === false ? { tlsVerify: false } : {}),
         secretArn: stored.arn,
         secretVersion: stored.versionId,
         createdAt: now.toISOString(),
@@ -129,6 +132,7 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
       const fleetId = params.fleetId as string;
       const id = params.id as string;
       if (!isId('wh', id)) throw resourceNotFound('webhook');
+      await checkInboundEventTypes(deps.inbound, fleetId, body.events);
       const patch: SubscriptionPatch = {};
       if (body.url !== undefined) patch.url = (await deps.checkUrl(body.url)).href;
       if (body.events !== undefined) patch.events = body.events;
@@ -140,6 +144,7 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
       if (body.maxAttempts !== undefined) patch.maxAttempts = body.maxAttempts;
       if (body.rateLimitPerSecond !== undefined) patch.rateLimitPerSecond = body.rateLimitPerSecond;
       if (body.maxConcurrency !== undefined) patch.maxConcurrency = body.maxConcurrency;
+      if (body.tlsVerify !== undefined) patch.tlsVerify = body.tlsVerify;
       const updated = await subscriptions.update(fleetId, id, patch, deps.now().toISOString());
       if (updated === undefined) throw resourceNotFound('webhook');
       return { statusCode: 200, body: webhookView(updated) };

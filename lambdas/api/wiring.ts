@@ -10,6 +10,8 @@ import { DeliveryLog } from '../shared/delivery-log';
 import { EventLog } from '../shared/event-log';
 import { readEnvironment, readSettings } from '../shared/environment';
 import { EventsStore } from '../shared/events-store';
+import { secretsManagerSealer } from '../shared/inbound-key';
+import { InboundSourcesStore } from '../shared/inbound-sources-store';
 import { createObservability } from '../shared/observability';
 import { SigningSecrets } from '../shared/signing-secrets';
 import { SubscriptionsStore } from '../shared/subscriptions-store';
@@ -26,12 +28,23 @@ export type ApiLambdaHandler = (event: APIGatewayProxyEvent, context: Context) =
  */
 export function wireApi(source: NodeJS.ProcessEnv, overrides: Partial<Pick<ApiDeps, 'resolve' | 'now' | 'tokenCacheTtlMs'>> = {}): ApiLambdaHandler {
   const env = readEnvironment(
-    ['subscriptionsTable', 'eventsTable', 'deliveriesTable', 'tokensTable', 'eventsQueueUrl', 'deliveriesQueueUrl', 'secretPrefix'],
+    [
+      'subscriptionsTable',
+      'eventsTable',
+      'deliveriesTable',
+      'tokensTable',
+      'inboundSourcesTable',
+      'inboundKeySecret',
+      'eventsQueueUrl',
+      'deliveriesQueueUrl',
+      'secretPrefix',
+    ],
     source,
   );
   const settings = readSettings(source);
   const { logger, metrics, tracer } = createObservability('hookline-api');
   const doc = tracer.captureAWSv3Client(createDocumentClient());
+  const secretsClient = tracer.captureAWSv3Client(createSecretsClient());
   const api = createApi({
     settings,
     subscriptions: new SubscriptionsStore(doc, env.subscriptionsTable),
@@ -40,7 +53,15 @@ export function wireApi(source: NodeJS.ProcessEnv, overrides: Partial<Pick<ApiDe
     eventLog: new EventLog(doc, env.eventsTable),
     deliveryLog: new DeliveryLog(doc, env.deliveriesTable),
     tokens: new TokensStore(doc, env.tokensTable),
-    secrets: new SigningSecrets(tracer.captureAWSv3Client(createSecretsClient()), env.secretPrefix),
+    secrets: new SigningSecrets(secretsClient, env.secretPrefix),
+    inbound: {
+      sources: new InboundSourcesStore(doc, env.inboundSourcesTable),
+      sealer: secretsManagerSealer(secretsClient, env.inboundKeySecret),
+      onIngest: ({ provider, outcome }) => {
+        metrics.addMetric(`Inbound_${outcome}`, MetricUnit.Count, 1);
+        metrics.addMetric(`Inbound_${provider}_${outcome}`, MetricUnit.Count, 1);
+      },
+    },
     sqs: tracer.captureAWSv3Client(createSqsClient()),
     queues: { eventsUrl: env.eventsQueueUrl, deliveriesUrl: env.deliveriesQueueUrl },
     logger,

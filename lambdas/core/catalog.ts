@@ -1,9 +1,14 @@
 import { TEST_EVENT_TYPE } from './settings';
 import type { FieldProblem } from './errors';
+import { isInboundEventType } from './inbound/event-types';
 
-/** Whether producers may publish `type`. `webhook.test` is never in a catalog: only the test route sends it. */
+/**
+ * Whether an event of `type` may be stored and fanned out: a catalog type, or an inbound type
+ * (`<provider>.<event>`, made by the inbound route from a verified provider request).
+ * `webhook.test` is never in a catalog: only the test route sends it.
+ */
 export function isKnownEventType(type: string, catalog: readonly string[]): boolean {
-  return type !== TEST_EVENT_TYPE && catalog.includes(type);
+  return type !== TEST_EVENT_TYPE && (catalog.includes(type) || isInboundEventType(type));
 }
 
 /**
@@ -16,7 +21,12 @@ export function subscriptionMatches(sub: { enabled: boolean; events?: readonly s
 }
 
 /** Problems with a subscription's `events` list, one per offending entry. */
-export function validateSubscriptionEvents(events: readonly string[], catalog: readonly string[]): FieldProblem[] {
+export function validateSubscriptionEvents(
+  events: readonly string[],
+  catalog: readonly string[],
+  /** Types outside the catalog to let through (inbound types, checked against the fleet's sources elsewhere). */
+  alsoAllowed: (type: string) => boolean = () => false,
+): FieldProblem[] {
   const problems: FieldProblem[] = [];
   const seen = new Set<string>();
   events.forEach((type, index) => {
@@ -25,7 +35,7 @@ export function validateSubscriptionEvents(events: readonly string[], catalog: r
       problems.push({ field, reason: `${TEST_EVENT_TYPE} cannot be subscribed to; it is sent only by the test route` });
     } else if (seen.has(type)) {
       problems.push({ field, reason: `duplicate event type ${JSON.stringify(type)}` });
-    } else if (!catalog.includes(type)) {
+    } else if (!catalog.includes(type) && !alsoAllowed(type)) {
       problems.push({ field, reason: `unknown event type ${JSON.stringify(type)}` });
     }
     seen.add(type);

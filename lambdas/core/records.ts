@@ -26,6 +26,8 @@ export interface SubscriptionRecord {
   headers?: Record<string, string>;
   timeoutSeconds?: number;
   maxAttempts?: number;
+  /** `false`: deliveries skip TLS certificate verification (only where allowInsecureTls is on). Absent: true. */
+  tlsVerify?: boolean;
   /** Secrets Manager secret holding {@link SigningSecretValue}. */
   secretArn: string;
   /** VersionId of the secret's current version; dispatchers cache secrets by it. */

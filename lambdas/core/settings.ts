@@ -41,6 +41,8 @@ export const MAX_VISIBILITY_SECONDS = 43_200;
 
 /** The longest single wait between two attempts (a configured delay or an honoured Retry-After): 12 hours. */
 export const MAX_RETRY_WAIT_SECONDS = 43_200;
+/** The longest per-attempt timeout any deployment may allow (five minutes). */
+export const MAX_ATTEMPT_TIMEOUT_SECONDS = 300;
 
 const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 /** An https origin (optionally a `*.` wildcard subdomain): nothing a CSP could read as another directive. */
@@ -87,8 +89,16 @@ export const deploymentSettingsSchema = z
     retryJitter: z.number().min(0).max(0.5).default(0.2),
     /** Upper bound applied to a receiver's Retry-After. */
     retryAfterMaxSeconds: z.number().int().min(0).max(MAX_RETRY_WAIT_SECONDS).default(MAX_RETRY_WAIT_SECONDS),
-    /** Default per-attempt HTTP timeout; a subscription may choose 1–30 s. */
-    attemptTimeoutSeconds: z.number().int().min(1).max(30).default(10),
+    /** Default per-attempt HTTP timeout; a subscription may choose 1 s to maxAttemptTimeoutSeconds. */
+    attemptTimeoutSeconds: z.number().int().min(1).max(MAX_ATTEMPT_TIMEOUT_SECONDS).default(10),
+    /**
+     * Longest per-attempt timeout a subscription may choose (30 s by default, up to 300 s for
+     * receivers that answer slowly). The dispatcher's function timeout and the deliveries queue's
+     * visibility follow from it (lib/config.ts).
+     */
+    maxAttemptTimeoutSeconds: z.number().int().min(1).max(MAX_ATTEMPT_TIMEOUT_SECONDS).default(30),
+    /** Whether a subscription may set `tlsVerify: false` (deliveries then skip certificate checks). */
+    allowInsecureTls: z.boolean().default(false),
     /** Prefix of the seed-scheme headers: `<prefix>-Delivery-Id`, `-Timestamp`, `-Signature`. */
     signatureHeaderPrefix: z
       .string()
@@ -136,9 +146,22 @@ export const deploymentSettingsSchema = z
       .max(20)
       .default([]),
   })
-  .strict();
+  .strict()
+  .refine((settings) => settings.attemptTimeoutSeconds <= settings.maxAttemptTimeoutSeconds, {
+    path: ['attemptTimeoutSeconds'],
+    message: 'must not exceed maxAttemptTimeoutSeconds',
+  });
 
 export type DeploymentSettings = z.infer<typeof deploymentSettingsSchema>;
+
+/**
+ * The dispatcher's function timeout a deployment needs by default: its longest attempt
+ * (`maxAttemptTimeoutSeconds`) plus 30 s for the work around the POST, and never under a minute.
+ * The construct and local mode both use it; the deliveries queue's visibility is six times it.
+ */
+export function defaultDispatcherTimeoutSeconds(settings: Pick<DeploymentSettings, 'maxAttemptTimeoutSeconds'>): number {
+  return Math.max(60, settings.maxAttemptTimeoutSeconds + 30);
+}
 export type DeploymentSettingsInput = z.input<typeof deploymentSettingsSchema>;
 
 /**

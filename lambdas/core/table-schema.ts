@@ -18,7 +18,7 @@ export interface IndexSchema {
 
 export interface TableSchema {
   /** Logical name: construct id in CDK, table name suffix locally. */
-  readonly logicalName: 'Subscriptions' | 'Events' | 'Deliveries' | 'Tokens';
+  readonly logicalName: 'Subscriptions' | 'Events' | 'Deliveries' | 'Tokens' | 'InboundSources';
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
   readonly globalSecondaryIndexes: readonly IndexSchema[];
@@ -108,4 +108,17 @@ export const TOKENS_TABLE: TableSchema = {
   timeToLiveAttribute: 'expiresAt',
 };
 
-export const TABLE_SCHEMAS: readonly TableSchema[] = [SUBSCRIPTIONS_TABLE, EVENTS_TABLE, DELIVERIES_TABLE, TOKENS_TABLE];
+export const INBOUND_SOURCES_BY_FLEET_INDEX = 'byFleet';
+
+/**
+ * Inbound webhook sources. Keyed by source id alone because the ingest URL names only the source
+ * (`/inbound/{sourceId}`) and its lookup must be one strongly consistent GetItem; a fleet's sources
+ * are listed through the by-fleet index. Their secret material is stored sealed (AES-256-GCM).
+ */
+export const INBOUND_SOURCES_TABLE: TableSchema = {
+  logicalName: 'InboundSources',
+  partitionKey: S('id'),
+  globalSecondaryIndexes: [{ indexName: INBOUND_SOURCES_BY_FLEET_INDEX, partitionKey: S('fleetId'), sortKey: S('id') }],
+};
+
+export const TABLE_SCHEMAS: readonly TableSchema[] = [SUBSCRIPTIONS_TABLE, EVENTS_TABLE, DELIVERIES_TABLE, TOKENS_TABLE, INBOUND_SOURCES_TABLE];

@@ -14,6 +14,10 @@ export const ENV = {
   deliveriesQueueUrl: 'HOOKLINE_DELIVERIES_QUEUE_URL',
   /** Secrets Manager name prefix every signing secret lives under, e.g. `hookline/MyStack/`. */
   secretPrefix: 'HOOKLINE_SECRET_PREFIX',
+  /** The inbound sources table. */
+  inboundSourcesTable: 'HOOKLINE_INBOUND_SOURCES_TABLE',
+  /** Name or ARN of the Secrets Manager secret whose value keys the sealing of inbound source secrets. */
+  inboundKeySecret: 'HOOKLINE_INBOUND_KEY_SECRET',
   /** JSON of the deployment settings (see core/settings.ts). */
   settings: 'HOOKLINE_SETTINGS',
   /** The Hookline bus, where the dispatcher publishes operator events (optional: none are published without it). */

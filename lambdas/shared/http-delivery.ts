@@ -33,6 +33,11 @@ export interface HttpPostRequest {
   headers: Record<string, string>;
   body: string;
   timeoutMs: number;
+  /**
+   * `false` skips certificate verification for this POST (the subscription's `tlsVerify`, allowed
+   * only where the deployment allows insecure TLS). Default true. The address policy applies either way.
+   */
+  tlsVerify?: boolean;
 }
 
 export interface HttpAttemptResult {
@@ -54,7 +59,7 @@ export interface HttpDelivery {
 export const DEFAULT_MAX_EXCERPT_BYTES = 4_096;
 export const DEFAULT_MAX_HEADER_BYTES = 2_048;
 const DEFAULT_CONNECTIONS = 64;
-/** Longest per-attempt timeout a subscription may choose; the connector's own limit sits above it. */
+/** Connection set-up bound (TCP + TLS); the attempt's own timeout, up to 300 s, bounds the whole POST. */
 const CONNECT_TIMEOUT_MS = 30_000;
 const MAX_ERROR_MESSAGE_LENGTH = 300;
 
@@ -90,29 +95,34 @@ export function createHttpDelivery(options: HttpDeliveryOptions): HttpDelivery {
   } = options;
   // Plain http is for private test receivers only: an address the strict policy would allow is global.
   const globalOnly = createAddressPolicy(false);
-  const connectors = {
-    https: buildConnector({ timeout: CONNECT_TIMEOUT_MS, lookup: guardedLookup(policy, globalOnly, resolve, false) }),
-    http: buildConnector({ timeout: CONNECT_TIMEOUT_MS, lookup: guardedLookup(policy, globalOnly, resolve, true) }),
-  };
-  const agent = new Agent({
-    connections,
-    connect: (connectOptions, callback) => {
-      const plainHttp = connectOptions.protocol === 'http:';
-      const literal = stripBrackets(connectOptions.hostname);
-      // Node skips `lookup` for IP literals, so they are checked here.
-      if (isIP(literal) !== 0) {
-        const refusal = refusalFor(literal, policy, globalOnly, plainHttp);
-        if (refusal !== undefined) {
-          callback(new BlockedAddressError(refusal), null);
-          return;
+  const makeAgent = (rejectUnauthorized: boolean): Agent => {
+    const connectors = {
+      https: buildConnector({ timeout: CONNECT_TIMEOUT_MS, rejectUnauthorized, lookup: guardedLookup(policy, globalOnly, resolve, false) }),
+      http: buildConnector({ timeout: CONNECT_TIMEOUT_MS, lookup: guardedLookup(policy, globalOnly, resolve, true) }),
+    };
+    return new Agent({
+      connections,
+      connect: (connectOptions, callback) => {
+        const plainHttp = connectOptions.protocol === 'http:';
+        const literal = stripBrackets(connectOptions.hostname);
+        // Node skips `lookup` for IP literals, so they are checked here.
+        if (isIP(literal) !== 0) {
+          const refusal = refusalFor(literal, policy, globalOnly, plainHttp);
+          if (refusal !== undefined) {
+            callback(new BlockedAddressError(refusal), null);
+            return;
+          }
         }
-      }
-      (plainHttp ? connectors.http : connectors.https)(connectOptions, callback);
-    },
-  });
+        (plainHttp ? connectors.http : connectors.https)(connectOptions, callback);
+      },
+    });
+  };
+  const agent = makeAgent(true);
+  // Separate pool, made on first use: a connection that skipped verification is never reused for one that must not.
+  let insecureAgent: Agent | undefined;
 
   return {
-    async post({ url, headers, body, timeoutMs }) {
+    async post({ url, headers, body, timeoutMs, tlsVerify = true }) {
       const started = performance.now();
       const elapsed = () => Math.round(performance.now() - started);
       const controller = new AbortController();
@@ -122,7 +132,7 @@ export function createHttpDelivery(options: HttpDeliveryOptions): HttpDelivery {
       );
       try {
         const response = await request(url, {
-          dispatcher: agent,
+          dispatcher: tlsVerify ? agent : (insecureAgent ??= makeAgent(false)),
           method: 'POST',
           headers,
           body,
@@ -156,7 +166,7 @@ export function createHttpDelivery(options: HttpDeliveryOptions): HttpDelivery {
       }
     },
     async close() {
-      await agent.close();
+      await Promise.all([agent.close(), insecureAgent?.close()]);
     },
   };
 }

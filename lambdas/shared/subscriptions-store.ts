@@ -24,6 +24,7 @@ export type SubscriptionPatch = Partial<{
   maxAttempts: number | null;
   rateLimitPerSecond: number | null;
   maxConcurrency: number | null;
+  tlsVerify: boolean;
   secretVersion: string;
 }>;
 

@@ -144,7 +144,9 @@ describe('props change the template', () => {
       const secretResources = roleStatements(template, role)
         .filter((s) => asArray(s.Action).some((a) => a.startsWith('secretsmanager:')))
         .flatMap((s) => asArray(s.Resource).map(flatten));
-      expect(secretResources).toEqual([secretArn]);
+      // The API also reads the inbound key, a secret of its own outside the prefix.
+      const inboundKey = `<${logicalIdByPath(template, 'AWS::SecretsManager::Secret', 'Webhooks/InboundKey/Resource')}>`;
+      expect(secretResources.sort()).toEqual((name === 'ApiFunction' ? [secretArn, inboundKey] : [secretArn]).sort());
     }
     template.hasOutput('SecretPrefix', { Value: 'webhooks/prod/' });
     const env = resources(template, 'AWS::Lambda::Function')[fnId(template, 'ApiFunction')]!.Properties!.Environment.Variables;
@@ -163,7 +165,18 @@ describe('props change the template', () => {
     for (const table of Object.values(resources(template, 'AWS::DynamoDB::Table'))) expect(table.DeletionPolicy).toBe('Delete');
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       StageName: 'live',
-      MethodSettings: [{ HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10, LoggingLevel: 'ERROR', DataTraceEnabled: false }],
+      MethodSettings: [
+        { HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10, LoggingLevel: 'ERROR', DataTraceEnabled: false },
+        // The inbound route's own budget defaults to the stage's when that is lower.
+        ...['POST', 'GET'].map((HttpMethod) => ({
+          HttpMethod,
+          ResourcePath: '/~1inbound~1{sourceId}',
+          ThrottlingRateLimit: 5,
+          ThrottlingBurstLimit: 10,
+          LoggingLevel: 'ERROR',
+          DataTraceEnabled: false,
+        })),
+      ],
     });
     expect(resourceByPath(template, 'AWS::CloudWatch::Alarm', 'Monitoring/DeliveriesBacklog/Resource').Properties!.Threshold).toBe(1800);
   });
@@ -275,8 +288,24 @@ describe('invalid props throw at synth, naming the prop', () => {
     ['a zero burst limit', { apiThrottlingBurstLimit: 0 }, /apiThrottlingBurstLimit/],
     ['a stage name with a slash', { apiStageName: 'v1/beta' }, /apiStageName/],
     ['a web ACL ARN that is not a regional WAFv2 ACL', { webAclArn: 'arn:aws:s3:::bucket' }, /webAclArn/],
+    [
+      'a dispatcher timeout not above a 300 s longest attempt',
+      { maxAttemptTimeoutSeconds: 300, dispatcherTimeout: Duration.seconds(300) },
+      /dispatcherTimeout.*300 s longest attempt/,
+    ],
+    ['a default attempt timeout above maxAttemptTimeoutSeconds', { attemptTimeoutSeconds: 60 }, /attemptTimeoutSeconds/],
+    ['maxAttemptTimeoutSeconds above 300', { maxAttemptTimeoutSeconds: 301 }, /maxAttemptTimeoutSeconds/],
+    ['an inbound rate above the stage rate', { inboundThrottlingRateLimit: 500 }, /inboundThrottlingRateLimit/],
   ])('%s', (_label, props, message) => {
     expect(construct(props)).toThrow(message);
+  });
+
+  it('long attempts: the dispatcher timeout and the deliveries visibility follow maxAttemptTimeoutSeconds', () => {
+    const { template } = synth({ maxAttemptTimeoutSeconds: 300, attemptTimeoutSeconds: 120 });
+    const dispatcher = resources(template, 'AWS::Lambda::Function')[fnId(template, 'DispatcherFunction')]!;
+    expect(dispatcher.Properties!.Timeout).toBe(330);
+    const deliveries = resources(template, 'AWS::SQS::Queue')[queueId(template, 'Queues/Deliveries')]!;
+    expect(deliveries.Properties!.VisibilityTimeout).toBe(6 * 330);
   });
 
   it('names every offending prop at once', () => {

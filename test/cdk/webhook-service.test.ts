@@ -53,6 +53,9 @@ const tableId = (name: TableSchema['logicalName']) => logicalIdByPath(template, 
 const queueId = (path: string) => logicalIdByPath(template, 'AWS::SQS::Queue', `${path}/Resource`);
 const functionId = (name: string) => logicalIdByPath(template, 'AWS::Lambda::Function', `${name}/Function/Resource`);
 const roleId = (name: string) => logicalIdByPath(template, 'AWS::IAM::Role', `${name}/Role/Resource`);
+/** The inbound key secret, as a flattened Ref (its ARN). */
+const inboundKeyId = () => logicalIdByPath(template, 'AWS::SecretsManager::Secret', 'InboundKey/Resource');
+const inboundKey = () => `<${inboundKeyId()}>`;
 const logGroupId = (name: string) => logicalIdByPath(template, 'AWS::Logs::LogGroup', `${name}/Logs/Resource`);
 
 /** Grants of a role as flattened resource → sorted actions. */
@@ -109,7 +112,7 @@ describe('DynamoDB tables built from TABLE_SCHEMAS', () => {
     expect(new Set(props.AttributeDefinitions.map((d: { AttributeName: string }) => d.AttributeName))).toEqual(keyNames);
   });
 
-  it('has exactly the four tables', () => {
+  it('has exactly the tables of TABLE_SCHEMAS', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', TABLE_SCHEMAS.length);
   });
 });
@@ -255,6 +258,9 @@ describe('functions', () => {
       [ENV.deliveriesQueueUrl]: { Ref: queueId('Queues/Deliveries') },
       [ENV.secretPrefix]: 'hookline/Hookline/',
       [ENV.settings]: expect.any(String),
+      ...(handler === 'api'
+        ? { [ENV.inboundSourcesTable]: { Ref: tableId('InboundSources') }, [ENV.inboundKeySecret]: { Ref: inboundKeyId() } }
+        : {}),
       POWERTOOLS_SERVICE_NAME: `hookline-${handler}`,
       POWERTOOLS_METRICS_NAMESPACE: 'Hookline',
       POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -297,8 +303,11 @@ describe('IAM: least privilege', () => {
   const logs = (name: string) => ({ [`<${logGroupId(name)}.Arn>`]: ['logs:CreateLogStream', 'logs:PutLogEvents'] });
   const xray = { '*': sorted(XRAY_ACTIONS) };
 
-  it('API: tables RW except tokens (read + PutItem for portal sessions), sends to both queues, manages secrets under the prefix', () => {
+  it('API: tables RW except tokens (read + PutItem for portal sessions), sends to both queues, manages secrets under the prefix, reads the inbound key', () => {
     expect(grants(roleId('ApiFunction'))).toEqual({
+      [table('InboundSources')]: sorted(TABLE_READ_WRITE_ACTIONS),
+      [`${table('InboundSources')}/index/byFleet`]: sorted(TABLE_READ_WRITE_ACTIONS),
+      [inboundKey()]: ['secretsmanager:GetSecretValue'],
       ...logs('ApiFunction'),
       ...xray,
       [table('Subscriptions')]: sorted(TABLE_READ_WRITE_ACTIONS),
@@ -355,7 +364,10 @@ describe('IAM: least privilege', () => {
         expect(sorted(asArray(statement.Action))).toEqual(sorted(XRAY_ACTIONS));
       }
       for (const action of asArray<string>(statement.Action)) {
-        if (action.startsWith('secretsmanager:')) expect(asArray(statement.Resource).map(flatten)).toEqual([SECRET_ARN]);
+        if (action.startsWith('secretsmanager:')) {
+          const targets = asArray(statement.Resource).map(flatten);
+          expect(targets.length === 1 && (targets[0] === SECRET_ARN || targets[0] === inboundKey()), targets.join()).toBe(true);
+        }
       }
     }
     expect(wildcardStatements).toBe(3);
@@ -369,13 +381,14 @@ describe('IAM: least privilege', () => {
 });
 
 describe('API Gateway', () => {
-  it('is a regional REST API proxying / and /{proxy+} to the API function without gateway auth', () => {
+  it('is a regional REST API proxying /, /{proxy+} and /inbound/{sourceId} to the API function without gateway auth', () => {
     template.hasResourceProperties('AWS::ApiGateway::RestApi', { EndpointConfiguration: { Types: ['REGIONAL'] } });
     template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: '{proxy+}' });
+    template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: 'inbound' });
+    template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: '{sourceId}' });
     const methods = Object.values(resources(template, 'AWS::ApiGateway::Method'));
-    expect(methods).toHaveLength(2);
+    expect(methods.map((method) => method.Properties!.HttpMethod).sort()).toEqual(['ANY', 'ANY', 'GET', 'POST']);
     for (const method of methods) {
-      expect(method.Properties!.HttpMethod).toBe('ANY');
       expect(method.Properties!.AuthorizationType).toBe('NONE');
       expect(method.Properties!.Integration.Type).toBe('AWS_PROXY');
       expect(flatten(method.Properties!.Integration.Uri)).toContain(`<${functionId('ApiFunction')}.Arn>`);
@@ -400,6 +413,15 @@ describe('API Gateway', () => {
         ThrottlingRateLimit: 100,
         ThrottlingBurstLimit: 200,
       },
+      // The unauthenticated inbound route has its own, tighter budget.
+      ...['POST', 'GET'].map((HttpMethod) => ({
+        HttpMethod,
+        ResourcePath: '/~1inbound~1{sourceId}',
+        LoggingLevel: 'ERROR',
+        DataTraceEnabled: false,
+        ThrottlingRateLimit: 50,
+        ThrottlingBurstLimit: 100,
+      })),
     ]);
   });
 
@@ -490,6 +512,7 @@ describe('outputs', () => {
         'EventBusName',
         'EventsQueueUrl',
         'EventsTableName',
+        'InboundSourcesTableName',
         'SecretPrefix',
         'SubscriptionsTableName',
         'TokensTableName',
@@ -524,7 +547,10 @@ describe('cdk-nag AwsSolutions', () => {
         `DispatcherFunction/Role AwsSolutions-IAM5[Resource::${SECRET_ARN}]`,
         'DispatcherFunction/Function AwsSolutions-L1',
         'Events/TargetDlq AwsSolutions-SQS3',
+        'InboundKey AwsSolutions-SMG4',
         'Api/Api AwsSolutions-APIG2',
+        'Api/InboundResource AwsSolutions-APIG4',
+        'Api/InboundResource AwsSolutions-COG4',
         'Api/Api AwsSolutions-APIG4',
         'Api/Api AwsSolutions-COG4',
         'Api/Api/DeploymentStage.v1 AwsSolutions-APIG3',

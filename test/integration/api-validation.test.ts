@@ -111,6 +111,15 @@ describe('GET /openapi.json through the local front', () => {
         'POST /fleets/{fleetId}/webhooks/{id}/replay',
         'POST /fleets/{fleetId}/events',
         'GET /openapi.json',
+        'GET /event-types',
+        'POST /fleets/{fleetId}/inbound-sources',
+        'GET /fleets/{fleetId}/inbound-sources',
+        'GET /fleets/{fleetId}/inbound-sources/{id}',
+        'PATCH /fleets/{fleetId}/inbound-sources/{id}',
+        'DELETE /fleets/{fleetId}/inbound-sources/{id}',
+        'POST /fleets/{fleetId}/inbound-sources/{id}/rotate',
+        'POST /inbound/{sourceId}',
+        'GET /inbound/{sourceId}',
       ].sort(),
     );
     expect((response.body.components.schemas.CreateWebhookRequest.properties.maxAttempts as { maximum: number }).maximum).toBe(6);

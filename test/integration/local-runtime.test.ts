@@ -63,7 +63,9 @@ describe('local runtime', () => {
       events: 'hookline-Events',
       deliveries: 'hookline-Deliveries',
       tokens: 'hookline-Tokens',
+      inboundSources: 'hookline-InboundSources',
     });
+    expect(runtime.env[ENV.inboundKeySecret]).toBe('hookline/dev/inbound-key');
   });
 
   it('deploys the construct redrive settings: events DLQ after 5, deliveries DLQ after deliveriesMaxReceiveCount (not maxAttempts)', async () => {

@@ -159,6 +159,7 @@ describe('GET /fleets/{fleetId}/webhooks/{id}', () => {
       url: record.url,
       events: [],
       enabled: false,
+      tlsVerify: true,
       disabledReason: 'endpoint answered 410',
       createdAt: record.createdAt,
       updatedAt: record.updatedAt,
