@@ -273,6 +273,8 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
       headers,
       body,
       timeoutMs: (subscription.timeoutSeconds ?? settings.attemptTimeoutSeconds) * 1000,
+      // Only where the deployment allows it (allowInsecureTls) can a subscription hold false.
+      tlsVerify: subscription.tlsVerify !== false,
     });
     await conclude(turn, classifyAttempt(result), result, at);
   }
