@@ -1,5 +1,6 @@
-import { badRequest, payloadTooLarge } from '../core/errors';
+import { badRequest, ClientError, payloadTooLarge } from '../core/errors';
 import { newEventId } from '../core/ids';
+import { queueSizeProblem } from '../core/queue-encoding';
 import type { EventRecord, PublishedEventMessage, ReplayJobMessage } from '../core/records';
 import { eventTimeKey } from '../shared/events-store';
 import { sendJson } from '../shared/queue-sender';
@@ -40,6 +41,13 @@ export function eventRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[] {
       const key = rawKey === undefined ? undefined : parseInput(schemas.IdempotencyKey, rawKey, 'header', 'idempotency-key');
       const dataBytes = Buffer.byteLength(JSON.stringify(body.data), 'utf8');
       if (dataBytes > settings.maxPayloadBytes) throw payloadTooLarge(settings.maxPayloadBytes, 'data');
+      // Checked before storing: an event is stored only when its queue messages can carry it.
+      const tooLargeForQueue = queueSizeProblem(body.data);
+      if (tooLargeForQueue !== undefined) {
+        throw new ClientError(413, 'payload_too_large', 'The data is too large for the delivery queue.', [
+          { field: 'data', reason: tooLargeForQueue },
+        ]);
+      }
 
       const now = deps.now();
       const nowSeconds = Math.floor(now.getTime() / 1000);
