@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { badRequest, isClientError, payloadTooLarge } from '../core/errors';
+import { badRequest, isClientError } from '../core/errors';
 import { InvalidCursorError } from '../shared/cursor';
 import { createAuthenticator, grantsFleet, type Principal } from './auth';
 import { deliveryRoutes } from './deliveries';
@@ -17,7 +17,7 @@ import {
   type ApiResult,
 } from './http';
 import { buildOpenApiDocument } from './openapi';
-import { defineRoute, resourceNotFound, type RouteSpec } from './route';
+import { bodySchemaOf, defineRoute, resourceNotFound, type RouteSpec } from './route';
 import { Router } from './router';
 import { buildSchemas, FLEET_ID_PATTERN } from './schemas';
 import { parseInput } from './validation';
@@ -86,12 +86,8 @@ export function createApi(deps: ApiDeps): ApiHandler {
       }
     }
     const query = route.query === undefined ? refuseQuery(request.query) : parseInput(route.query, { ...request.query }, 'query');
-    let body: unknown;
-    if (route.body !== undefined) {
-      body = parseInput(route.body, parseJsonBody(request.body, bodyLimit), 'body');
-    } else if (request.body !== undefined && request.body.length > bodyLimit) {
-      throw payloadTooLarge(bodyLimit);
-    }
+    // Every route, with a body or without, validates what was sent before it acts.
+    const body = parseInput(bodySchemaOf(route), parseJsonBody(request.body, bodyLimit), 'body');
     return route.handle({ request, params, query, body, principal });
   }
 

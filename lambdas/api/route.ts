@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ClientError } from '../core/errors';
 import type { Principal } from './auth';
 import type { ApiRequest, ApiResult } from './http';
@@ -38,11 +38,24 @@ export interface RouteSpec<Q = unknown, B = unknown> {
   public?: boolean;
   resource: ResourceKind;
   query?: z.ZodType<Q>;
+  /** Absent: the route takes no body, and {@link NO_BODY} is what it accepts. */
   body?: z.ZodType<B>;
   /** Request headers the route reads, documented as parameters. */
   headers?: z.ZodObject;
   responses: DocumentedResponse[];
   handle(context: RouteContext<Q, B>): Promise<ApiResult>;
+}
+
+/**
+ * What a route without a body accepts: nothing, or `{}`. Anything else is refused before the
+ * route acts, so a client who sent `{"graceHours": 0}` to rotate learns it was not honoured
+ * instead of getting a rotation it did not ask for.
+ */
+export const NO_BODY = z.strictObject({}).optional();
+
+/** The schema a route's body is validated with. */
+export function bodySchemaOf(route: Pick<RouteSpec, 'body'>): z.ZodType {
+  return route.body ?? NO_BODY;
 }
 
 /** Erases the generics for the route table while keeping each definition type-checked. */
