@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { integerSurvivesJson } from '../support/integer-oracle';
 import { BODY_OVERHEAD_BYTES } from '../../lambdas/api/api';
 import { deliveryIdFor, newSubscriptionId } from '../../lambdas/core/ids';
 import { encodeCursor } from '../../lambdas/shared/cursor';
@@ -7,7 +8,6 @@ import { eventTimeKey } from '../../lambdas/shared/events-store';
 import { startApiStack, tokenSecretOf, type ApiAnswer, type ApiStack } from './support/api-stack';
 import { captureOutput, type OutputCapture } from './support/log-capture';
 import { PUBLIC_V4, PUBLIC_V6, tableResolver } from './support/resolver';
-import { integerSurvivesJson } from '../support/integer-oracle';
 
 /**
  * Hostile input, generated: ≥ 10,000 requests over every route through the deployed API wiring
