@@ -101,6 +101,18 @@ describe('hostile event data through the whole pipeline', { timeout: 40_000 }, (
     expect(again[1]?.body).toBe(request.body);
   });
 
+  it('a retried attempt carries the same bytes: the message of the next attempt is escaped too', async () => {
+    const fleetId = 'fleet-unicode-retry';
+    const url = harness.receiver.endpoint('/unicode-retry', (index) => (index === 0 ? 503 : 204));
+    await createSubscription(harness, { fleetId, url });
+    const published = await call('POST', `/fleets/${fleetId}/events`, JSON.stringify({ type: 'thread.completed', data: DATA, id: 'evt-u3' }));
+    expect(published.status, published.raw).toBe(202);
+    const posts = await waitFor('two attempts', () => (harness.receiver.at('/unicode-retry').length >= 2 ? harness.receiver.at('/unicode-retry') : undefined), 20_000);
+    const first = JSON.parse(posts[0]?.body ?? '') as { timestamp: string };
+    const expected = JSON.stringify({ id: 'evt-u3', type: 'thread.completed', timestamp: first.timestamp, fleetId, data: DATA });
+    expect(posts.map((post) => post.body)).toEqual([expected, expected]);
+  });
+
   it('a bus event whose numbers JavaScript would change is dead-lettered with its reason and never stored', async () => {
     const fleetId = 'fleet-numbers-bus';
     await createSubscription(harness, { fleetId, url: harness.receiver.endpoint('/numbers-bus') });
