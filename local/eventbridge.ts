@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { AwsServiceError, createAwsJsonServer, type AwsJsonInput } from './aws-json-server';
 import { optionalNumber, optionalObjectList, optionalString, optionalStringList } from './aws-input';
+import { encodeQueueBody, escapeForQueue } from '../lambdas/core/queue-encoding';
 import { closeServer, listenOnLoopback } from './listen';
 import { defaultLogger, describeError, type LocalLogger } from './logger';
 import { LOCAL_ACCOUNT_ID } from './account';
@@ -134,21 +135,20 @@ function acceptEntry(
   }
   const detail = parseDetail(detailText);
   if (detail === undefined) return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
-  return {
-    busName,
-    event: {
-      version: '0',
-      id: randomUUID(),
-      'detail-type': detailType,
-      source,
-      account: LOCAL_ACCOUNT_ID,
-      // EventBridge writes event times to the second.
-      time: new Date(time === undefined ? at : time * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      region,
-      resources,
-      detail,
-    },
+  const event: EventBridgeEvent = {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': detailType,
+    source,
+    account: LOCAL_ACCOUNT_ID,
+    // EventBridge writes event times to the second.
+    time: new Date(time === undefined ? at : time * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region,
+    resources,
+    detail,
   };
+  DETAIL_TEXT.set(event, detailText);
+  return { busName, event };
 }
 
 function readEntry(entry: AwsJsonInput) {
@@ -187,6 +187,21 @@ function busNameOf(nameOrArn: string): string {
   return nameOrArn.startsWith('arn:') ? nameOrArn.slice(nameOrArn.lastIndexOf('/') + 1) : nameOrArn;
 }
 
+/** The producer's Detail text of each accepted event. */
+const DETAIL_TEXT = new WeakMap<EventBridgeEvent, string>();
+
+/**
+ * The queue message of an event: `detail` is the producer's own JSON text rather than a
+ * re-serialisation, so the fan-out judges the numbers the producer wrote (a re-serialised
+ * 1e400 would already be null). Escaped like Hookline's own messages, so any SQS stand-in takes it.
+ */
+function messageBody(event: EventBridgeEvent): string {
+  const detailText = DETAIL_TEXT.get(event);
+  if (detailText === undefined) return encodeQueueBody(event);
+  const { detail: _detail, ...envelope } = event;
+  return escapeForQueue(`${JSON.stringify(envelope).slice(0, -1)},"detail":${detailText.trim()}}`);
+}
+
 /** Puts the routed events on the queue; returns the request indexes that could not be put. */
 async function deliver(
   options: EventBridgeStandInOptions,
@@ -198,7 +213,8 @@ async function deliver(
     const result = await options.sqs.send(
       new SendMessageBatchCommand({
         QueueUrl: options.targetQueueUrl,
-        Entries: routed.map(({ index, event }) => ({ Id: String(index), MessageBody: JSON.stringify(event) })),
+        // Escaped like Hookline's own messages, so an event any SQS implementation would take arrives as sent.
+        Entries: routed.map(({ index, event }) => ({ Id: String(index), MessageBody: messageBody(event) })),
       }),
     );
     const failed = (result.Failed ?? []).map((entry) => Number(entry.Id));

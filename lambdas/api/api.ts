@@ -23,7 +23,7 @@ import {
   type ApiResult,
 } from './http';
 import { buildOpenApiDocument } from './openapi';
-import { defineRoute, resourceNotFound, type RouteSpec } from './route';
+import { bodySchemaOf, defineRoute, resourceNotFound, type RouteSpec } from './route';
 import { Router } from './router';
 import { buildSchemas, FLEET_ID_PATTERN } from './schemas';
 import { parseInput } from './validation';
@@ -101,12 +101,8 @@ export function createApi(deps: ApiDeps): ApiHandler {
     }
     if (route.raw) return route.handle({ request, params, query: request.query, body: request.body, principal });
     const query = route.query === undefined ? refuseQuery(request.query) : parseInput(route.query, { ...request.query }, 'query');
-    let body: unknown;
-    if (route.body !== undefined) {
-      body = parseInput(route.body, parseJsonBody(request.body, bodyLimit), 'body');
-    } else if (request.body !== undefined && request.body.length > bodyLimit) {
-      throw payloadTooLarge(bodyLimit);
-    }
+    // Every route, with a body or without, validates what was sent before it acts.
+    const body = parseInput(bodySchemaOf(route), parseJsonBody(request.body, bodyLimit), 'body');
     return route.handle({ request, params, query, body, principal });
   }
 

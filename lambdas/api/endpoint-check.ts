@@ -35,7 +35,6 @@ export function createEndpointChecker(options: {
   timeoutMs?: number;
 }): (raw: string, field?: string) => Promise<URL> {
   const policy = createAddressPolicy(options.allowPrivateTargets);
-  const publicOnly = createAddressPolicy(false);
   const allowHttp = options.allowPrivateTargets !== false;
   const resolve = options.resolve ?? systemResolver;
   const timeoutMs = options.timeoutMs ?? RESOLVE_TIMEOUT_MS;
@@ -58,7 +57,8 @@ export function createEndpointChecker(options: {
     for (const address of addresses) {
       const check = policy.check(address);
       if (!check.allowed) throw refuse(field, `host ${url.hostname} resolves to ${check.reason}`);
-      if (url.protocol === 'http:' && publicOnly.check(address).allowed) {
+      // The delivery-time guard applies the same rule to the same policy.
+      if (url.protocol === 'http:' && !policy.check(address, { plainHttp: true }).allowed) {
         throw refuse(field, HTTPS_RULE);
       }
     }

@@ -1,5 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { badRequest, ClientError, malformedJson, payloadTooLarge } from '../core/errors';
+import { findInexactNumber, inexactNumberReason } from '../core/json-numbers';
+import { fieldName } from './validation';
 
 /** A REST proxy event reduced to what the routes read: lower-case headers, one value per query key. */
 export interface ApiRequest {
@@ -112,6 +114,11 @@ export function parseJsonBody(body: Buffer | undefined, limitBytes: number): unk
   }
   const protoPath = findProtoKey(value);
   if (protoPath !== undefined) throw badRequest([{ field: protoPath, reason: 'is not allowed as a key' }]);
+  // JSON.parse would round such a number silently; the caller learns which one instead.
+  const inexact = findInexactNumber(text);
+  if (inexact !== undefined) {
+    throw badRequest([{ field: inexact.path.length === 0 ? 'body' : fieldName(inexact.path), reason: inexactNumberReason(inexact) }]);
+  }
   return value;
 }
 

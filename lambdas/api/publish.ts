@@ -1,4 +1,6 @@
+import { ClientError } from '../core/errors';
 import { newEventId } from '../core/ids';
+import { queueSizeProblem } from '../core/queue-encoding';
 import type { EventRecord, PublishedEventMessage } from '../core/records';
 import { eventTimeKey } from '../shared/events-store';
 import { sendJson } from '../shared/queue-sender';
@@ -36,6 +38,11 @@ export async function publishEvent(
   request: PublishRequest,
 ): Promise<PublishOutcome> {
   const { fleetId } = request;
+  // Checked before storing: an event is stored only when its queue messages can carry it.
+  const tooLargeForQueue = queueSizeProblem(request.data);
+  if (tooLargeForQueue !== undefined) {
+    throw new ClientError(413, 'payload_too_large', 'The data is too large for the delivery queue.', [{ field: 'data', reason: tooLargeForQueue }]);
+  }
   const now = deps.now();
   const nowSeconds = Math.floor(now.getTime() / 1000);
   const proposed = request.id ?? newEventId(now.getTime());

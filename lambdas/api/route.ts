@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ClientError } from '../core/errors';
 import type { Principal } from './auth';
 import type { ApiRequest, ApiResult } from './http';
@@ -42,6 +42,7 @@ export interface RouteSpec<Q = unknown, B = unknown> {
   portalDenied?: boolean;
   resource: ResourceKind;
   query?: z.ZodType<Q>;
+  /** Absent: the route takes no body, and {@link NO_BODY} is what it accepts. */
   body?: z.ZodType<B>;
   /**
    * The route reads the raw body and any query itself (the inbound ingest route): no generic body
@@ -52,6 +53,18 @@ export interface RouteSpec<Q = unknown, B = unknown> {
   headers?: z.ZodObject;
   responses: DocumentedResponse[];
   handle(context: RouteContext<Q, B>): Promise<ApiResult>;
+}
+
+/**
+ * What a route without a body accepts: nothing, or `{}`. Anything else is refused before the
+ * route acts, so a client who sent `{"graceHours": 0}` to rotate learns it was not honoured
+ * instead of getting a rotation it did not ask for.
+ */
+export const NO_BODY = z.strictObject({}).optional();
+
+/** The schema a route's body is validated with. */
+export function bodySchemaOf(route: Pick<RouteSpec, 'body'>): z.ZodType {
+  return route.body ?? NO_BODY;
 }
 
 /** Erases the generics for the route table while keeping each definition type-checked. */

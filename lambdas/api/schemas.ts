@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { TEST_EVENT_TYPE, type DeploymentSettings } from '../core/settings';
 import { validateSubscriptionEvents } from '../core/catalog';
 import { eventDataDepthProblem } from '../core/event-data';
-import { isReservedHeaderName, isValidHeaderName, isValidHeaderValue } from '../core/signing';
+import { isReservedHeaderName, isValidHeaderName, isValidHeaderValue, reservedHeaderReason } from '../core/signing';
 import { isInboundEventType } from '../core/inbound/event-types';
 
 extendZodWithOpenApi(z);
@@ -100,7 +100,7 @@ export function buildSchemas(settings: DeploymentSettings) {
     .refine(isValidHeaderName, { error: "must be an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)" })
     .refine((name) => !PROTOTYPE_KEYS.has(name.toLowerCase()), { error: 'is not allowed as a header name' })
     .refine((name) => !isReservedHeaderName(name, settings.signatureHeaderPrefix), {
-      error: (issue) => `${String(issue.input)} is set by Hookline and cannot be overridden`,
+      error: (issue) => reservedHeaderReason(String(issue.input), settings.signatureHeaderPrefix),
     });
 
   const Headers = z
@@ -129,8 +129,10 @@ export function buildSchemas(settings: DeploymentSettings) {
     })
     .openapi({
       description:
-        `Extra request headers (at most ${MAX_CUSTOM_HEADERS}). They cannot override content-type, user-agent, host, ` +
-        `webhook-* or ${settings.signatureHeaderPrefix}-* headers.`,
+        `Extra request headers (at most ${MAX_CUSTOM_HEADERS}). They cannot override content-type, user-agent, ` +
+        `webhook-* or ${settings.signatureHeaderPrefix}-* headers, nor set headers that change how the request is ` +
+        'framed, decoded or routed (host, content-length, content-encoding, transfer-encoding, te, trailer, connection, ' +
+        'keep-alive, upgrade, expect, proxy-*, x-http-method-override and the like).',
       example: { 'X-Customer': 'acme' },
     });
 

@@ -8,7 +8,11 @@ import ipaddr from 'ipaddr.js';
 export type AddressCheck = { allowed: true } | { allowed: false; reason: string };
 
 export interface AddressPolicy {
-  check(ip: string): AddressCheck;
+  /**
+   * Whether a connection to `ip` is allowed. With `plainHttp`, also whether the request may go
+   * unencrypted: only to an allowed private target, never to an address that is publicly routed.
+   */
+  check(ip: string, options?: { plainHttp?: boolean }): AddressCheck;
 }
 
 type Address = ipaddr.IPv4 | ipaddr.IPv6;
@@ -81,6 +85,13 @@ interface Classification {
   category: Category;
   /** Set when the verdict comes from an IPv4 address embedded in an IPv6 one. */
   embedded?: { how: string; ipv4: string };
+  /**
+   * How an allow-list judges it. `ipv4`: an IPv4-mapped address, which the kernel connects to as
+   * that IPv4 address. `literal`: a translated or tunnelled form (NAT64, 6to4, Teredo, SIIT,
+   * IPv4-compatible), which leaves this host as an IPv6 packet to a relay or translator: only the
+   * IPv6 address itself can be allowed, and a private IPv4 inside it never makes it private.
+   */
+  match: 'self' | 'ipv4' | 'literal';
 }
 
 /**
@@ -118,6 +129,8 @@ function classifyV4(address: ipaddr.IPv4): Category {
   return IPV4_CATEGORY[address.range()] ?? 'reserved';
 }
 
+const IPV4_COMPATIBLE = cidr('::/96');
+
 /** IPv6 forms that carry an IPv4 address the packet ends up at (or is translated to). */
 function embeddedIpv4(address: ipaddr.IPv6): { how: string; ipv4: ipaddr.IPv4 } | undefined {
   const p = address.parts;
@@ -135,23 +148,30 @@ function embeddedIpv4(address: ipaddr.IPv6): { how: string; ipv4: ipaddr.IPv4 } 
       // RFC 4380: the client's IPv4 address is stored bit-inverted in the last 32 bits.
       return { how: 'a Teredo', ipv4: ipv4FromWords(~p[6]! & 0xffff, ~p[7]! & 0xffff) };
     default:
+      // RFC 4291 §2.5.5.1, deprecated: ::a.b.c.d (but not :: and ::1, classified as themselves).
+      if (address.match(IPV4_COMPATIBLE) && (p[6]! !== 0 || p[7]! > 1)) {
+        return { how: 'an IPv4-compatible', ipv4: ipv4FromWords(p[6]!, p[7]!) };
+      }
       return undefined;
   }
 }
 
 function classify(address: Address): Classification {
-  if (address.kind() === 'ipv4') return { category: classifyV4(address as ipaddr.IPv4) };
+  if (address.kind() === 'ipv4') return { category: classifyV4(address as ipaddr.IPv4), match: 'self' };
   const v6 = address as ipaddr.IPv6;
-  if (v6.match(AWS_INSTANCE_SERVICES_V6)) return { category: 'metadata' };
+  if (v6.match(AWS_INSTANCE_SERVICES_V6)) return { category: 'metadata', match: 'self' };
   const embedded = embeddedIpv4(v6);
   if (embedded) {
     const category = classifyV4(embedded.ipv4);
-    // 6to4 and Teredo of a public IPv4 are public IPv6; mapped/translated forms are that IPv4.
-    return { category, embedded: { how: embedded.how, ipv4: embedded.ipv4.toString() } };
+    const found = { embedded: { how: embedded.how, ipv4: embedded.ipv4.toString() } };
+    if (v6.range() === 'ipv4Mapped') return { category, ...found, match: 'ipv4' };
+    // The one embedding ipaddr.js has no range name for: IPv4-compatible, deprecated and not routed.
+    const compatible = v6.range() === 'unicast';
+    return { category: category === 'global' && compatible ? 'reserved' : category, ...found, match: 'literal' };
   }
   const category = IPV6_CATEGORY[v6.range()] ?? 'reserved';
-  if (category === 'global' && !v6.match(GLOBAL_UNICAST_V6)) return { category: 'reserved' };
-  return { category };
+  if (category === 'global' && !v6.match(GLOBAL_UNICAST_V6)) return { category: 'reserved', match: 'self' };
+  return { category, match: 'self' };
 }
 
 function reasonFor(ip: string, { category, embedded }: Classification): string {
@@ -171,33 +191,40 @@ function parseAllowList(ranges: readonly string[]): [Address, number][] {
   });
 }
 
-function inAllowList(address: Address, embedded: string | undefined, ranges: readonly [Address, number][]): boolean {
-  const candidates = embedded === undefined ? [address] : [address, ipaddr.IPv4.parse(embedded)];
-  return candidates.some((candidate) =>
-    ranges.some(([network, bits]) => candidate.kind() === network.kind() && candidate.match(network, bits)),
-  );
+function inAllowList(address: Address, found: Classification, ranges: readonly [Address, number][]): boolean {
+  const candidate = found.match === 'ipv4' && found.embedded !== undefined ? ipaddr.IPv4.parse(found.embedded.ipv4) : address;
+  return ranges.some(([network, bits]) => candidate.kind() === network.kind() && candidate.match(network, bits));
 }
 
 /**
  * `false`: public unicast only. `true`: also loopback, private, CGNAT and ULA. A list of CIDR
  * ranges: public unicast plus exactly those. Link-local, metadata, unspecified, multicast and
  * broadcast are refused in every case. Throws on a malformed CIDR.
+ *
+ * Only the address actually connected to counts: an IPv4-mapped address is its IPv4 address, but
+ * a NAT64, 6to4, Teredo, IPv4-translated or IPv4-compatible address is an IPv6 destination that a
+ * relay or translator forwards. One embedding a private IPv4 address is refused as that address's
+ * kind (so `10.0.0.0/8` or `true` never lets it through), unless the IPv6 address itself is in an
+ * allowed range. Plain http goes only to an allowed target that is not public.
  */
 export function createAddressPolicy(allowPrivateTargets: boolean | readonly string[]): AddressPolicy {
   const ranges = typeof allowPrivateTargets === 'boolean' ? [] : parseAllowList(allowPrivateTargets);
+  const isAllowed = (address: Address, found: Classification): boolean => {
+    if (found.category === 'global') return true;
+    if (NEVER_ALLOWED.has(found.category)) return false;
+    if (allowPrivateTargets === true) return PRIVATE_CATEGORIES.has(found.category) && found.match !== 'literal';
+    return inAllowList(address, found, ranges);
+  };
   return {
-    check(ip: string): AddressCheck {
+    check(ip, options = {}): AddressCheck {
       const address = parseIp(ip);
       if (address === undefined) return { allowed: false, reason: `${ip} is not an IP address` };
       const found = classify(address);
-      const { category } = found;
-      if (category === 'global') return { allowed: true };
-      if (NEVER_ALLOWED.has(category)) return { allowed: false, reason: reasonFor(ip, found) };
-      const allowed =
-        allowPrivateTargets === true
-          ? PRIVATE_CATEGORIES.has(category)
-          : inAllowList(address, found.embedded?.ipv4, ranges);
-      return allowed ? { allowed: true } : { allowed: false, reason: reasonFor(ip, found) };
+      if (!isAllowed(address, found)) return { allowed: false, reason: reasonFor(ip, found) };
+      if (options.plainHttp === true && found.category === 'global') {
+        return { allowed: false, reason: `plain http is only allowed to an allowed private address, and ${ip} is public` };
+      }
+      return { allowed: true };
     },
   };
 }

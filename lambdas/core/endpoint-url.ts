@@ -31,6 +31,8 @@ export function checkEndpointUrl(raw: string, policy: AddressPolicy, opts: { all
     return refuse(opts.allowHttp ? 'must use https: or http:' : 'must use https:');
   }
   if (url.username !== '' || url.password !== '') return refuse('must not contain credentials (user:password@)');
+  // WHATWG URL accepts port 0, which no connection can reach.
+  if (url.port !== '' && Number(url.port) === 0) return refuse('must not use port 0');
   // Any `#` starts the fragment, even an empty one that URL#hash reports as ''.
   if (raw.includes('#')) return refuse('must not contain a fragment (#…)');
   if (url.href.length > MAX_ENDPOINT_URL_LENGTH) return refuse(`must be at most ${MAX_ENDPOINT_URL_LENGTH} characters`);

@@ -70,30 +70,47 @@ export function buildDeliveryHeaders(input: DeliveryHeadersInput): Record<string
   return headers;
 }
 
+/** Headers Hookline sets on every attempt; the signature covers what they describe. */
+const SET_BY_HOOKLINE: ReadonlySet<string> = new Set(['content-type', 'user-agent']);
+
 /**
- * Headers a subscription may not set: the signed ones, those HTTP framing depends on, and the
- * hop-by-hop ones undici refuses to send.
+ * Headers that change how the receiver (or a proxy on the way) frames, decodes or routes the
+ * request: a custom `content-encoding: gzip` would make the receiver gunzip a plain body, a
+ * `transfer-encoding` or `content-length` would reframe it, `host` would route it elsewhere.
+ * undici refuses several of them outright.
  */
-const RESERVED_HEADERS: ReadonlySet<string> = new Set([
-  'content-type',
-  'user-agent',
+const CHANGES_HOW_THE_BODY_IS_READ: ReadonlySet<string> = new Set([
   'host',
   'content-length',
+  'content-encoding',
+  'content-range',
   'transfer-encoding',
+  'te',
+  'trailer',
   'connection',
   'keep-alive',
   'upgrade',
   'expect',
-  'te',
-  'trailer',
-  'proxy-connection',
+  'http2-settings',
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
 ]);
 
-export function isReservedHeaderName(name: string, headerPrefix: string): boolean {
+/** Why a custom header name is refused, or undefined when a subscription may set it. */
+export function reservedHeaderReason(name: string, headerPrefix: string): string | undefined {
   const lower = name.trim().toLowerCase();
-  return (
-    RESERVED_HEADERS.has(lower) || lower.startsWith('webhook-') || lower.startsWith(`${headerPrefix.toLowerCase()}-`)
-  );
+  if (SET_BY_HOOKLINE.has(lower) || lower.startsWith('webhook-') || lower.startsWith(`${headerPrefix.toLowerCase()}-`)) {
+    return `${name} is set by Hookline and cannot be overridden`;
+  }
+  if (CHANGES_HOW_THE_BODY_IS_READ.has(lower) || lower.startsWith('proxy-')) {
+    return `${name} changes how the request is framed, decoded or routed and cannot be set`;
+  }
+  return undefined;
+}
+
+export function isReservedHeaderName(name: string, headerPrefix: string): boolean {
+  return reservedHeaderReason(name, headerPrefix) !== undefined;
 }
 
 /** RFC 9110 field-name: a non-empty token. */

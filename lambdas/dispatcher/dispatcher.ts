@@ -21,6 +21,7 @@ import {
   rateLimit,
 } from '../core/endpoint-health';
 import { resent } from '../core/delivery-message';
+import { encodeQueueBody } from '../core/queue-encoding';
 import { buildEnvelope } from '../core/envelope';
 import type { OperatorEventDetail, OperatorEventType } from '../core/operator-events';
 import { PermanentError } from '../core/errors';
@@ -493,7 +494,7 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
     await deps.sqs.send(
       new SendMessageCommand({
         QueueUrl: deps.deliveriesQueueUrl,
-        MessageBody: JSON.stringify(body),
+        MessageBody: encodeQueueBody(body),
         DelaySeconds: wait.delaySeconds,
       }),
     );

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { isKnownEventType } from '../core/catalog';
 import { PermanentError } from '../core/errors';
 import { eventDataDepthProblem } from '../core/event-data';
+import { findInexactNumber, inexactNumberReason } from '../core/json-numbers';
+import { queueSizeProblem } from '../core/queue-encoding';
 import { isDeliveryIdTime } from '../core/ids';
 import type { DeliveryEvent, ReplayJobMessage } from '../core/records';
 import type { DeploymentSettings } from '../core/settings';
@@ -66,6 +68,9 @@ export function parseEventsQueueMessage(
     throw new PermanentError('message body is not JSON');
   }
   if (typeof raw !== 'object' || raw === null) throw new PermanentError('message body is not a JSON object');
+  // Refused before the event is stored, never silently rounded on its way to the receiver.
+  const inexact = findInexactNumber(body);
+  if (inexact !== undefined) throw new PermanentError(`${inexact.path.join('.')} ${inexactNumberReason(inexact)}`);
 
   let incoming: IncomingEvent;
   if ('detail-type' in raw) {
@@ -111,6 +116,9 @@ export function parseEventsQueueMessage(
   if (size > settings.maxPayloadBytes) {
     throw new PermanentError(`event data is ${size} bytes, more than maxPayloadBytes ${settings.maxPayloadBytes}`);
   }
+  // Stored events must be deliverable: data too large for a delivery message is refused before storing.
+  const tooLargeForQueue = queueSizeProblem(event.data);
+  if (tooLargeForQueue !== undefined) throw new PermanentError(`event data ${tooLargeForQueue}`);
   return { kind: 'event', incoming };
 }
 

@@ -335,9 +335,13 @@ export class DeliveriesStore {
         ExpressionAttributeValues: values,
         ScanIndexForward: false,
         Limit: options.limit,
-        ExclusiveStartKey: startKeyFromCursor(options.cursor, ['id', partitionName, 'createdKey'], {
-          [partitionName]: partitionValue,
-        }),
+        // DynamoDB refuses a start key outside the key condition: such a cursor is a 400, not a 500.
+        ExclusiveStartKey: startKeyFromCursor(
+          options.cursor,
+          ['id', partitionName, 'createdKey'],
+          { [partitionName]: partitionValue },
+          { createdKey: { ...optionalBound('min', values[':since']), ...optionalBound('max', values[':until']) } },
+        ),
       }),
     );
     const items = (result.Items ?? []).map((item) => {
@@ -429,3 +433,7 @@ const IDENTITY_SETS = [
   'createdKey = if_not_exists(createdKey, :createdKey)',
   'expiresAt = :expiresAt',
 ];
+
+function optionalBound(name: 'min' | 'max', value: unknown): { min?: string; max?: string } {
+  return typeof value === 'string' ? { [name]: value } : {};
+}

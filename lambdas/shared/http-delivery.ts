@@ -3,7 +3,7 @@ import { isIP, type LookupFunction } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
 import { Agent, buildConnector, request } from 'undici';
-import { createAddressPolicy, type AddressPolicy } from '../core/address';
+import type { AddressPolicy } from '../core/address';
 import type { AttemptErrorKind } from '../core/records';
 import { parseRetryAfter } from '../core/schedule';
 
@@ -93,12 +93,10 @@ export function createHttpDelivery(options: HttpDeliveryOptions): HttpDelivery {
     maxHeaderBytes = DEFAULT_MAX_HEADER_BYTES,
     connections = DEFAULT_CONNECTIONS,
   } = options;
-  // Plain http is for private test receivers only: an address the strict policy would allow is global.
-  const globalOnly = createAddressPolicy(false);
   const makeAgent = (rejectUnauthorized: boolean): Agent => {
     const connectors = {
-      https: buildConnector({ timeout: CONNECT_TIMEOUT_MS, rejectUnauthorized, lookup: guardedLookup(policy, globalOnly, resolve, false) }),
-      http: buildConnector({ timeout: CONNECT_TIMEOUT_MS, lookup: guardedLookup(policy, globalOnly, resolve, true) }),
+      https: buildConnector({ timeout: CONNECT_TIMEOUT_MS, rejectUnauthorized, lookup: guardedLookup(policy, resolve, false) }),
+      http: buildConnector({ timeout: CONNECT_TIMEOUT_MS, lookup: guardedLookup(policy, resolve, true) }),
     };
     return new Agent({
       connections,
@@ -107,7 +105,7 @@ export function createHttpDelivery(options: HttpDeliveryOptions): HttpDelivery {
         const literal = stripBrackets(connectOptions.hostname);
         // Node skips `lookup` for IP literals, so they are checked here.
         if (isIP(literal) !== 0) {
-          const refusal = refusalFor(literal, policy, globalOnly, plainHttp);
+          const refusal = refusalFor(literal, policy, plainHttp);
           if (refusal !== undefined) {
             callback(new BlockedAddressError(refusal), null);
             return;
@@ -171,7 +169,7 @@ export function createHttpDelivery(options: HttpDeliveryOptions): HttpDelivery {
   };
 }
 
-function guardedLookup(policy: AddressPolicy, globalOnly: AddressPolicy, resolve: Resolver, plainHttp: boolean): LookupFunction {
+function guardedLookup(policy: AddressPolicy, resolve: Resolver, plainHttp: boolean): LookupFunction {
   return (hostname, lookupOptions, callback) => {
     resolve(hostname).then(
       (addresses) => {
@@ -180,7 +178,7 @@ function guardedLookup(policy: AddressPolicy, globalOnly: AddressPolicy, resolve
           return;
         }
         for (const { address } of addresses) {
-          const refusal = refusalFor(address, policy, globalOnly, plainHttp);
+          const refusal = refusalFor(address, policy, plainHttp);
           if (refusal !== undefined) {
             callback(new BlockedAddressError(`${hostname} resolves to ${address}: ${refusal}`), '', 4);
             return;
@@ -198,13 +196,10 @@ function guardedLookup(policy: AddressPolicy, globalOnly: AddressPolicy, resolve
   };
 }
 
-function refusalFor(address: string, policy: AddressPolicy, globalOnly: AddressPolicy, plainHttp: boolean): string | undefined {
-  const verdict = policy.check(address);
-  if (!verdict.allowed) return verdict.reason;
-  if (plainHttp && globalOnly.check(address).allowed) {
-    return `plain http is only allowed to an allowed private address, and ${address} is public`;
-  }
-  return undefined;
+/** The API's URL check and this guard judge addresses with the same policy and the same http rule. */
+function refusalFor(address: string, policy: AddressPolicy, plainHttp: boolean): string | undefined {
+  const verdict = policy.check(address, { plainHttp });
+  return verdict.allowed ? undefined : verdict.reason;
 }
 
 function stripBrackets(hostname: string): string {

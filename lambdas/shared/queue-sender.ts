@@ -1,4 +1,5 @@
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { encodeQueueBody } from '../core/queue-encoding';
 
 /** SQS accepts at most 10 entries per SendMessageBatch. */
 export const SQS_BATCH_SIZE = 10;
@@ -26,6 +27,9 @@ export class QueueSendError extends Error {
 }
 
 /**
+ * Every body goes through encodeQueueBody: characters SQS refuses (U+FFFE, U+FFFF, …) travel as
+ * JSON escapes, so any JSON the API accepted reaches the consumer's JSON.parse unchanged.
+ *
  * Sends JSON bodies in batches (10 entries, 256 KiB at most), several batches at once, retrying the
  * entries SQS refused.
  * Throws QueueSendError when some still fail, so the caller's record is retried and nothing is lost.
@@ -37,7 +41,7 @@ export async function sendJsonBatch(
   options: BatchSendOptions = {},
 ): Promise<{ calls: number }> {
   const { concurrency = 5, retries = 3, baseDelayMs = 50 } = options;
-  let pending = bodies.map((body) => JSON.stringify(body));
+  let pending = bodies.map((body) => encodeQueueBody(body));
   let calls = 0;
   let reasons: string[] = [];
   for (let round = 0; pending.length > 0 && round <= retries; round += 1) {
@@ -90,7 +94,7 @@ export function chunkForBatches(bodies: readonly string[]): string[][] {
 }
 
 export async function sendJson(sqs: SQSClient, queueUrl: string, body: unknown): Promise<void> {
-  await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(body) }));
+  await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: encodeQueueBody(body) }));
 }
 
 async function forEachLimited<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { integerSurvivesJson } from '../support/integer-oracle';
 import { BODY_OVERHEAD_BYTES } from '../../lambdas/api/api';
 import { deliveryIdFor, newSubscriptionId } from '../../lambdas/core/ids';
 import { encodeCursor } from '../../lambdas/shared/cursor';
@@ -18,6 +19,7 @@ import { seedDeliveryAttempt } from '../support/seed-delivery';
 // HOOKLINE_FUZZ_RUNS raises the count for a deeper local run; the suite's own run is 10,000.
 const RUNS = Math.max(Number(process.env.HOOKLINE_FUZZ_MIN ?? 10_000), Number(process.env.HOOKLINE_FUZZ_RUNS ?? 0));
 const FLEET_A = 'fleet-a';
+const FUZZ_ALLOWED_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '127.0.0.0/8'];
 const FLEET_B = 'fleet-b';
 
 const ROUTES = [
@@ -36,6 +38,8 @@ const ROUTES = [
   { method: 'GET', path: '/openapi.json' },
 ] as const;
 type Route = (typeof ROUTES)[number];
+/** The routes with a request body; every other route accepts only no body or `{}`. */
+const ROUTES_WITH_BODY = new Set(['POST /fleets/{fleetId}/webhooks', 'PATCH /fleets/{fleetId}/webhooks/{id}', 'POST /fleets/{fleetId}/webhooks/{id}/replay', 'POST /fleets/{fleetId}/events']);
 
 interface World {
   tokens: { a: string; b: string; all: string; none: string; revoked: string };
@@ -95,7 +99,8 @@ async function seedFleet(fleetId: string, token: string): Promise<{ webhooks: st
 }
 
 beforeAll(async () => {
-  stack = await startApiStack({ resolve: resolver });
+  // An allow-list of private ranges, so IPv6 forms embedding those ranges meet a list they must not match.
+  stack = await startApiStack({ resolve: resolver, settings: { allowPrivateTargets: FUZZ_ALLOWED_RANGES } });
   const [a, b, all, none, revoked] = await Promise.all([
     stack.issueToken([FLEET_A]),
     stack.issueToken([FLEET_B]),
@@ -123,7 +128,19 @@ afterAll(async () => {
 
 // ---------- generators ----------
 
-const unicode = fc.string({ unit: 'binary', maxLength: 40 });
+/**
+ * One UTF-16 code unit or code point from the whole range: astral characters, noncharacters
+ * (U+FFFE, U+FFFF), lone surrogates, controls and separators — what SQS and its stand-ins refuse.
+ */
+const anyCodeUnit = fc.oneof(
+  { weight: 4, arbitrary: fc.integer({ min: 0, max: 0xffff }).map((unit) => String.fromCharCode(unit)) },
+  { weight: 2, arbitrary: fc.integer({ min: 0x10000, max: 0x10ffff }).map((point) => String.fromCodePoint(point)) },
+  { weight: 2, arbitrary: fc.constantFrom('\ufffe', '\uffff', '\ud800', '\udbff', '\udc00', '\udfff', '\u0000', '\u001f', '\u007f', '\u0085', '\u2028', '\u2029', '\ufeff', '🙂', '\u{1fffe}', '\u{10ffff}') },
+  { weight: 4, arbitrary: fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 1 }) },
+);
+const unicode = fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ unit: anyCodeUnit, maxLength: 40 }));
+/** JSON values whose strings (keys too) reach every code unit. */
+const unicodeJson = (maxDepth: number) => fc.jsonValue({ maxDepth, stringUnit: anyCodeUnit });
 const hostileStrings = fc.oneof(
   { weight: 4, arbitrary: fc.string({ maxLength: 30 }) },
   { weight: 3, arbitrary: unicode },
@@ -168,36 +185,94 @@ const isoTimes = fc.oneof(
   fc.constantFrom('2024-05-01T12:00:00+02:00', '2024-13-01T00:00:00Z', '0000-01-01T00:00:00Z', '9999-12-31T23:59:59Z', 'yesterday', '1714560000'),
 );
 
-/** Cursors of the right shape with hostile values: forged pagination must stay a 4xx. */
-const forgedCursor = fc
-  .tuple(
-    fc.constantFrom(['fleetId', 'id'], ['id', 'subscriptionId', 'createdKey'], ['id', 'subscriptionStatus', 'createdKey'], ['x']),
-    fc.array(fc.oneof(fc.constant(FLEET_A), fc.constant(FLEET_B), hostileStrings, fc.integer({ min: 1_000, max: 2_000 }).map((n) => 'k'.repeat(n))), {
-      minLength: 3,
-      maxLength: 3,
-    }),
-  )
-  .map(([keys, values]) => encodeCursor(Object.fromEntries(keys.map((key, index) => [key, values[index]]))) as string);
-
-const queryValue = fc.oneof(
-  fc.integer({ min: -5, max: 1_000 }).map(String),
-  fc.constantFrom('1e2', '0x10', '50.5', 'Infinity', '-0', ''),
-  fc.constantFrom('pending', 'succeeded', 'failed', 'disabled', 'thread.completed', 'webhook.test'),
-  isoTimes,
-  forgedCursor,
+/** Key values a forged cursor may carry: oversized, multibyte, lone surrogates, out of any range. */
+const cursorKeyValue = fc.oneof(
   hostileStrings,
+  fc.integer({ min: 900, max: 1_600 }).map((n) => 'k'.repeat(n)),
+  fc.integer({ min: 300, max: 700 }).map((n) => 'é'.repeat(n)),
+  fc.constantFrom('\ud800', '2001-01-01T00:00:00.000Z#dlv_x', '9999-12-31T23:59:59.999Z#~', ''),
+  fc.string({ unit: anyCodeUnit, maxLength: 20 }),
 );
-const queryKey = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom('limit', 'cursor', 'status', 'eventType', 'since', 'until') },
-  { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'hasOwnProperty', 'toString') },
-  { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 10 }) },
+const encodeKey = (key: Record<string, unknown>) => encodeCursor(key) as string;
+
+/** Cursors of the right shape with hostile values (built once the seeded ids exist): forged pagination must stay a 4xx. */
+const forgedCursor = () => {
+  const webhookIds = [...world.webhooksA, ...world.webhooksB];
+  return fc.oneof(
+    fc
+      .tuple(
+        fc.constantFrom(['fleetId', 'id'], ['id', 'subscriptionId', 'createdKey'], ['id', 'subscriptionStatus', 'createdKey'], ['x']),
+        fc.array(fc.oneof(fc.constant(FLEET_A), fc.constant(FLEET_B), cursorKeyValue), { minLength: 3, maxLength: 3 }),
+      )
+      .map(([keys, values]) => encodeKey(Object.fromEntries(keys.map((key, index) => [key, values[index]])))),
+    // The partition values the lists expect, so only the hostile key is left to refuse.
+    fc.tuple(fc.constantFrom(FLEET_A, FLEET_B), cursorKeyValue).map(([fleetId, id]) => encodeKey({ fleetId, id })),
+    fc
+      .tuple(fc.constantFrom(...webhookIds), cursorKeyValue, cursorKeyValue)
+      .map(([subscriptionId, id, createdKey]) => encodeKey({ id, subscriptionId, createdKey })),
+    fc
+      .tuple(fc.constantFrom(...webhookIds), fc.constantFrom('pending', 'failed'), cursorKeyValue)
+      .map(([subscriptionId, status, createdKey]) => encodeKey({ id: 'dlv_01JNKV3Y0RZ8W5T2P4M6Q9B7CD', subscriptionStatus: `${subscriptionId}#${status}`, createdKey })),
+    // Not what encodeCursor writes: padded, spaced, standard base64, random characters.
+    fc.tuple(fc.constantFrom(...webhookIds), fc.constantFrom('=', '==', ' ', '+', '/')).map(([id, extra]) => `${encodeKey({ fleetId: FLEET_A, id })}${extra}`),
+    fc.constantFrom(...webhookIds).map((id) => Buffer.from(JSON.stringify({ fleetId: FLEET_A, id }, null, 1)).toString('base64url')),
+    fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'), maxLength: 60 }),
+    fc.integer({ min: 2_000, max: 3_000 }).map((length) => 'eyJ'.padEnd(length, 'A')),
+  );
+};
+
+const queryArbitrary = () => {
+  const queryValue = fc.oneof(
+    fc.integer({ min: -5, max: 1_000 }).map(String),
+    fc.constantFrom('1e2', '0x10', '50.5', 'Infinity', '-0', ''),
+    fc.constantFrom('pending', 'succeeded', 'failed', 'disabled', 'thread.completed', 'webhook.test'),
+    isoTimes,
+    forgedCursor(),
+    hostileStrings,
+  );
+  const queryKey = fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom('limit', 'cursor', 'status', 'eventType', 'since', 'until') },
+    { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'hasOwnProperty', 'toString') },
+    { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 10 }) },
+  );
+  return fc.option(
+    fc.oneof(
+      fc.dictionary(queryKey, fc.oneof({ weight: 5, arbitrary: queryValue }, { weight: 1, arbitrary: fc.array(queryValue, { minLength: 2, maxLength: 3 }) }), {
+        maxKeys: 4,
+      }),
+      // A forged cursor alone (with a range now and then), so it reaches the store's key checks.
+      fc.record({ cursor: forgedCursor(), since: isoTimes, until: isoTimes }, { requiredKeys: ['cursor'] }),
+    ),
+    { nil: undefined, freq: 2 },
+  );
+};
+
+/** Generated URLs whose host is an IPv6 form of a private IPv4 address: each must be refused. */
+const TUNNELLED_PRIVATE_URLS = new Set<string>();
+const privateIpv4 = fc.oneof(
+  fc.tuple(fc.constant(10), fc.nat(255), fc.nat(255), fc.nat(255)),
+  fc.tuple(fc.constant(172), fc.integer({ min: 16, max: 31 }), fc.nat(255), fc.nat(255)),
+  fc.tuple(fc.constant(192), fc.constant(168), fc.nat(255), fc.nat(255)),
+  fc.tuple(fc.constant(100), fc.integer({ min: 64, max: 127 }), fc.nat(255), fc.nat(255)),
+  fc.tuple(fc.constant(127), fc.nat(255), fc.nat(255), fc.integer({ min: 1, max: 255 })),
+  fc.tuple(fc.constant(169), fc.constant(254), fc.nat(255), fc.nat(255)),
 );
-const query = fc.option(
-  fc.dictionary(queryKey, fc.oneof({ weight: 5, arbitrary: queryValue }, { weight: 1, arbitrary: fc.array(queryValue, { minLength: 2, maxLength: 3 }) }), {
-    maxKeys: 4,
-  }),
-  { nil: undefined, freq: 2 },
-);
+const tunnelledPrivateUrl = fc
+  .tuple(privateIpv4, fc.constantFrom('nat64', '6to4', 'teredo', 'translated', 'compatible'), fc.constantFrom('http', 'https'))
+  .map(([[a, b, c, d], how, scheme]) => {
+    const high = ((a << 8) | b).toString(16);
+    const low = ((c << 8) | d).toString(16);
+    const host = {
+      nat64: `64:ff9b::${high}:${low}`,
+      '6to4': `2002:${high}:${low}::1`,
+      teredo: `2001:0:4136:e378:8000:63bf:${(~((a << 8) | b) & 0xffff).toString(16)}:${(~((c << 8) | d) & 0xffff).toString(16)}`,
+      translated: `::ffff:0:${high}:${low}`,
+      compatible: `::${high}:${low}`,
+    }[how];
+    const url = `${scheme}://[${host}]/hook`;
+    TUNNELLED_PRIVATE_URLS.add(url);
+    return url;
+  });
 
 const urls = fc.oneof(
   fc.constantFrom(
@@ -217,9 +292,13 @@ const urls = fc.oneof(
     'javascript:alert(1)',
     'https://example.com:99999/',
     'https://xn--80ak6aa92e.com/',
+    'https://example.com:0/',
+    'http://10.0.0.5/allowed-private',
+    'http://[::ffff:10.0.0.5]/mapped',
   ),
   fc.webUrl({ withQueryParameters: true }),
   hostileStrings,
+  tunnelledPrivateUrl,
 );
 const events = fc.oneof(
   fc.subarray(['thread.completed', 'agent.created', 'approval.requested', 'turn.failed']),
@@ -230,7 +309,11 @@ const events = fc.oneof(
 const headerMaps = fc.oneof(
   fc.dictionary(fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,20}$/), fc.stringMatching(/^[!-~]{1,30}$/), { maxKeys: 25 }),
   fc.dictionary(
-    fc.oneof(fc.constantFrom('content-type', 'webhook-id', 'X-Webhook-Signature', 'Host', '__proto__', 'constructor', 'bad name', ''), unicode),
+    fc.oneof(
+      fc.constantFrom('content-type', 'webhook-id', 'X-Webhook-Signature', 'Host', '__proto__', 'constructor', 'bad name', ''),
+      fc.constantFrom('Content-Encoding', 'transfer-encoding', 'Transfer-Encoding', 'TE', 'Trailer', 'content-length', 'Connection', 'Upgrade', 'Expect', 'Keep-Alive', 'Proxy-Authorization', 'proxy-connection', 'X-HTTP-Method-Override'),
+      unicode,
+    ),
     fc.oneof(hostileStrings, fc.integer()),
     { maxKeys: 5 },
   ),
@@ -289,7 +372,7 @@ const validBodies: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
   'POST /fleets/{fleetId}/events': fc.record(
     {
       type: fc.constantFrom('thread.completed', 'approval.requested', 'agent.created'),
-      data: fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 5 }),
+      data: fc.dictionary(fc.string({ unit: anyCodeUnit, maxLength: 10 }), unicodeJson(3), { maxKeys: 5 }),
       id: fc.stringMatching(/^[A-Za-z0-9._:-]{1,40}$/),
     },
     { requiredKeys: ['type', 'data'] },
@@ -320,10 +403,35 @@ const bodies: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
   'POST /fleets/{fleetId}/webhooks/{id}/replay': shapedBody({ since: isoTimes, until: isoTimes }),
   'POST /fleets/{fleetId}/events': shapedBody({
     type: fc.oneof(fc.constantFrom('thread.completed', 'approval.requested', 'webhook.test', 'nope'), hostileStrings),
-    data: fc.oneof(fc.jsonValue({ maxDepth: 4 }), fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 }))),
+    data: fc.oneof(fc.jsonValue({ maxDepth: 4 }), fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 })), fc.dictionary(unicode, unicodeJson(3))),
     id: fc.oneof(fc.stringMatching(/^[A-Za-z0-9._:-]{1,128}$/), hostileStrings),
   }),
 };
+
+/** What a client might send to a route that takes no body: mostly fields it may believe are honoured. */
+const bodyForBodylessRoute = fc.oneof(
+  fc.constant({}),
+  fc.dictionary(fc.oneof(fc.constantFrom('graceHours', 'reason', 'force', 'url', 'data', 'enabled', '__proto__'), fc.string({ maxLength: 8 })), fc.jsonValue({ maxDepth: 2 }), { minKeys: 1, maxKeys: 3 }),
+);
+for (const route of ROUTES) {
+  const key = `${route.method} ${route.path}`;
+  if (!ROUTES_WITH_BODY.has(key)) bodies[key] = bodyForBodylessRoute;
+}
+
+/** Raw publish bodies holding a number JavaScript would change: each must be refused. */
+const INEXACT_NUMBER_BODIES = new Set<string>();
+const inexactLiteral = fc.oneof(
+  fc.constantFrom('1e400', '-1e400', '1e-400', '0.10000000000000000001', '9007199254740993', '-9007199254740993', '123456789012345678901234567890', '1.00000000000000000001e5'),
+  // An integer past 2^53 is inexact when the number written back denotes another integer.
+  fc.bigInt({ min: 2n ** 53n + 1n, max: 10n ** 40n }).map(String).filter((literal) => !integerSurvivesJson(literal)),
+);
+const inexactNumberBody = fc
+  .tuple(inexactLiteral, fc.constantFrom('{"n":#}', '{"a":[1,2,#]}', '{"deep":{"x":{"y":#}},"s":"1e400"}', '{"list":[{"v":#}]}'))
+  .map(([literal, template]) => {
+    const body = `{"type":"thread.completed","data":${template.replace('#', literal)}}`;
+    INEXACT_NUMBER_BODIES.add(body);
+    return body;
+  });
 
 /** Bodies that are not objects of the route's shape at all. */
 const rawBodies = fc.oneof(
@@ -346,6 +454,7 @@ const rawBodies = fc.oneof(
         return asData ? `{"type":"thread.completed","data":{"deep":${nested}}}` : nested;
       }),
   },
+  { weight: 2, arbitrary: inexactNumberBody },
   {
     weight: 1,
     // Past the API's body limit (maxPayloadBytes + overhead): refused with 413, never parsed.
@@ -389,7 +498,7 @@ const requestArbitrary = (): fc.Arbitrary<GeneratedRequest> => {
       fleet: encoded(fleetSegment),
       id: encoded(idSegment),
       tail: fc.oneof({ weight: 20, arbitrary: fc.constant('') }, { weight: 1, arbitrary: fc.constantFrom('/', '//', '/extra', '/..', '/%2e%2e') }),
-      query,
+      query: queryArbitrary(),
       auth: authorization,
       body: fc.oneof(
         { weight: validBodies[`${route.method} ${route.path}`] === undefined ? 0 : 4, arbitrary: (validBodies[`${route.method} ${route.path}`] ?? fc.constant({})).map((value) => ({ kind: 'shaped' as const, value })) },
@@ -437,6 +546,16 @@ interface Problem {
 /** What every answer must satisfy; returns a description of what is wrong, or undefined. */
 function judge(answer: ApiAnswer, generated: GeneratedRequest): string | undefined {
   if (answer.status >= 500) return '5xx';
+  if (answer.status < 300) {
+    const { body } = generated;
+    const routeKey = `${generated.route.method} ${generated.route.path}`;
+    if (generated.method === generated.route.method && !ROUTES_WITH_BODY.has(routeKey) && !isEmptyBody(body)) return 'acted on a body the route does not take';
+    if (body.kind === 'raw' && INEXACT_NUMBER_BODIES.has(body.value)) return 'accepted a number JavaScript cannot hold exactly';
+    const url = body.kind === 'shaped' ? body.value.url : undefined;
+    if (typeof url === 'string' && TUNNELLED_PRIVATE_URLS.has(url) && generated.route.path.startsWith('/fleets/{fleetId}/webhooks') && generated.method !== 'GET') {
+      return 'accepted an IPv6 form of a private IPv4 address';
+    }
+  }
   if (answer.status >= 400) {
     const details = answer.body?.error?.details;
     if (!Array.isArray(details) || details.length === 0) return '4xx without details';
@@ -452,6 +571,19 @@ function judge(answer: ApiAnswer, generated: GeneratedRequest): string | undefin
   if (!mayShowSecret && SIGNING_SECRET.test(answer.raw)) return 'a signing secret in a response that is not create/rotate';
   if (Object.values(world.tokens).some((token) => answer.raw.includes(tokenSecretOf(token)))) return 'a token in a response';
   return undefined;
+}
+
+/** No body, whitespace, or `{}`: what a route without a body accepts. */
+function isEmptyBody(body: GeneratedRequest['body']): boolean {
+  if (body.kind === 'none') return true;
+  if (body.kind === 'shaped') return Object.keys(body.value).length === 0;
+  if (body.value.trim() === '') return true;
+  try {
+    const value: unknown = JSON.parse(body.value);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0;
+  } catch {
+    return false;
+  }
 }
 
 describe('API fuzz', () => {

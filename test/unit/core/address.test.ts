@@ -170,3 +170,75 @@ describe('isIpLiteral / parseIp', () => {
     expect(parseIp('::ffff:1.2.3.4')?.toString()).toBe('::ffff:102:304');
   });
 });
+
+describe('IPv6 addresses that embed an IPv4 address: only the address connected to is judged', () => {
+  /** Each private IPv4 range, embedded every way an IPv6 address can carry it. */
+  const PRIVATE_V4 = ['10.0.0.1', '172.16.0.1', '192.168.1.1', '100.64.0.1', '127.0.0.1'];
+  const hex = (ipv4: string) => {
+    const [a, b, c, d] = ipv4.split('.').map(Number) as [number, number, number, number];
+    return [((a << 8) | b).toString(16), ((c << 8) | d).toString(16)];
+  };
+  const inverted = (ipv4: string) => hex(ipv4).map((word) => (~parseInt(word, 16) & 0xffff).toString(16));
+  const TUNNELLED = (ipv4: string): [string, string][] => {
+    const [high, low] = hex(ipv4);
+    const [ih, il] = inverted(ipv4);
+    return [
+      ['NAT64', `64:ff9b::${high}:${low}`],
+      ['6to4', `2002:${high}:${low}::1`],
+      ['Teredo', `2001:0:4136:e378:8000:63bf:${ih}:${il}`],
+      ['IPv4-translated', `::ffff:0:${high}:${low}`],
+      ['IPv4-compatible', `::${high}:${low}`],
+    ];
+  };
+
+  for (const ipv4 of PRIVATE_V4) {
+    it.each(TUNNELLED(ipv4))(`a %s form of ${ipv4} (%s) is refused by an allow-list of its IPv4 range and by true`, (how, ip) => {
+      const list = createAddressPolicy(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '127.0.0.0/8']);
+      const listed = list.check(ip);
+      expect(listed.allowed, ip).toBe(false);
+      expect(listed.allowed ? '' : listed.reason).toContain(`${how} address of ${ipv4}`);
+      expect(permissive.check(ip).allowed, ip).toBe(false);
+      expect(strict.check(ip).allowed, ip).toBe(false);
+    });
+  }
+
+  it('the issue case: allowing 10.0.0.0/8 does not allow http://[2002:a00:1::]/', () => {
+    const policy = createAddressPolicy(['10.0.0.0/8']);
+    expect(policy.check('2002:a00:1::')).toEqual({ allowed: false, reason: '2002:a00:1:: is a 6to4 address of 10.0.0.1, a private address' });
+    expect(policy.check('2002:a00:1::', { plainHttp: true }).allowed).toBe(false);
+  });
+
+  it('an IPv4-mapped address is connected to as its IPv4 address, so it is judged as that address', () => {
+    const policy = createAddressPolicy(['10.0.0.0/8']);
+    expect(policy.check('::ffff:10.1.2.3')).toEqual({ allowed: true });
+    expect(policy.check('::ffff:10.1.2.3', { plainHttp: true })).toEqual({ allowed: true });
+    expect(policy.check('::ffff:192.168.0.1').allowed).toBe(false);
+  });
+
+  it('the IPv6 address itself may be allowed by a range that holds it, and then takes plain http', () => {
+    const policy = createAddressPolicy(['2002::/16', '64:ff9b::/96']);
+    expect(policy.check('2002:a00:1::')).toEqual({ allowed: true });
+    expect(policy.check('2002:a00:1::', { plainHttp: true })).toEqual({ allowed: true });
+    expect(policy.check('64:ff9b::a00:1')).toEqual({ allowed: true });
+    // The metadata address stays refused, listed or not.
+    expect(policy.check('2002:a9fe:a9fe::').allowed).toBe(false);
+    expect(policy.check('64:ff9b::a9fe:a9fe').allowed).toBe(false);
+  });
+
+  it('tunnelled forms of a public IPv4 address are public: allowed, never over plain http', () => {
+    for (const ip of ['64:ff9b::808:808', '2002:808:808::1', '2001:0:4136:e378:8000:63bf:f7f7:f7f7', '::ffff:0:808:808']) {
+      expect(strict.check(ip), ip).toEqual({ allowed: true });
+      const http = createAddressPolicy(true).check(ip, { plainHttp: true });
+      expect(http.allowed ? '' : http.reason, ip).toMatch(/plain http/);
+    }
+    // IPv4-compatible addresses are deprecated and not routed.
+    expect(strict.check('::808:808').allowed).toBe(false);
+  });
+
+  it('plain http: only to an allowed private target', () => {
+    expect(permissive.check('10.0.0.1', { plainHttp: true })).toEqual({ allowed: true });
+    expect(permissive.check('8.8.8.8', { plainHttp: true }).allowed).toBe(false);
+    expect(strict.check('10.0.0.1', { plainHttp: true }).allowed).toBe(false);
+    expect(localMode.check('::1', { plainHttp: true })).toEqual({ allowed: true });
+  });
+});

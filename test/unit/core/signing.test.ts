@@ -7,6 +7,7 @@ import { generateSigningSecret } from '../../../lambdas/core/secrets';
 import {
   buildDeliveryHeaders,
   isReservedHeaderName,
+  reservedHeaderReason,
   isValidHeaderName,
   isValidHeaderValue,
   signSeedScheme,
@@ -189,16 +190,28 @@ describe('isReservedHeaderName', () => {
     'x-webhook-signature',
     'X-Webhook-Custom',
     ' Host ',
+    'content-encoding',
+    'Content-Range',
+    'proxy-authorization',
+    'Proxy-Connection',
+    'x-http-method-override',
+    'http2-settings',
   ])('%j is reserved', (name) => {
     expect(isReservedHeaderName(name, 'X-Webhook')).toBe(true);
   });
 
-  it.each(['authorization', 'x-tenant', 'x-webhooks', 'webhook', 'x-agent-signature', 'content-encoding', 'hostname'])(
+  it.each(['authorization', 'x-tenant', 'x-webhooks', 'webhook', 'x-agent-signature', 'content-language', 'hostname', 'proxy', 'x-proxy-id'])(
     '%j is not reserved with prefix X-Webhook',
     (name) => {
       expect(isReservedHeaderName(name, 'X-Webhook')).toBe(false);
     },
   );
+
+  it('says why: set by Hookline, or changes how the request is read', () => {
+    expect(reservedHeaderReason('Webhook-Id', 'X-Webhook')).toBe('Webhook-Id is set by Hookline and cannot be overridden');
+    expect(reservedHeaderReason('Content-Encoding', 'X-Webhook')).toMatch(/^Content-Encoding changes how the request is framed, decoded or routed/);
+    expect(reservedHeaderReason('x-tenant', 'X-Webhook')).toBeUndefined();
+  });
 
   it('follows the configured prefix', () => {
     expect(isReservedHeaderName('x-agent-signature', 'X-Agent')).toBe(true);

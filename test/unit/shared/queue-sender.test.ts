@@ -1,10 +1,11 @@
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   chunkForBatches,
   QueueSendError,
   SQS_MAX_BATCH_BYTES,
+  sendJson,
   sendJsonBatch,
 } from '../../../lambdas/shared/queue-sender';
 
@@ -49,5 +50,26 @@ describe('sendJsonBatch', () => {
       QueueSendError,
     );
     expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(3);
+  });
+});
+
+describe('message bodies', () => {
+  beforeEach(() => sqsMock.reset());
+
+  it('sendJson and sendJsonBatch escape every character SQS or a stand-in refuses', async () => {
+    const bodies: string[] = [];
+    sqsMock.on(SendMessageBatchCommand).callsFake((input: { Entries: { Id: string; MessageBody: string }[] }) => {
+      bodies.push(...input.Entries.map((entry) => entry.MessageBody));
+      return { Successful: input.Entries.map((entry) => ({ Id: entry.Id })), Failed: [] };
+    });
+    sqsMock.on(SendMessageCommand).callsFake((input: { MessageBody: string }) => {
+      bodies.push(input.MessageBody);
+      return { MessageId: 'm' };
+    });
+    const value = { text: 'a\uffff🙂\ud800' };
+    await sendJsonBatch(sqs, 'https://queue', [value]);
+    await sendJson(sqs, 'https://queue', value);
+    expect(bodies).toEqual(['{"text":"a\\uffff\\ud83d\\ude42\\ud800"}', '{"text":"a\\uffff\\ud83d\\ude42\\ud800"}']);
+    for (const body of bodies) expect(JSON.parse(body)).toEqual(value);
   });
 });
