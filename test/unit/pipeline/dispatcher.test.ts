@@ -10,6 +10,7 @@ import { createHmac } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDispatcher } from '../../../lambdas/dispatcher/dispatcher';
 import { deliveryIdFor } from '../../../lambdas/core/ids';
+import { deliveryMessage } from '../../../lambdas/core/delivery-message';
 import type { DeliveryMessage, DeliveryProgress, SigningSecretValue, SubscriptionRecord } from '../../../lambdas/core/records';
 import { generateSigningSecret } from '../../../lambdas/core/secrets';
 import type { DeploymentSettingsInput } from '../../../lambdas/core/settings';
@@ -57,16 +58,28 @@ const answer = (statusCode: number, extra: Partial<HttpAttemptResult> = {}): Htt
 
 const EVENT = { id: 'evt_1', type: 'thread.completed', timestamp: '2025-03-01T10:00:00.000Z', data: { n: 1, text: 'hé' } };
 
+/** Nonces of the messages the test itself built: a message the dispatcher sends must carry none of them. */
+const builtNonces = new Set<string>();
+
 function messageFor(sub: SubscriptionRecord, overrides: Partial<DeliveryMessage> = {}): DeliveryMessage {
-  return {
-    v: 1,
-    deliveryId: deliveryIdFor(sub.fleetId, EVENT.id, sub.id, EVENT.timestamp),
-    fleetId: sub.fleetId,
-    subscriptionId: sub.id,
-    event: EVENT,
-    reason: 'fanout',
+  const message = {
+    ...deliveryMessage({
+      deliveryId: deliveryIdFor(sub.fleetId, EVENT.id, sub.id, EVENT.timestamp),
+      fleetId: sub.fleetId,
+      subscriptionId: sub.id,
+      event: EVENT,
+      reason: 'fanout',
+    }),
     ...overrides,
   };
+  if (message.nonce !== undefined) builtNonces.add(message.nonce);
+  return message;
+}
+
+/** A message body without its nonce: what a re-sent message must keep of the one it follows. */
+function bare(message: DeliveryMessage): Omit<DeliveryMessage, 'nonce'> {
+  const { nonce: _nonce, ...rest } = message;
+  return rest;
 }
 
 let secretValue: SigningSecretValue;
@@ -120,15 +133,35 @@ function subscriptionUpdates() {
   return ddb.commandCalls(UpdateCommand, { TableName: TABLES.subscriptions }).map((call) => call.args[0].input);
 }
 
+/** The `lastTriggeredAt` write (at most one a minute per subscription). */
+function isTouch(update: { UpdateExpression?: string }): boolean {
+  return update.UpdateExpression === 'SET lastTriggeredAt = :at';
+}
+
 function visibilityChanges() {
   return sqsMock.commandCalls(ChangeMessageVisibilityCommand).map((call) => call.args[0].input);
 }
 
-/** Next-attempt messages the dispatcher sent, with their bodies parsed. */
+/** Bodies of every message the dispatcher sent, parsed, nonce included. */
+function sentBodies(): DeliveryMessage[] {
+  return sqsMock.commandCalls(SendMessageCommand).map((call) => JSON.parse(call.args[0].input.MessageBody ?? '') as DeliveryMessage);
+}
+
+/**
+ * Next-attempt messages the dispatcher sent, with their bodies parsed and compared without the
+ * nonce, after checking it: every sent message is a new message, so it carries a nonce of its own
+ * (none of the received messages', none of another send's).
+ */
 function sent() {
+  const nonces = sentBodies().map((body) => body.nonce);
+  for (const nonce of nonces) {
+    expect(nonce).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    expect(builtNonces.has(nonce as string)).toBe(false);
+  }
+  expect(new Set(nonces).size).toBe(nonces.length);
   return sqsMock.commandCalls(SendMessageCommand).map((call) => {
     const input = call.args[0].input;
-    return { queueUrl: input.QueueUrl, delaySeconds: input.DelaySeconds, body: JSON.parse(input.MessageBody ?? '') as DeliveryMessage };
+    return { queueUrl: input.QueueUrl, delaySeconds: input.DelaySeconds, body: bare(JSON.parse(input.MessageBody ?? '') as DeliveryMessage) };
   });
 }
 
@@ -277,9 +310,18 @@ describe('dispatcher: a successful attempt', () => {
     mockSubscription(sub);
     const { handler } = build(() => answer(200));
     await handler(sqsEvent(sqsRecord(messageFor(sub))));
-    const updates = subscriptionUpdates();
+    const updates = subscriptionUpdates().filter((update) => !isTouch(update));
     expect(updates).toHaveLength(1);
-    expect(updates[0]?.UpdateExpression).toBe('REMOVE failingSince');
+    // The streak, its error and the circuit end together.
+    expect(updates[0]?.UpdateExpression).toBe('REMOVE failingSince, consecutiveFailures, lastError, circuit');
+  });
+
+  it('a success with nothing to clear writes no clearFailing', async () => {
+    const sub = subscription({ lastTriggeredAt: clock.toISOString() });
+    mockSubscription(sub);
+    const { handler } = build(() => answer(200));
+    await handler(sqsEvent(sqsRecord(messageFor(sub))));
+    expect(subscriptionUpdates()).toEqual([]);
   });
 
   it('a stale record (its claim ran out and another dispatcher recorded the attempt as interrupted) is left standing', async () => {
@@ -322,7 +364,7 @@ describe('dispatcher: retries are delayed messages, never messages held in fligh
     expect(values[':status']).toBe('pending');
     expect(values[':nextAttemptAt']).toBe(new Date(clock.getTime() + 30_000).toISOString());
     expect(values[':attempt']).toEqual([expect.objectContaining({ round: 1, attempt: 2, statusCode: 500, retryInSeconds: 30 })]);
-    expect(sent()).toEqual([{ queueUrl: QUEUES.deliveries, delaySeconds: 30, body: { ...message, round: '0', attempt: 3 } }]);
+    expect(sent()).toEqual([{ queueUrl: QUEUES.deliveries, delaySeconds: 30, body: bare({ ...message, round: '0', attempt: 3 }) }]);
     expect(visibilityChanges()).toEqual([]);
   });
 
@@ -345,7 +387,7 @@ describe('dispatcher: retries are delayed messages, never messages held in fligh
     expect(writes('record')[0]?.ExpressionAttributeValues?.[':nextAttemptAt']).toBe(due);
     expect(writes('record')[0]?.ExpressionAttributeValues?.[':attempt']).toEqual([expect.objectContaining({ retryInSeconds: 43_200 })]);
     // SQS delays a message at most 900 s; the wait beyond is carried by notBefore, not by a visibility timeout.
-    expect(sent()).toEqual([{ queueUrl: QUEUES.deliveries, delaySeconds: 900, body: { ...messageFor(sub), round: '0', attempt: 2, notBefore: due } }]);
+    expect(sent()).toEqual([{ queueUrl: QUEUES.deliveries, delaySeconds: 900, body: bare({ ...messageFor(sub), round: '0', attempt: 2, notBefore: due }) }]);
     expect(visibilityChanges()).toEqual([]);
   });
 
@@ -377,8 +419,8 @@ describe('dispatcher: retries are delayed messages, never messages held in fligh
     // Still more than 15 minutes away: another full hop, still carrying notBefore; the last hop drops it.
     const { notBefore: _dropped, ...lastHop } = nearMessage;
     expect(hops).toEqual([
-      { queueUrl: QUEUES.deliveries, delaySeconds: 900, body: farMessage },
-      { queueUrl: QUEUES.deliveries, delaySeconds: 300, body: lastHop },
+      { queueUrl: QUEUES.deliveries, delaySeconds: 900, body: bare(farMessage) },
+      { queueUrl: QUEUES.deliveries, delaySeconds: 300, body: bare(lastHop) },
     ]);
   });
 
@@ -390,7 +432,7 @@ describe('dispatcher: retries are delayed messages, never messages held in fligh
     await handler(sqsEvent(sqsRecord(message)));
     expect(http.requests).toHaveLength(1);
     const { notBefore: _due, ...rest } = message;
-    expect(sent()).toEqual([{ queueUrl: QUEUES.deliveries, delaySeconds: 30, body: { ...rest, attempt: 3 } }]);
+    expect(sent()).toEqual([{ queueUrl: QUEUES.deliveries, delaySeconds: 30, body: bare({ ...rest, attempt: 3 }) }]);
   });
 
   it('a failed send of the next attempt brings the message back; its duplicate then re-sends the next attempt with the remaining wait', async () => {
@@ -412,7 +454,7 @@ describe('dispatcher: retries are delayed messages, never messages held in fligh
     expect(again.batchItemFailures).toEqual([]);
     expect(http.requests).toHaveLength(1);
     // The first of these is the send that failed.
-    expect(sent().slice(1)).toEqual([{ queueUrl: QUEUES.deliveries, delaySeconds: 20, body: { ...messageFor(sub), round: '0', attempt: 2 } }]);
+    expect(sent().slice(1)).toEqual([{ queueUrl: QUEUES.deliveries, delaySeconds: 20, body: bare({ ...messageFor(sub), round: '0', attempt: 2 }) }]);
   });
 
   it('at the last attempt records failed with the parked message, then bounces it (visibility 0) until the redrive policy moves it to the DLQ', async () => {
@@ -456,15 +498,41 @@ describe('dispatcher: retries are delayed messages, never messages held in fligh
     const sub = subscription({ maxAttempts: 2 });
     mockSubscription(sub);
     const { handler, http } = build(() => answer(200));
-    const record = sqsRecord(messageFor(sub, { attempt: 3 }), { messageId: 'm-past' });
+    const message = messageFor(sub, { attempt: 3 });
+    const record = sqsRecord(message, { messageId: 'm-past' });
     const response = await handler(sqsEvent(record));
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-past' }]);
     expect(http.requests).toHaveLength(0);
-    expect(writes('claim')).toEqual([]);
+    // Claimed first: only the message of the round in progress may end it.
+    expect(order).toEqual(['claim', 'end', 'visibility']);
+    expect(writes('claim')[0]?.ExpressionAttributeValues).toMatchObject({ ':a': 3, ':h': 'm-past' });
     const ended = writes('end');
     expect(ended).toHaveLength(1);
-    expect(ended[0]?.ExpressionAttributeValues).toMatchObject({ ':status': 'failed', ':parked': 'm-past', ':reason': expect.stringMatching(/maxAttempts 2/) });
+    expect(ended[0]?.ExpressionAttributeValues).toMatchObject({
+      ':status': 'failed',
+      ':parked': 'm-past',
+      ':parkedNonce': message.nonce,
+      // The claimed attempt is completed, so the claim does not read as interrupted later.
+      ':claimed': 3,
+      ':reason': expect.stringMatching(/maxAttempts 2/),
+    });
     expect(visibilityChanges()[0]?.VisibilityTimeout).toBe(0);
+  });
+
+  it('a message of a round superseded while maxAttempts was lowered neither ends the delivery nor goes to the DLQ', async () => {
+    const sub = subscription({ maxAttempts: 2 });
+    mockSubscription(sub);
+    // A retry request began a newer round after this message (attempt 3 of round 0) was sent.
+    refuseClaims({ id: messageFor(sub).deliveryId, status: 'pending', round: ulid(), rounds: 2, started: 1, completed: 1 });
+    const { handler, http } = build(() => answer(200));
+    const record = sqsRecord(messageFor(sub, { attempt: 3 }), { messageId: 'm-superseded' });
+    const response = await handler(sqsEvent(record));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(http.requests).toHaveLength(0);
+    expect(writes('end')).toEqual([]);
+    expect(writes('record')).toEqual([]);
+    expect(visibilityChanges()).toEqual([]);
+    expect(sent()).toEqual([]);
   });
 
   it("ends the round at the subscription's own last attempt", async () => {
@@ -548,7 +616,7 @@ describe('dispatcher: one POST of a delivery at a time', () => {
       ':errorKind': 'interrupted',
       ':attempt': [expect.objectContaining({ round: 1, attempt: 1, errorKind: 'interrupted', retryInSeconds: 5 })],
     });
-    expect(sent()).toEqual([{ queueUrl: QUEUES.deliveries, delaySeconds: 5, body: { ...messageFor(sub), round: '0', attempt: 2 } }]);
+    expect(sent()).toEqual([{ queueUrl: QUEUES.deliveries, delaySeconds: 5, body: bare({ ...messageFor(sub), round: '0', attempt: 2 }) }]);
     // An interruption says nothing about the endpoint: its failing clock is left alone.
     expect(subscriptionUpdates()).toEqual([]);
   });
@@ -580,13 +648,13 @@ describe('dispatcher: one POST of a delivery at a time', () => {
     expect(writes('record')[0]?.ExpressionAttributeValues?.[':attempt']).toEqual([expect.objectContaining({ round: 2, attempt: 1 })]);
   });
 
-  it('a DLQ-redriven message (exhausted, not the one parked) starts a fresh round with the same delivery id', async () => {
+  it('a DLQ-redriven message (the parked body under a new message id) starts a fresh round with the same delivery id', async () => {
     const sub = subscription();
     mockSubscription(sub);
-    refuseClaims(progress({ status: 'failed', started: 4, completed: 4, parkedMessageId: 'm-original' }));
+    const message = messageFor(sub, { attempt: 4 });
+    refuseClaims(progress({ status: 'failed', started: 4, completed: 4, parkedMessageId: 'm-original', parkedNonce: message.nonce }));
     claimedRounds = 2;
     const { handler, http } = build(() => answer(200));
-    const message = messageFor(sub, { attempt: 4 });
     const response = await handler(sqsEvent(sqsRecord(message, { messageId: 'm-redriven' })));
     expect(response.batchItemFailures).toEqual([]);
     expect(http.requests).toHaveLength(1);
@@ -604,6 +672,24 @@ describe('dispatcher: one POST of a delivery at a time', () => {
     });
   });
 
+  it('a stray copy of a message of an exhausted round (another nonce than the parked one) makes no POST and starts no round', async () => {
+    const sub = subscription();
+    mockSubscription(sub);
+    const parked = messageFor(sub, { attempt: 4 });
+    refuseClaims(progress({ status: 'failed', started: 4, completed: 4, parkedMessageId: 'm-original', parkedNonce: parked.nonce }));
+    const { handler, http } = build(() => answer(200));
+    // The same delivery and attempt, but another message: e.g. a duplicate sent before the round failed.
+    const stray = messageFor(sub, { attempt: 4 });
+    expect(stray.nonce).not.toBe(parked.nonce);
+    const response = await handler(sqsEvent(sqsRecord(stray, { messageId: 'm-stray' })));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(http.requests).toHaveLength(0);
+    expect(writes('claim')).toHaveLength(1);
+    expect(writes('record')).toEqual([]);
+    expect(visibilityChanges()).toEqual([]);
+    expect(sent()).toEqual([]);
+  });
+
   it('a copy of the message of a delivery that failed for good (a 4xx, never parked) makes no POST and starts no round', async () => {
     const sub = subscription();
     mockSubscription(sub);
@@ -619,11 +705,12 @@ describe('dispatcher: one POST of a delivery at a time', () => {
   it('a redriven message failing again continues its new round from attempt 2', async () => {
     const sub = subscription();
     mockSubscription(sub);
-    refuseClaims(progress({ status: 'failed', started: 4, completed: 4, parkedMessageId: 'm-original' }));
+    const message = messageFor(sub, { attempt: 4 });
+    refuseClaims(progress({ status: 'failed', started: 4, completed: 4, parkedMessageId: 'm-original', parkedNonce: message.nonce }));
     const { handler } = build(() => answer(500));
-    await handler(sqsEvent(sqsRecord(messageFor(sub, { attempt: 4 }), { messageId: 'm-redriven' })));
+    await handler(sqsEvent(sqsRecord(message, { messageId: 'm-redriven' })));
     const newRound = writes('claim')[1]?.ExpressionAttributeValues?.[':r'] as string;
-    expect(sent()).toEqual([{ queueUrl: QUEUES.deliveries, delaySeconds: 5, body: { ...messageFor(sub), round: newRound, attempt: 2 } }]);
+    expect(sent()).toEqual([{ queueUrl: QUEUES.deliveries, delaySeconds: 5, body: bare({ ...messageFor(sub), round: newRound, attempt: 2 }) }]);
   });
 
   it('a claim refused twice (lost races) brings the message back without a POST', async () => {
@@ -706,18 +793,36 @@ describe('dispatcher: final outcomes', () => {
 });
 
 describe('dispatcher: auto-disable', () => {
-  it('starts the failing clock once, then trusts the stored start', async () => {
-    const sub = subscription();
+  it('records every failed attempt in one write that starts the failing clock only if it is not running, and plans by the stored start', async () => {
+    const sub = subscription({ lastTriggeredAt: clock.toISOString() });
     mockSubscription(sub);
-    ddb.on(UpdateCommand, { TableName: TABLES.subscriptions }).resolves({ Attributes: { failingSince: clock.toISOString() } });
-    const { handler } = build(() => answer(500));
-    await handler(sqsEvent(sqsRecord(messageFor(sub))));
-    // The next attempt reads the subscription again, now with the clock it started.
-    mockSubscription({ ...sub, failingSince: clock.toISOString() });
+    const since = new Date(clock.getTime() - 6 * 86_400_000).toISOString();
+    // The store answers with the item as it is after the write: its clock started long ago by another dispatcher.
+    ddb.on(UpdateCommand, { TableName: TABLES.subscriptions }).resolves({ Attributes: { ...sub, failingSince: since, consecutiveFailures: 3 } });
+    const { handler } = build(() => answer(500), { autoDisableAfterDays: 5 });
     await handler(sqsEvent(sqsRecord(messageFor(sub))));
     const updates = subscriptionUpdates();
-    expect(updates).toHaveLength(1);
-    expect(updates[0]?.UpdateExpression).toContain('failingSince = if_not_exists');
+    const failures = updates.filter((update) => update.UpdateExpression?.includes('lastError = :error'));
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({
+      ReturnValues: 'ALL_NEW',
+      UpdateExpression: expect.stringContaining('failingSince = if_not_exists(failingSince, :now)'),
+      ExpressionAttributeValues: expect.objectContaining({ ':now': clock.toISOString(), ':error': 'endpoint answered HTTP 500', ':one': 1 }),
+    });
+    // The subscription read said nothing of a clock; the stored start (6 days > 5) disables it.
+    expect(writes('record')[0]?.ExpressionAttributeValues?.[':status']).toBe('disabled');
+  });
+
+  it('a failure that does not count against the circuit (a 4xx) still runs the failing clock, without adding to the streak', async () => {
+    const sub = subscription({ lastTriggeredAt: clock.toISOString() });
+    mockSubscription(sub);
+    ddb.on(UpdateCommand, { TableName: TABLES.subscriptions }).resolves({ Attributes: { ...sub, failingSince: clock.toISOString() } });
+    const { handler } = build(() => answer(404));
+    await handler(sqsEvent(sqsRecord(messageFor(sub))));
+    const [failure] = subscriptionUpdates();
+    expect(failure?.UpdateExpression).toContain('failingSince = if_not_exists');
+    expect(failure?.UpdateExpression).not.toContain('consecutiveFailures');
+    expect(failure?.ExpressionAttributeValues).not.toHaveProperty(':one');
   });
 
   it('disables a subscription failing for longer than autoDisableAfterDays and ends the delivery', async () => {
