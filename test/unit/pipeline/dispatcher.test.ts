@@ -9,6 +9,7 @@ import { Webhook } from 'standardwebhooks';
 import { createHmac } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDispatcher } from '../../../lambdas/dispatcher/dispatcher';
+import type { OperatorEventDetail, OperatorEventType } from '../../../lambdas/core/operator-events';
 import { deliveryIdFor } from '../../../lambdas/core/ids';
 import { deliveryMessage } from '../../../lambdas/core/delivery-message';
 import type { DeliveryMessage, DeliveryProgress, SigningSecretValue, SubscriptionRecord } from '../../../lambdas/core/records';
@@ -91,11 +92,19 @@ function mockSubscription(sub: SubscriptionRecord | undefined): void {
   ddb.on(GetCommand, { TableName: TABLES.subscriptions }).resolves({ Item: sub });
 }
 
+/** Operator events the dispatcher published, in order. */
+let published: { type: OperatorEventType; detail: OperatorEventDetail }[];
+
 function build(respond: Responder, settings: DeploymentSettingsInput = {}) {
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
   const http = new FakeHttp(respond);
   const observability = testObservability();
   const handler = createDispatcher({
+    operatorEvents: {
+      publish: async (type, detail) => {
+        published.push({ type, detail });
+      },
+    },
     subscriptions: new SubscriptionsStore(doc, TABLES.subscriptions),
     deliveries: new DeliveriesStore(doc, TABLES.deliveries),
     gates: new EndpointGates(doc, TABLES.deliveries),
@@ -113,9 +122,13 @@ function build(respond: Responder, settings: DeploymentSettingsInput = {}) {
 }
 
 /** Which store call a deliveries-table UpdateItem is (they differ in what they set). */
-type DeliveryWrite = 'claim' | 'record' | 'end' | 'end-pending';
-function kindOf(input: { UpdateExpression?: string; ConditionExpression?: string }): DeliveryWrite {
+type DeliveryWrite = 'claim' | 'record' | 'end' | 'end-pending' | 'rate' | 'slot-take' | 'slot-release';
+function kindOf(input: { Key?: Record<string, unknown>; UpdateExpression?: string; ConditionExpression?: string }): DeliveryWrite {
   const expression = input.UpdateExpression ?? '';
+  // The endpoint gates' items share the deliveries table under ids no delivery has.
+  const id = String(input.Key?.id ?? '');
+  if (id.startsWith('rate#')) return 'rate';
+  if (id.startsWith('slot#')) return expression.startsWith('REMOVE') ? 'slot-release' : 'slot-take';
   if (expression.includes('leaseUntil = :lease')) return 'claim';
   if (expression.includes('lastAttemptAt = :at')) return 'record';
   return input.ConditionExpression === '#status = :pending' ? 'end-pending' : 'end';
@@ -178,6 +191,12 @@ function refuseClaims(progress: DeliveryProgress | undefined, times = 1): void {
   ddb.on(GetCommand, { TableName: TABLES.deliveries }).resolves({ Item: progress });
 }
 
+/** Whether this second's rate tokens are left, and whether a concurrency slot is free. */
+let rateTokens: boolean;
+let slotsFree: boolean;
+/** An error the next claim writes throw (DynamoDB trouble). */
+let claimError: Error | undefined;
+
 /** A Lambda context whose invocation has `remainingMs` left. */
 function contextWith(remainingMs: number): Context {
   return { getRemainingTimeInMillis: () => remainingMs, awsRequestId: 'req-1', functionName: 'dispatcher' } as unknown as Context;
@@ -190,11 +209,23 @@ beforeEach(() => {
   order = [];
   claimedRounds = 1;
   refusals = 0;
+  rateTokens = true;
+  slotsFree = true;
+  claimError = undefined;
+  published = [];
   clock = new Date();
   secretValue = { current: generateSigningSecret() };
   secretsMock.on(GetSecretValueCommand).callsFake(() => ({ SecretString: JSON.stringify(secretValue), VersionId: 'v1' }));
   ddb.on(UpdateCommand, { TableName: TABLES.deliveries }).callsFake((input) => {
     const kind = kindOf(input);
+    if ((kind === 'rate' && !rateTokens) || (kind === 'slot-take' && !slotsFree)) {
+      order.push(`${kind} refused`);
+      throw conditionalFailure();
+    }
+    if (kind === 'claim' && claimError !== undefined) {
+      order.push('claim failed');
+      throw claimError;
+    }
     if (kind === 'claim' && refusals > 0) {
       refusals -= 1;
       order.push('claim refused');
@@ -1031,5 +1062,464 @@ describe('dispatcher: batches', () => {
     expect(raw).not.toContain(secretValue.current.slice(6));
     const signature = http.requests[0]?.headers['webhook-signature'] ?? '';
     expect(raw).not.toContain(signature.slice(3));
+  });
+});
+
+/** Which store call a subscriptions-table UpdateItem is. */
+function subscriptionWrite(input: { UpdateExpression?: string; ConditionExpression?: string }): string {
+  const expression = input.UpdateExpression ?? '';
+  if (expression.includes('lastError = :error')) return 'recordFailure';
+  if (expression.includes('circuit.probeUntil')) return 'claimProbe';
+  if (expression === 'SET circuit = :circuit') return 'openCircuit';
+  if (expression.startsWith('REMOVE failingSince')) return 'clearFailing';
+  if (expression.includes('slowSince')) return 'setSlow';
+  if (expression === 'SET lastTriggeredAt = :at') return 'touch';
+  if (expression.includes('enabled = :false')) return 'disable';
+  return 'other';
+}
+
+/**
+ * The subscriptions table as the dispatcher finds it: `failures` is the streak after a recorded
+ * failure; `probeFree` whether this dispatcher wins the probe of an open circuit.
+ */
+function subscriptionTable(options: { failures?: number; probeFree?: boolean } = {}): void {
+  ddb.on(UpdateCommand, { TableName: TABLES.subscriptions }).callsFake((input) => {
+    const kind = subscriptionWrite(input);
+    if (kind === 'claimProbe' && options.probeFree === false) {
+      order.push('claimProbe refused');
+      throw conditionalFailure();
+    }
+    order.push(kind);
+    if (kind === 'recordFailure') return { Attributes: { failingSince: clock.toISOString(), consecutiveFailures: options.failures ?? 1 } };
+    return {};
+  });
+}
+
+function subscriptionWrites(kind: string) {
+  return subscriptionUpdates().filter((update) => subscriptionWrite(update) === kind);
+}
+
+/** Sums of the EMF metrics the dispatcher emitted. */
+function metricTotals(metrics: ReturnType<typeof build>['metrics']): Record<string, number> {
+  const emf = metrics.serializeMetrics() as unknown as Record<string, unknown>;
+  const totals: Record<string, number> = {};
+  for (const [name, value] of Object.entries(emf)) {
+    if (typeof value === 'number' || Array.isArray(value)) totals[name] = ([] as number[]).concat(value as number | number[]).reduce((sum, item) => sum + item, 0);
+  }
+  return totals;
+}
+
+describe('dispatcher: circuit breaker', () => {
+  const COOLDOWN = 30;
+  const openCircuit = (openUntilMs: number): NonNullable<SubscriptionRecord['circuit']> => ({
+    state: 'open',
+    since: new Date(clock.getTime() - 120_000).toISOString(),
+    openUntil: new Date(openUntilMs).toISOString(),
+    cooldownSeconds: COOLDOWN,
+  });
+
+  it('an open circuit sends the same attempt back with a delay: no claim, no POST, no attempt consumed', async () => {
+    const sub = subscription({ circuit: openCircuit(clock.getTime() + 10_500), consecutiveFailures: 10, lastTriggeredAt: clock.toISOString() });
+    mockSubscription(sub);
+    subscriptionTable();
+    const { handler, http, metrics } = build(() => answer(200));
+    const message = messageFor(sub, { round: '0', attempt: 3 });
+    const response = await handler(sqsEvent(sqsRecord(message)));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(http.requests).toHaveLength(0);
+    expect(deliveryUpdates()).toEqual([]);
+    expect(subscriptionUpdates()).toEqual([]);
+    // The rest of the cool-down (10.5 s → 11) plus a spread over it (random 0.5 of 30 s).
+    expect(sent()).toEqual([{ queueUrl: QUEUES.deliveries, delaySeconds: 11 + 15, body: bare(message) }]);
+    expect(metricTotals(metrics).circuitOpen).toBe(1);
+  });
+
+  it('an open circuit longer than one SQS delay waits in hops carrying notBefore', async () => {
+    const sub = subscription({ circuit: { ...openCircuit(clock.getTime() + 1_700_000), cooldownSeconds: 1_800 } });
+    mockSubscription(sub);
+    const { handler, http } = build(() => answer(200));
+    const message = messageFor(sub, { round: '0', attempt: 2 });
+    await handler(sqsEvent(sqsRecord(message)));
+    expect(http.requests).toHaveLength(0);
+    const [hop] = sent();
+    expect(hop?.delaySeconds).toBe(900);
+    expect(hop?.body).toEqual(bare({ ...message, notBefore: new Date(clock.getTime() + (1_700 + 900) * 1000).toISOString() }));
+  });
+
+  it('after the cool-down one dispatcher claims the probe and POSTs; its success closes the circuit, tells operators, and clears the streak', async () => {
+    const sub = subscription({
+      circuit: openCircuit(clock.getTime() - 1),
+      consecutiveFailures: 10,
+      failingSince: new Date(clock.getTime() - 3_600_000).toISOString(),
+      lastError: 'endpoint answered HTTP 503',
+      lastTriggeredAt: clock.toISOString(),
+    });
+    mockSubscription(sub);
+    subscriptionTable();
+    const { handler, http, metrics } = build((request) => {
+      order.push('post');
+      return answer(200, { responseBodyExcerpt: request.body });
+    });
+    const response = await handler(sqsEvent(sqsRecord(messageFor(sub))), contextWith(30_000));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(http.requests).toHaveLength(1);
+    expect(order).toEqual(['claimProbe', 'claim', 'post', 'record', 'clearFailing']);
+    // The probe is held until the invocation's deadline (plus the margin), so a dead probe is replaced.
+    expect(subscriptionWrites('claimProbe')[0]?.ExpressionAttributeValues).toMatchObject({ ':now': clock.getTime(), ':until': clock.getTime() + 35_000 });
+    expect(subscriptionWrites('clearFailing')[0]?.UpdateExpression).toBe('REMOVE failingSince, consecutiveFailures, lastError, circuit');
+    expect(metricTotals(metrics).circuitClosed).toBe(1);
+    expect(published).toEqual([{ type: 'circuit.closed', detail: { fleetId: sub.fleetId, webhookId: sub.id, at: clock.toISOString() } }]);
+  });
+
+  it('a probe another dispatcher already holds: this delivery waits (a delayed message), no claim, no POST', async () => {
+    const sub = subscription({ circuit: openCircuit(clock.getTime() - 1), consecutiveFailures: 10 });
+    mockSubscription(sub);
+    subscriptionTable({ probeFree: false });
+    const { handler, http, metrics } = build(() => answer(200));
+    const message = messageFor(sub, { round: '0', attempt: 2 });
+    const response = await handler(sqsEvent(sqsRecord(message)));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(http.requests).toHaveLength(0);
+    expect(deliveryUpdates()).toEqual([]);
+    expect(sent()).toEqual([{ queueUrl: QUEUES.deliveries, delaySeconds: 5 + 2, body: bare(message) }]);
+    expect(metricTotals(metrics).circuitOpen).toBe(1);
+  });
+
+  it('a half-open circuit with a live probe makes others wait', async () => {
+    const sub = subscription({ circuit: { ...openCircuit(clock.getTime() - 5_000), state: 'half-open', probeUntil: clock.getTime() + 20_000 } });
+    mockSubscription(sub);
+    subscriptionTable();
+    const { handler, http } = build(() => answer(200));
+    await handler(sqsEvent(sqsRecord(messageFor(sub))));
+    expect(http.requests).toHaveLength(0);
+    expect(subscriptionWrites('claimProbe')).toEqual([]);
+    expect(sent().map((next) => next.delaySeconds)).toEqual([7]);
+  });
+
+  it('a failed probe reopens the circuit from half-open with the cool-down doubled, and the delivery goes on by its schedule', async () => {
+    const previous = openCircuit(clock.getTime() - 1);
+    const sub = subscription({ circuit: previous, consecutiveFailures: 10, failingSince: clock.toISOString(), lastTriggeredAt: clock.toISOString() });
+    mockSubscription(sub);
+    subscriptionTable({ failures: 11 });
+    const { handler, http, metrics } = build(() => answer(503));
+    const response = await handler(sqsEvent(sqsRecord(messageFor(sub))));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(http.requests).toHaveLength(1);
+    const [reopen] = subscriptionWrites('openCircuit');
+    expect(reopen?.ConditionExpression).toBe('circuit.#state = :half');
+    expect(reopen?.ExpressionAttributeValues?.[':circuit']).toEqual({
+      state: 'open',
+      since: previous.since,
+      openUntil: new Date(clock.getTime() + 2 * COOLDOWN * 1000).toISOString(),
+      cooldownSeconds: 2 * COOLDOWN,
+    });
+    expect(subscriptionWrites('clearFailing')).toEqual([]);
+    // Not a new opening: no event, no metric.
+    expect(published).toEqual([]);
+    expect(metricTotals(metrics).circuitOpened).toBeUndefined();
+    expect(sent().map((next) => [next.delaySeconds, next.body.attempt])).toEqual([[5, 2]]);
+  });
+
+  it('a probe answered with a 4xx (the endpoint is up) closes the circuit', async () => {
+    const sub = subscription({ circuit: openCircuit(clock.getTime() - 1), consecutiveFailures: 10, lastTriggeredAt: clock.toISOString() });
+    mockSubscription(sub);
+    subscriptionTable();
+    const { handler } = build(() => answer(400));
+    await handler(sqsEvent(sqsRecord(messageFor(sub))));
+    expect(subscriptionWrites('openCircuit')).toEqual([]);
+    expect(subscriptionWrites('clearFailing')).toHaveLength(1);
+    expect(published.map((event) => event.type)).toEqual(['circuit.closed']);
+  });
+
+  it('the failure that reaches the threshold opens the circuit from closed and tells operators', async () => {
+    const sub = subscription({ consecutiveFailures: 9, lastTriggeredAt: clock.toISOString() });
+    mockSubscription(sub);
+    subscriptionTable({ failures: 10 });
+    const { handler, metrics } = build(() => answer(503), { circuitBreakerThreshold: 10 });
+    await handler(sqsEvent(sqsRecord(messageFor(sub))));
+    const [opened] = subscriptionWrites('openCircuit');
+    expect(opened?.ConditionExpression).toBe('attribute_exists(id) AND attribute_not_exists(circuit)');
+    const nextProbeAt = new Date(clock.getTime() + COOLDOWN * 1000).toISOString();
+    expect(opened?.ExpressionAttributeValues?.[':circuit']).toEqual({ state: 'open', since: clock.toISOString(), openUntil: nextProbeAt, cooldownSeconds: COOLDOWN });
+    expect(metricTotals(metrics).circuitOpened).toBe(1);
+    expect(published).toEqual([
+      {
+        type: 'circuit.opened',
+        detail: { fleetId: sub.fleetId, webhookId: sub.id, reason: 'endpoint answered HTTP 503', consecutiveFailures: 10, nextProbeAt, at: clock.toISOString() },
+      },
+    ]);
+  });
+
+  it('below the threshold, or with the breaker off, a failure opens nothing', async () => {
+    const sub = subscription({ lastTriggeredAt: clock.toISOString() });
+    mockSubscription(sub);
+    subscriptionTable({ failures: 9 });
+    await build(() => answer(503), { circuitBreakerThreshold: 10 }).handler(sqsEvent(sqsRecord(messageFor(sub))));
+    subscriptionTable({ failures: 500 });
+    await build(() => answer(503), { circuitBreakerThreshold: 0 }).handler(sqsEvent(sqsRecord(messageFor(sub))));
+    expect(subscriptionWrites('recordFailure')).toHaveLength(2);
+    expect(subscriptionWrites('openCircuit')).toEqual([]);
+    expect(published).toEqual([]);
+  });
+});
+
+describe('dispatcher: rate limit and concurrency cap', () => {
+  it("with this second's tokens spent, the delivery waits for the next second: no claim, no POST, same attempt", async () => {
+    const sub = subscription({ rateLimitPerSecond: 1 });
+    mockSubscription(sub);
+    rateTokens = false;
+    const { handler, http, metrics } = build(() => answer(200));
+    const message = messageFor(sub, { round: '0', attempt: 2 });
+    const response = await handler(sqsEvent(sqsRecord(message)));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(http.requests).toHaveLength(0);
+    expect(order).toEqual(['rate refused', 'send']);
+    expect(writes('rate')[0]).toMatchObject({
+      Key: { id: `rate#${sub.id}#${Math.floor(clock.getTime() / 1000)}` },
+      ExpressionAttributeValues: expect.objectContaining({ ':limit': 1 }),
+    });
+    expect(sent()).toEqual([{ queueUrl: QUEUES.deliveries, delaySeconds: 1, body: bare(message) }]);
+    expect(metricTotals(metrics).rateLimited).toBe(1);
+
+    // Later deliveries in the same second do not ask the table again, and come back at the limit's pace.
+    await handler(sqsEvent(sqsRecord(messageFor(sub))));
+    await handler(sqsEvent(sqsRecord(messageFor(sub))));
+    expect(writes('rate')).toHaveLength(1);
+    expect(sent().map((next) => next.delaySeconds)).toEqual([1, 2, 3]);
+    expect(http.requests).toHaveLength(0);
+  });
+
+  it('the deployment default applies when the webhook sets none; a token granted lets the POST go', async () => {
+    const sub = subscription({ lastTriggeredAt: clock.toISOString() });
+    mockSubscription(sub);
+    const { handler, http } = build(() => answer(200), { defaultRateLimitPerSecond: 25 });
+    await handler(sqsEvent(sqsRecord(messageFor(sub))));
+    expect(http.requests).toHaveLength(1);
+    expect(order).toEqual(['rate', 'claim', 'record']);
+    expect(writes('rate')[0]?.ExpressionAttributeValues?.[':limit']).toBe(25);
+  });
+
+  it('takes a concurrency slot before the claim and gives it back after the POST', async () => {
+    const sub = subscription({ maxConcurrency: 2, lastTriggeredAt: clock.toISOString() });
+    mockSubscription(sub);
+    const { handler, http } = build(() => {
+      order.push('post');
+      return answer(200);
+    });
+    const record = sqsRecord(messageFor(sub), { messageId: 'm-slot' });
+    await handler(sqsEvent(record), contextWith(30_000));
+    expect(http.requests).toHaveLength(1);
+    expect(order).toEqual(['slot-take', 'claim', 'post', 'record', 'slot-release']);
+    const [take] = writes('slot-take');
+    const [release] = writes('slot-release');
+    expect(take?.ExpressionAttributeValues).toMatchObject({ ':holder': 'm-slot', ':lease': clock.getTime() + 35_000 });
+    // The same slot, released only as its holder.
+    expect(release?.Key).toEqual(take?.Key);
+    expect(release?.ExpressionAttributeValues).toEqual({ ':holder': 'm-slot' });
+  });
+
+  it('every slot taken: the delivery waits without a claim or a POST, and releases nothing', async () => {
+    const sub = subscription({ maxConcurrency: 3 });
+    mockSubscription(sub);
+    slotsFree = false;
+    const { handler, http, metrics } = build(() => answer(200));
+    const message = messageFor(sub, { round: '0', attempt: 2 });
+    const response = await handler(sqsEvent(sqsRecord(message)));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(http.requests).toHaveLength(0);
+    // Each of the 3 slots is tried once.
+    expect(order).toEqual(['slot-take refused', 'slot-take refused', 'slot-take refused', 'send']);
+    expect(sent()).toEqual([{ queueUrl: QUEUES.deliveries, delaySeconds: 1 + 1, body: bare(message) }]);
+    expect(metricTotals(metrics).concurrencyCapped).toBe(1);
+  });
+
+  it('the deployment cap applies only to a slow endpoint', async () => {
+    const fast = subscription({ lastTriggeredAt: clock.toISOString() });
+    mockSubscription(fast);
+    await build(() => answer(200), { endpointMaxConcurrency: 4 }).handler(sqsEvent(sqsRecord(messageFor(fast))));
+    expect(writes('slot-take')).toEqual([]);
+    mockSubscription({ ...fast, slowSince: clock.toISOString() });
+    await build(() => answer(200), { endpointMaxConcurrency: 4 }).handler(sqsEvent(sqsRecord(messageFor(fast))));
+    expect(writes('slot-take')).toHaveLength(1);
+    expect(writes('slot-release')).toHaveLength(1);
+  });
+
+  it('gives the slot back when the claim is refused (a duplicate)', async () => {
+    const sub = subscription({ maxConcurrency: 1 });
+    mockSubscription(sub);
+    refuseClaims({ id: messageFor(sub).deliveryId, status: 'succeeded', round: '0', rounds: 1, started: 1, completed: 1 });
+    const { handler, http } = build(() => answer(200));
+    const response = await handler(sqsEvent(sqsRecord(messageFor(sub))));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(http.requests).toHaveLength(0);
+    expect(order).toEqual(['slot-take', 'claim refused', 'slot-release']);
+  });
+
+  it('gives the slot back when the claim is refused because another POST of the delivery is in flight', async () => {
+    const sub = subscription({ maxConcurrency: 1 });
+    mockSubscription(sub);
+    refuseClaims({ id: messageFor(sub).deliveryId, status: 'pending', round: '0', rounds: 1, started: 1, completed: 0, leaseUntil: clock.getTime() + 20_000 });
+    const { handler, http } = build(() => answer(200));
+    const response = await handler(sqsEvent(sqsRecord(messageFor(sub))));
+    expect(response.batchItemFailures).toHaveLength(1);
+    expect(http.requests).toHaveLength(0);
+    expect(order).toEqual(['slot-take', 'claim refused', 'slot-release', 'visibility']);
+  });
+
+  it('gives the slot back when the claim write throws', async () => {
+    const sub = subscription({ maxConcurrency: 1 });
+    mockSubscription(sub);
+    claimError = Object.assign(new Error('boom'), { name: 'InternalServerError' });
+    const { handler, http } = build(() => answer(200));
+    const response = await handler(sqsEvent(sqsRecord(messageFor(sub))));
+    expect(response.batchItemFailures).toHaveLength(1);
+    expect(http.requests).toHaveLength(0);
+    expect(order).toEqual(['slot-take', 'claim failed', 'slot-release']);
+  });
+
+  it('a probe under a rate limit and a cap passes all three gates in order', async () => {
+    const sub = subscription({
+      circuit: { state: 'open', since: clock.toISOString(), openUntil: new Date(clock.getTime() - 1).toISOString(), cooldownSeconds: 30 },
+      rateLimitPerSecond: 5,
+      maxConcurrency: 1,
+      lastTriggeredAt: clock.toISOString(),
+    });
+    mockSubscription(sub);
+    subscriptionTable();
+    const { handler, http } = build(() => answer(200));
+    await handler(sqsEvent(sqsRecord(messageFor(sub))));
+    expect(http.requests).toHaveLength(1);
+    expect(order).toEqual(['claimProbe', 'rate', 'slot-take', 'claim', 'record', 'clearFailing', 'slot-release']);
+  });
+});
+
+describe('dispatcher: operator events and lastTriggeredAt', () => {
+  const SECRET_HEADER = 'Bearer receiver-credential-123';
+
+  function expectNoSecretsOrPayload(sub: SubscriptionRecord): void {
+    const text = JSON.stringify(published);
+    expect(text).not.toContain(secretValue.current.slice(6));
+    expect(text).not.toContain(SECRET_HEADER);
+    expect(text).not.toContain(sub.url);
+    expect(text).not.toContain('hé');
+    expect(text).not.toContain('"data"');
+    expect(text).not.toContain(sub.secretArn);
+  }
+
+  it('410 publishes subscription.disabled with the reason, once', async () => {
+    const sub = subscription({ headers: { authorization: SECRET_HEADER }, lastTriggeredAt: clock.toISOString() });
+    mockSubscription(sub);
+    subscriptionTable();
+    const { handler } = build(() => answer(410, { responseBodyExcerpt: 'gone: token receiver-credential-123' }));
+    await handler(sqsEvent(sqsRecord(messageFor(sub))));
+    expect(published).toEqual([
+      { type: 'subscription.disabled', detail: { fleetId: sub.fleetId, webhookId: sub.id, reason: expect.stringMatching(/410/), at: clock.toISOString() } },
+    ]);
+    expectNoSecretsOrPayload(sub);
+  });
+
+  it('a subscription another dispatcher already disabled publishes nothing more', async () => {
+    const sub = subscription({ lastTriggeredAt: clock.toISOString() });
+    mockSubscription(sub);
+    ddb.on(UpdateCommand, { TableName: TABLES.subscriptions }).callsFake((input) => {
+      if (subscriptionWrite(input) === 'disable') throw conditionalFailure();
+      return { Attributes: { consecutiveFailures: 0 } };
+    });
+    await build(() => answer(410)).handler(sqsEvent(sqsRecord(messageFor(sub))));
+    expect(published).toEqual([]);
+  });
+
+  it('an exhausted delivery publishes delivery.exhausted with its ids and the last error, never the payload', async () => {
+    const sub = subscription({ headers: { authorization: SECRET_HEADER }, lastTriggeredAt: clock.toISOString() });
+    mockSubscription(sub);
+    subscriptionTable();
+    const { handler } = build(() => answer(503, { responseBodyExcerpt: 'echo {"n":1,"text":"hé"}' }));
+    const message = messageFor(sub, { attempt: 4 });
+    const response = await handler(sqsEvent(sqsRecord(message)));
+    expect(response.batchItemFailures).toHaveLength(1);
+    expect(published).toEqual([
+      {
+        type: 'delivery.exhausted',
+        detail: {
+          fleetId: sub.fleetId,
+          webhookId: sub.id,
+          deliveryId: message.deliveryId,
+          eventType: EVENT.type,
+          reason: 'failed 4 attempts: endpoint answered HTTP 503',
+          at: clock.toISOString(),
+        },
+      },
+    ]);
+    expectNoSecretsOrPayload(sub);
+  });
+
+  it('a failure to publish is logged and changes nothing for the delivery', async () => {
+    const sub = subscription({ lastTriggeredAt: clock.toISOString() });
+    mockSubscription(sub);
+    const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+    const observability = testObservability();
+    const handler = createDispatcher({
+      operatorEvents: { publish: async () => Promise.reject(new Error('bus unavailable')) },
+      subscriptions: new SubscriptionsStore(doc, TABLES.subscriptions),
+      deliveries: new DeliveriesStore(doc, TABLES.deliveries),
+      gates: new EndpointGates(doc, TABLES.deliveries),
+      secrets: new SigningSecrets(new SecretsManagerClient({ region: 'us-east-1' }), 'hookline/test/'),
+      sqs: new SQSClient({ region: 'us-east-1' }),
+      deliveriesQueueUrl: QUEUES.deliveries,
+      settings: testSettings(),
+      http: new FakeHttp(() => answer(410)),
+      userAgent: 'Hookline/9.9.9',
+      ...observability,
+      now: () => clock,
+    });
+    const response = await handler(sqsEvent(sqsRecord(messageFor(sub))));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(writes('record')[0]?.ExpressionAttributeValues?.[':status']).toBe('disabled');
+    expect(output.logs().some((line) => line.level === 'WARN' && String(line.message).includes('operator event'))).toBe(true);
+  });
+
+  it.each<[string, number | undefined, boolean]>([
+    ['never triggered → touched', undefined, true],
+    ['triggered 30 s ago → not touched', 30_000, false],
+    ['triggered exactly a minute ago → not touched', 60_000, false],
+    ['triggered 61 s ago → touched', 61_000, true],
+  ])('lastTriggeredAt: %s', async (_name, agoMs, touched) => {
+    const sub = subscription(agoMs === undefined ? {} : { lastTriggeredAt: new Date(clock.getTime() - agoMs).toISOString() });
+    mockSubscription(sub);
+    subscriptionTable();
+    await build(() => answer(200)).handler(sqsEvent(sqsRecord(messageFor(sub))));
+    const touches = subscriptionWrites('touch');
+    expect(touches).toHaveLength(touched ? 1 : 0);
+    if (touched) {
+      // The store writes only if the stored time is older than a minute (another dispatcher may have touched it).
+      expect(touches[0]?.ExpressionAttributeValues).toEqual({ ':at': clock.toISOString(), ':notBefore': new Date(clock.getTime() - 60_000).toISOString() });
+    }
+  });
+
+  it('lastTriggeredAt: a busy endpoint costs one touch for a run of deliveries within the minute', async () => {
+    const sub = subscription();
+    mockSubscription(sub);
+    subscriptionTable();
+    const { handler } = build(() => answer(200));
+    await handler(sqsEvent(sqsRecord(messageFor(sub))));
+    // The store now holds the touch; later reads see it.
+    mockSubscription({ ...sub, lastTriggeredAt: clock.toISOString() });
+    for (let i = 1; i <= 3; i += 1) {
+      clock = new Date(clock.getTime() + 15_000);
+      await handler(sqsEvent(sqsRecord(messageFor(sub))));
+    }
+    expect(subscriptionWrites('touch')).toHaveLength(1);
+    clock = new Date(clock.getTime() + 20_000);
+    await handler(sqsEvent(sqsRecord(messageFor(sub))));
+    expect(subscriptionWrites('touch')).toHaveLength(2);
+  });
+
+  it('an interrupted attempt touches nothing on the subscription', async () => {
+    const sub = subscription();
+    mockSubscription(sub);
+    subscriptionTable();
+    refuseClaims({ id: messageFor(sub).deliveryId, round: '0', rounds: 1, started: 1, completed: 0, leaseUntil: clock.getTime() - 1 });
+    await build(() => answer(200)).handler(sqsEvent(sqsRecord(messageFor(sub))));
+    expect(subscriptionUpdates()).toEqual([]);
   });
 });
