@@ -1,11 +1,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AttemptRecord, SubscriptionRecord } from '../../lambdas/core/records';
+import type { AttemptRecord, CircuitRecord, SubscriptionRecord } from '../../lambdas/core/records';
 import { TABLE_SCHEMAS } from '../../lambdas/core/table-schema';
 import { InvalidCursorError } from '../../lambdas/shared/cursor';
 import { DeliveriesStore, MAX_STORED_ATTEMPTS, type ClaimInput, type DeliveryIdentity } from '../../lambdas/shared/deliveries-store';
 import { EventsStore, eventTimeKey } from '../../lambdas/shared/events-store';
+import { EndpointGates } from '../../lambdas/shared/endpoint-gates';
 import { SubscriptionsStore } from '../../lambdas/shared/subscriptions-store';
 import { TokensStore } from '../../lambdas/shared/tokens-store';
 import { ensureTables, startDynamoDb, type DynamoDbStandIn } from '../../local/dynamodb';
@@ -16,6 +17,7 @@ let subscriptions: SubscriptionsStore;
 let events: EventsStore;
 let deliveries: DeliveriesStore;
 let tokens: TokensStore;
+let gates: EndpointGates;
 
 beforeAll(async () => {
   dynamo = await startDynamoDb();
@@ -30,6 +32,7 @@ beforeAll(async () => {
   events = new EventsStore(doc, names.get('Events') as string);
   deliveries = new DeliveriesStore(doc, names.get('Deliveries') as string);
   tokens = new TokensStore(doc, names.get('Tokens') as string);
+  gates = new EndpointGates(doc, names.get('Deliveries') as string);
 });
 
 afterAll(async () => {
@@ -343,6 +346,175 @@ describe('SubscriptionsStore', () => {
     const all: string[] = [];
     for await (const page of subscriptions.pages('fleet_1', 2)) all.push(...page.map((s) => s.id));
     expect(all).toEqual(['wh_1', 'wh_2', 'wh_3']);
+  });
+});
+
+describe('SubscriptionsStore: endpoint health', () => {
+  const fresh = async (id: string, overrides: Partial<SubscriptionRecord> = {}): Promise<void> => {
+    await subscriptions.create({
+      fleetId: 'fleet_h',
+      id,
+      url: 'https://example.com/h',
+      enabled: true,
+      secretArn: 'arn:secret',
+      secretVersion: 'v1',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+      ...overrides,
+    });
+  };
+  const stored = (id: string) => subscriptions.get('fleet_h', id, true);
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const openedAt = (ms: number, cooldownSeconds = 30): CircuitRecord => ({ state: 'open', since: iso(ms), openUntil: iso(ms + cooldownSeconds * 1000), cooldownSeconds });
+
+  it('recordFailure starts the failing clock once, keeps the last error, and counts only failures that count against the circuit', async () => {
+    await fresh('wh_rf');
+    expect(await subscriptions.recordFailure('fleet_h', 'wh_rf', { now: 't1', lastError: 'HTTP 404', countsForCircuit: false })).toEqual({ failingSince: 't1', consecutiveFailures: 0 });
+    expect(await subscriptions.recordFailure('fleet_h', 'wh_rf', { now: 't2', lastError: 'HTTP 503', countsForCircuit: true })).toEqual({ failingSince: 't1', consecutiveFailures: 1 });
+    expect(await subscriptions.recordFailure('fleet_h', 'wh_rf', { now: 't3', lastError: 'timeout', countsForCircuit: true })).toEqual({ failingSince: 't1', consecutiveFailures: 2 });
+    expect(await subscriptions.recordFailure('fleet_h', 'wh_rf', { now: 't4', lastError: 'HTTP 400', countsForCircuit: false })).toEqual({ failingSince: 't1', consecutiveFailures: 2 });
+    expect(await stored('wh_rf')).toMatchObject({ failingSince: 't1', consecutiveFailures: 2, lastError: 'HTTP 400' });
+    // Concurrent failures from several dispatchers all count.
+    await Promise.all(Array.from({ length: 5 }, () => subscriptions.recordFailure('fleet_h', 'wh_rf', { now: 't5', lastError: 'x', countsForCircuit: true })));
+    expect((await stored('wh_rf'))?.consecutiveFailures).toBe(7);
+    // A deleted subscription is not brought back by a failure.
+    expect(await subscriptions.recordFailure('fleet_h', 'wh_gone', { now: 't1', lastError: 'x', countsForCircuit: true })).toBeUndefined();
+    expect(await stored('wh_gone')).toBeUndefined();
+  });
+
+  it('openCircuit from closed succeeds once; reopening only from half-open', async () => {
+    await fresh('wh_oc');
+    const first = openedAt(T0);
+    expect(await subscriptions.openCircuit('fleet_h', 'wh_oc', first, 'closed')).toBe(true);
+    // A second dispatcher reaching the threshold at the same time does not restart the cool-down.
+    expect(await subscriptions.openCircuit('fleet_h', 'wh_oc', openedAt(T0 + 5_000), 'closed')).toBe(false);
+    expect((await stored('wh_oc'))?.circuit).toEqual(first);
+    // Open, not half-open: no reopening (only a probe that failed may).
+    expect(await subscriptions.openCircuit('fleet_h', 'wh_oc', openedAt(T0 + 5_000, 60), 'half-open')).toBe(false);
+    expect(await subscriptions.claimProbe('fleet_h', 'wh_oc', T0 + 30_000, T0 + 90_000)).toBe(true);
+    const reopened = { ...openedAt(T0 + 31_000, 60), since: first.since };
+    expect(await subscriptions.openCircuit('fleet_h', 'wh_oc', reopened, 'half-open')).toBe(true);
+    expect((await stored('wh_oc'))?.circuit).toEqual(reopened);
+    expect(await subscriptions.openCircuit('fleet_h', 'wh_oc', openedAt(T0 + 32_000, 120), 'half-open')).toBe(false);
+    // Never on a subscription that does not exist.
+    expect(await subscriptions.openCircuit('fleet_h', 'wh_none', first, 'closed')).toBe(false);
+    expect(await subscriptions.openCircuit('fleet_h', 'wh_none', first, 'half-open')).toBe(false);
+    expect(await stored('wh_none')).toBeUndefined();
+  });
+
+  it('claimProbe: only after the cool-down, one winner among concurrent callers, again only once that probe has died', async () => {
+    await fresh('wh_cp', { circuit: openedAt(T0) });
+    // Cool-down not over.
+    expect(await subscriptions.claimProbe('fleet_h', 'wh_cp', T0 + 29_999, T0 + 90_000)).toBe(false);
+    expect((await stored('wh_cp'))?.circuit?.state).toBe('open');
+    const results = await Promise.all(Array.from({ length: 6 }, () => subscriptions.claimProbe('fleet_h', 'wh_cp', T0 + 30_000, T0 + 60_000)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect((await stored('wh_cp'))?.circuit).toMatchObject({ state: 'half-open', probeUntil: T0 + 60_000, openUntil: iso(T0 + 30_000) });
+    // The probe is live (its lease until T0+60 s, inclusive): nobody else probes.
+    expect(await subscriptions.claimProbe('fleet_h', 'wh_cp', T0 + 45_000, T0 + 100_000)).toBe(false);
+    expect(await subscriptions.claimProbe('fleet_h', 'wh_cp', T0 + 60_000, T0 + 100_000)).toBe(false);
+    // The probe's dispatcher died: one new probe takes over.
+    const takeover = await Promise.all(Array.from({ length: 4 }, () => subscriptions.claimProbe('fleet_h', 'wh_cp', T0 + 60_001, T0 + 120_000)));
+    expect(takeover.filter(Boolean)).toHaveLength(1);
+    expect((await stored('wh_cp'))?.circuit?.probeUntil).toBe(T0 + 120_000);
+    // A closed circuit has no probe.
+    await fresh('wh_cp_closed');
+    expect(await subscriptions.claimProbe('fleet_h', 'wh_cp_closed', T0 + 60_000, T0 + 120_000)).toBe(false);
+    expect((await stored('wh_cp_closed'))?.circuit).toBeUndefined();
+  });
+
+  it('clearFailing removes the streak, its error and the circuit, leaving the rest; a second call is a no-op', async () => {
+    await fresh('wh_cf', { failingSince: 't1', consecutiveFailures: 12, lastError: 'HTTP 503', circuit: openedAt(T0), slowSince: 't0', lastTriggeredAt: 't2' });
+    await subscriptions.clearFailing('fleet_h', 'wh_cf');
+    const item = await stored('wh_cf');
+    for (const field of ['failingSince', 'consecutiveFailures', 'lastError', 'circuit']) expect(item).not.toHaveProperty(field);
+    expect(item).toMatchObject({ slowSince: 't0', lastTriggeredAt: 't2', enabled: true });
+    await expect(subscriptions.clearFailing('fleet_h', 'wh_cf')).resolves.toBeUndefined();
+    // Nothing is created for a subscription that does not exist.
+    await subscriptions.clearFailing('fleet_h', 'wh_cf_none');
+    expect(await stored('wh_cf_none')).toBeUndefined();
+  });
+
+  it('setSlow marks once (the first time stands), clears, and never creates an item', async () => {
+    await fresh('wh_sl');
+    await subscriptions.setSlow('fleet_h', 'wh_sl', 't1');
+    await subscriptions.setSlow('fleet_h', 'wh_sl', 't2');
+    expect((await stored('wh_sl'))?.slowSince).toBe('t1');
+    await subscriptions.setSlow('fleet_h', 'wh_sl', undefined);
+    expect(await stored('wh_sl')).not.toHaveProperty('slowSince');
+    await expect(subscriptions.setSlow('fleet_h', 'wh_sl', undefined)).resolves.toBeUndefined();
+    await subscriptions.setSlow('fleet_h', 'wh_sl', 't3');
+    expect((await stored('wh_sl'))?.slowSince).toBe('t3');
+    await subscriptions.setSlow('fleet_h', 'wh_sl_none', 't1');
+    expect(await stored('wh_sl_none')).toBeUndefined();
+  });
+
+  it('touch writes lastTriggeredAt at most once a minute', async () => {
+    await fresh('wh_t');
+    const minuteBefore = (ms: number) => iso(ms - 60_000);
+    await subscriptions.touch('fleet_h', 'wh_t', iso(T0), minuteBefore(T0));
+    expect((await stored('wh_t'))?.lastTriggeredAt).toBe(iso(T0));
+    // Within the minute: the stored time is recent enough, no write.
+    await subscriptions.touch('fleet_h', 'wh_t', iso(T0 + 59_000), minuteBefore(T0 + 59_000));
+    expect((await stored('wh_t'))?.lastTriggeredAt).toBe(iso(T0));
+    await subscriptions.touch('fleet_h', 'wh_t', iso(T0 + 61_000), minuteBefore(T0 + 61_000));
+    expect((await stored('wh_t'))?.lastTriggeredAt).toBe(iso(T0 + 61_000));
+    await subscriptions.touch('fleet_h', 'wh_t_none', iso(T0), minuteBefore(T0));
+    expect(await stored('wh_t_none')).toBeUndefined();
+  });
+});
+
+describe('EndpointGates', () => {
+  const SECOND = Math.floor(T0 / 1000) * 1000 + 7_000;
+
+  it('rate tokens: exactly `limit` per second across concurrent callers, and the next second is fresh', async () => {
+    const taken = await Promise.all(Array.from({ length: 8 }, (_, i) => gates.takeRateToken('wh_rate', 3, SECOND + i * 100)));
+    expect(taken.filter(Boolean)).toHaveLength(3);
+    expect(await gates.takeRateToken('wh_rate', 3, SECOND + 999)).toBe(false);
+    // Another subscription's tokens are its own.
+    expect(await gates.takeRateToken('wh_rate_other', 3, SECOND)).toBe(true);
+    // The next second.
+    const next = [];
+    for (let i = 0; i < 4; i += 1) next.push(await gates.takeRateToken('wh_rate', 3, SECOND + 1_000 + i));
+    expect(next).toEqual([true, true, true, false]);
+    // A limit of 1.
+    expect(await gates.takeRateToken('wh_rate_1', 1, SECOND)).toBe(true);
+    expect(await gates.takeRateToken('wh_rate_1', 1, SECOND)).toBe(false);
+  });
+
+  it('rate items expire (TTL) and cannot be mistaken for deliveries', async () => {
+    await gates.takeRateToken('wh_rate_item', 5, SECOND);
+    const item = (await deliveries.get(`rate#wh_rate_item#${SECOND / 1000}`)) as unknown as Record<string, unknown>;
+    expect(item).toMatchObject({ taken: 1, expiresAt: SECOND / 1000 + 120 });
+    expect(item).not.toHaveProperty('subscriptionStatus');
+  });
+
+  it('slots: at most `cap` holders, even when they ask at once', async () => {
+    const holders = ['a', 'b', 'c', 'd', 'e'];
+    const slots = await Promise.all(holders.map((holder) => gates.takeSlot('wh_cap', 2, holder, T0 + 60_000, T0)));
+    const granted = slots.filter((slot) => slot !== undefined);
+    expect(granted).toHaveLength(2);
+    expect(new Set(granted)).toEqual(new Set([0, 1]));
+  });
+
+  it('slots: release only by the holder; a lapsed lease is taken over and its old holder cannot release it', async () => {
+    const first = () => 0;
+    expect(await gates.takeSlot('wh_lease', 2, 'a', T0 + 60_000, T0, first)).toBe(0);
+    expect(await gates.takeSlot('wh_lease', 2, 'b', T0 + 1_000, T0, first)).toBe(1);
+    expect(await gates.takeSlot('wh_lease', 2, 'c', T0 + 60_000, T0, first)).toBeUndefined();
+    // Someone else's release is a no-op.
+    await gates.releaseSlot('wh_lease', 0, 'c');
+    expect(await gates.takeSlot('wh_lease', 2, 'c', T0 + 60_000, T0 + 500, first)).toBeUndefined();
+    // b's holder died: once its lease has run out, its slot is taken over (a's is still held).
+    expect(await gates.takeSlot('wh_lease', 2, 'd', T0 + 60_000, T0 + 2_000, first)).toBe(1);
+    // b, late, gives back a slot that is no longer its own: d keeps it.
+    await gates.releaseSlot('wh_lease', 1, 'b');
+    expect(await gates.takeSlot('wh_lease', 2, 'e', T0 + 60_000, T0 + 2_000, first)).toBeUndefined();
+    // The holder's release frees the slot.
+    await gates.releaseSlot('wh_lease', 0, 'a');
+    expect(await gates.takeSlot('wh_lease', 2, 'e', T0 + 60_000, T0 + 2_000, first)).toBe(0);
+    // Releasing a slot never taken is harmless.
+    await expect(gates.releaseSlot('wh_lease', 5, 'z')).resolves.toBeUndefined();
   });
 });
 

@@ -231,7 +231,13 @@ describe('judgeRefusedClaim: what a message means given the recorded progress', 
     // Exhausted.
     ['failed, and this is the parked message → to-dlq', progress({ status: 'failed', started: 4, completed: 4, parkedMessageId: 'm-1' }), turn({ attempt: 4 }), { kind: 'to-dlq' }],
     ['failed past maxAttempts without an attempt, the parked message → to-dlq', progress({ status: 'failed', started: 2, completed: 2, parkedMessageId: 'm-1' }), turn({ attempt: 3 }), { kind: 'to-dlq' }],
-    ['failed, another message of the exhausted attempt (a DLQ redrive) → a new round', progress({ status: 'failed', started: 4, completed: 4, parkedMessageId: 'm-parked' }), turn({ attempt: 4, messageId: 'm-redriven' }), { kind: 'attempt', round: FRESH, attempt: 1, newRound: true }],
+    // A DLQ redrive moves the parked message's body back under a new message id: same nonce.
+    ['failed, the parked body under another message id (a DLQ redrive) → a new round', progress({ status: 'failed', started: 4, completed: 4, parkedMessageId: 'm-parked', parkedNonce: 'n-parked' }), turn({ attempt: 4, messageId: 'm-redriven', nonce: 'n-parked' }), { kind: 'attempt', round: FRESH, attempt: 1, newRound: true }],
+    // Any other copy of a message of the failed round (an SQS duplicate, a copy sent before it failed) is not a redrive.
+    ['failed, a stray copy with another nonce → drop', progress({ status: 'failed', started: 4, completed: 4, parkedMessageId: 'm-parked', parkedNonce: 'n-parked' }), turn({ attempt: 4, messageId: 'm-stray', nonce: 'n-other' }), { kind: 'drop', why: 'a stray copy of a message of a failed round' }],
+    ['failed, a stray copy of an earlier attempt → drop', progress({ status: 'failed', started: 4, completed: 4, parkedMessageId: 'm-parked', parkedNonce: 'n-parked' }), turn({ attempt: 4, messageId: 'm-stray', nonce: 'n-3' }), { kind: 'drop', why: 'a stray copy of a message of a failed round' }],
+    ['failed, a copy without a nonce (sent before nonces) → drop', progress({ status: 'failed', started: 4, completed: 4, parkedMessageId: 'm-parked', parkedNonce: 'n-parked' }), turn({ attempt: 4, messageId: 'm-stray' }), { kind: 'drop', why: 'a stray copy of a message of a failed round' }],
+    ['failed, parked before nonces: no copy can prove it is the redrive → drop', progress({ status: 'failed', started: 4, completed: 4, parkedMessageId: 'm-parked' }), turn({ attempt: 4, messageId: 'm-redriven' }), { kind: 'drop', why: 'a stray copy of a message of a failed round' }],
     // Failed for good (a 4xx, a blocked address): never parked for the DLQ, so no copy of its message
     // can be a redrive. A stray copy (a fan-out re-run, an SQS duplicate) must not POST again.
     ['failed for good, a copy of its message → drop', progress({ status: 'failed', started: 1, completed: 1 }), turn({ messageId: 'm-copy' }), { kind: 'drop', why: 'the delivery failed for good in this round' }],
@@ -250,8 +256,10 @@ describe('judgeRefusedClaim: what a message means given the recorded progress', 
   });
 
   it('asks for a new round id only for a redrive', () => {
-    judge(progress({ status: 'failed', started: 4, completed: 4, parkedMessageId: 'm-parked' }), turn({ attempt: 4, messageId: 'm-redriven' }));
+    judge(progress({ status: 'failed', started: 4, completed: 4, parkedMessageId: 'm-parked', parkedNonce: 'n-parked' }), turn({ attempt: 4, messageId: 'm-redriven', nonce: 'n-parked' }));
     expect(newRounds).toBe(1);
+    judge(progress({ status: 'failed', started: 4, completed: 4, parkedMessageId: 'm-parked', parkedNonce: 'n-parked' }), turn({ attempt: 4, messageId: 'm-stray', nonce: 'n-other' }));
+    expect(newRounds).toBe(0);
     judge(progress({ status: 'failed', started: 4, completed: 4, parkedMessageId: 'm-1' }), turn({ attempt: 4 }));
     expect(newRounds).toBe(0);
     judge(progress(), turn({ round: R1 }));
@@ -259,7 +267,7 @@ describe('judgeRefusedClaim: what a message means given the recorded progress', 
   });
 
   it('a new round id from a redrive sorts after the round it replaces', () => {
-    const verdict = judgeRefusedClaim(progress({ status: 'failed', round: R1, started: 4, completed: 4, parkedMessageId: 'm-parked' }), turn({ round: R1, attempt: 4, messageId: 'm-redriven' }), T, () => R2);
+    const verdict = judgeRefusedClaim(progress({ status: 'failed', round: R1, started: 4, completed: 4, parkedMessageId: 'm-parked', parkedNonce: 'n-parked' }), turn({ round: R1, attempt: 4, messageId: 'm-redriven', nonce: 'n-parked' }), T, () => R2);
     expect(verdict).toEqual({ kind: 'attempt', round: R2, attempt: 1, newRound: true });
     expect(R2 > R1 && R1 > '0').toBe(true);
   });
