@@ -96,6 +96,8 @@ interface Turn extends MessageTurn {
 /** What the endpoint's gates granted an attempt. */
 interface Passage {
   probe: boolean;
+  /** The probe's hold, to give it back when no POST follows. */
+  probeUntil?: number;
   /** Concurrency slot held for the POST. */
   slot?: number;
 }
@@ -179,6 +181,7 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
 
     const passage = await passGates(message, record, subscription, at, deadline);
     if (passage === undefined) return;
+    let posted = false;
     try {
       const turn = await claim(message, record, subscription, allowed, logger, at, deadline, passage.probe);
       if (turn === undefined) return;
@@ -191,9 +194,12 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
         });
         park(record, logger, reason);
       }
+      posted = true;
       await postAttempt(turn, secrets, at);
     } finally {
       if (passage.slot !== undefined) await deps.gates.releaseSlot(subscription.id, passage.slot, record.messageId);
+      // A probe that made no POST (a duplicate, another POST in flight) hands the circuit back at once.
+      if (passage.probeUntil !== undefined && !posted) await deps.subscriptions.releaseProbe(subscription.fleetId, subscription.id, passage.probeUntil);
     }
   }
 
@@ -204,14 +210,7 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
   async function passGates(message: DeliveryMessage, record: SQSRecord, subscription: SubscriptionRecord, at: Date, deadline: number): Promise<Passage | undefined> {
     const nowMs = at.getTime();
     const circuit = circuitGate(subscription.circuit, at, random);
-    let probe = false;
     if (circuit.kind === 'wait') return defer(message, circuit.seconds, 'circuitOpen');
-    if (circuit.kind === 'probe') {
-      if (!(await deps.subscriptions.claimProbe(subscription.fleetId, subscription.id, nowMs, deadline + LEASE_MARGIN_MS))) {
-        return defer(message, PROBE_TAKEN_WAIT_SECONDS + Math.floor(random() * PROBE_TAKEN_WAIT_SECONDS), 'circuitOpen');
-      }
-      probe = true;
-    }
     const limit = rateLimit(subscription, settings);
     if (limit !== undefined) {
       // The clock of the token is read now, not at the record's start: the POST follows within milliseconds.
@@ -228,10 +227,20 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
       }
     }
     const cap = concurrencyCap(subscription, settings);
-    if (cap === undefined) return { probe };
-    const slot = await deps.gates.takeSlot(subscription.id, cap, record.messageId, deadline + LEASE_MARGIN_MS, nowMs, random);
-    if (slot === undefined) return defer(message, 1 + Math.floor(random() * 3), 'concurrencyCapped');
-    return { probe, slot };
+    const slot = cap === undefined ? undefined : await deps.gates.takeSlot(subscription.id, cap, record.messageId, deadline + LEASE_MARGIN_MS, nowMs, random);
+    if (cap !== undefined && slot === undefined) return defer(message, 1 + Math.floor(random() * 3), 'concurrencyCapped');
+    const passage: Passage = { probe: false, ...(slot === undefined ? {} : { slot }) };
+    // The probe is claimed last, once nothing else can hold this delivery back.
+    if (circuit.kind === 'probe') {
+      const probeUntil = deadline + LEASE_MARGIN_MS;
+      if (!(await deps.subscriptions.claimProbe(subscription.fleetId, subscription.id, nowMs, probeUntil))) {
+        if (slot !== undefined) await deps.gates.releaseSlot(subscription.id, slot, record.messageId);
+        return defer(message, PROBE_TAKEN_WAIT_SECONDS + Math.floor(random() * PROBE_TAKEN_WAIT_SECONDS), 'circuitOpen');
+      }
+      passage.probe = true;
+      passage.probeUntil = probeUntil;
+    }
+    return passage;
   }
 
   /** Sends the message again with a delay: the same attempt, later. */
@@ -451,10 +460,16 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
     const closes = outcome === 'succeeded' || (turn.probe && !countsAgainstCircuit(outcome));
     const hasState = subscription.failingSince !== undefined || subscription.consecutiveFailures !== undefined || subscription.circuit !== undefined;
     if (closes && (hasState || turn.probe)) {
-      if (outcome !== 'succeeded' && subscription.failingSince !== undefined) return;
-      await deps.subscriptions.clearFailing(subscription.fleetId, subscription.id);
-      const { failingSince: _f, consecutiveFailures: _c, circuit, lastError: _e, ...rest } = subscription;
-      cache.update(rest);
+      const { failingSince, consecutiveFailures: _c, circuit, lastError: _e, ...rest } = subscription;
+      if (outcome === 'succeeded') {
+        await deps.subscriptions.clearFailing(subscription.fleetId, subscription.id);
+        cache.update(rest);
+      } else {
+        // A probe answered (a 4xx): the endpoint is up, so the circuit closes; the answer was still a
+        // failure, so the failing clock (auto-disable) keeps running.
+        await deps.subscriptions.closeCircuit(subscription.fleetId, subscription.id);
+        cache.update({ ...rest, ...(failingSince === undefined ? {} : { failingSince }) });
+      }
       if (circuit !== undefined) {
         deps.metrics.addMetric('circuitClosed', MetricUnit.Count, 1);
         logger.info('circuit closed: the probe succeeded');

@@ -270,6 +270,26 @@ export class SubscriptionsStore {
     });
   }
 
+  /** Gives back a probe that made no POST: the circuit is open again, its cool-down already over. */
+  async releaseProbe(fleetId: string, id: string, probeUntil: number): Promise<void> {
+    await this.conditionalUpdate({
+      Key: { fleetId, id },
+      UpdateExpression: 'SET circuit.#state = :open REMOVE circuit.probeUntil',
+      ConditionExpression: 'circuit.#state = :half AND circuit.probeUntil = :until',
+      ExpressionAttributeNames: { '#state': 'state' },
+      ExpressionAttributeValues: { ':open': 'open', ':half': 'half-open', ':until': probeUntil },
+    });
+  }
+
+  /** Closes the circuit and resets the failure count, leaving the failing clock (auto-disable) running. */
+  async closeCircuit(fleetId: string, id: string): Promise<void> {
+    await this.conditionalUpdate({
+      Key: { fleetId, id },
+      UpdateExpression: 'REMOVE circuit, consecutiveFailures',
+      ConditionExpression: 'attribute_exists(circuit) OR attribute_exists(consecutiveFailures)',
+    });
+  }
+
   /** Marks the endpoint slow (a time) or fast again (undefined). */
   async setSlow(fleetId: string, id: string, since: string | undefined): Promise<void> {
     await this.conditionalUpdate({

@@ -417,6 +417,19 @@ describe('SubscriptionsStore: endpoint health', () => {
     const takeover = await Promise.all(Array.from({ length: 4 }, () => subscriptions.claimProbe('fleet_h', 'wh_cp', T0 + 60_001, T0 + 120_000)));
     expect(takeover.filter(Boolean)).toHaveLength(1);
     expect((await stored('wh_cp'))?.circuit?.probeUntil).toBe(T0 + 120_000);
+    // A probe that made no POST hands the circuit back at once; another holder's hold is left alone.
+    await subscriptions.releaseProbe('fleet_h', 'wh_cp', T0 + 60_000);
+    expect((await stored('wh_cp'))?.circuit?.state).toBe('half-open');
+    await subscriptions.releaseProbe('fleet_h', 'wh_cp', T0 + 120_000);
+    expect((await stored('wh_cp'))?.circuit).toMatchObject({ state: 'open', openUntil: iso(T0 + 30_000) });
+    expect((await stored('wh_cp'))?.circuit?.probeUntil).toBeUndefined();
+    expect(await subscriptions.claimProbe('fleet_h', 'wh_cp', T0 + 70_000, T0 + 130_000)).toBe(true);
+    // closeCircuit removes the circuit and the count, and keeps the failing clock.
+    await fresh('wh_cc', { circuit: openedAt(T0), consecutiveFailures: 12, failingSince: iso(T0 - 1_000) });
+    await subscriptions.closeCircuit('fleet_h', 'wh_cc');
+    expect(await stored('wh_cc')).toMatchObject({ failingSince: iso(T0 - 1_000) });
+    expect((await stored('wh_cc'))?.circuit).toBeUndefined();
+    expect((await stored('wh_cc'))?.consecutiveFailures).toBeUndefined();
     // A closed circuit has no probe.
     await fresh('wh_cp_closed');
     expect(await subscriptions.claimProbe('fleet_h', 'wh_cp_closed', T0 + 60_000, T0 + 120_000)).toBe(false);

@@ -1227,16 +1227,15 @@ describe('dispatcher: circuit breaker', () => {
     const { handler } = build(() => answer(400));
     await handler(sqsEvent(sqsRecord(messageFor(sub))));
     expect(subscriptionWrites('openCircuit')).toEqual([]);
-    expect(subscriptionWrites('clearFailing')).toHaveLength(1);
+    // The circuit closes; a 4xx is still a failure, so nothing but the circuit and the count is removed.
+    const closed = subscriptionUpdates().filter((update) => /REMOVE .*circuit/.test(update.UpdateExpression ?? ''));
+    expect(closed).toHaveLength(1);
+    expect(closed[0]?.UpdateExpression).not.toContain('failingSince');
     expect(published.map((event) => event.type)).toEqual(['circuit.closed']);
   });
 
-  // Engine bug (reported): the circuit only opens after failures, which start the failing clock, so a
-  // real open circuit always comes with failingSince. applyToSubscription then returns before
-  // closing it when the probe's answer is a non-counting failure (4xx), keeping the clock running
-  // but also leaving the circuit half-open: every 4xx probe holds the endpoint to one POST per probe
-  // lease. Flip to `it` once the circuit closes without stopping the failing clock.
-  it.fails('a probe answered with a 4xx closes the circuit even while the failing clock runs (it keeps running)', async () => {
+  // A real open circuit always comes with failingSince (failures opened it): a 4xx probe must still close it.
+  it('a probe answered with a 4xx closes the circuit even while the failing clock runs (it keeps running)', async () => {
     const sub = subscription({
       circuit: openCircuit(clock.getTime() - 1),
       consecutiveFailures: 10,
@@ -1412,7 +1411,8 @@ describe('dispatcher: rate limit and concurrency cap', () => {
     const { handler, http } = build(() => answer(200));
     await handler(sqsEvent(sqsRecord(messageFor(sub))));
     expect(http.requests).toHaveLength(1);
-    expect(order).toEqual(['claimProbe', 'rate', 'slot-take', 'claim', 'record', 'clearFailing', 'slot-release']);
+    // The probe is claimed last, once neither the rate limit nor the cap can hold the delivery back.
+    expect(order).toEqual(['rate', 'slot-take', 'claimProbe', 'claim', 'record', 'clearFailing', 'slot-release']);
   });
 });
 
