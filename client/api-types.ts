@@ -123,7 +123,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a delivery with its attempts */
+        /** Get a delivery with its attempts and payload */
         get: operations["getDelivery"];
         put?: never;
         post?: never;
@@ -160,7 +160,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List stored events
+         * @description Newest first, without their data; filter by `type` and time (`since`, `until`). With `type` a page may hold fewer than `limit` items: follow `nextCursor` until it is null.
+         */
+        get: operations["listEvents"];
         put?: never;
         /**
          * Publish an event
@@ -187,6 +191,120 @@ export interface paths {
          * @description Re-delivers every stored event of the fleet in [since, until] (at most 14 days, within the 30-day retention) that matches the subscription now, with the original delivery ids. A large range continues asynchronously (`continued: true`).
          */
         post: operations["replayWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/fleets/{fleetId}/events/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a stored event with the deliveries it produced */
+        get: operations["getEvent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/fleets/{fleetId}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the fleet's deliveries
+         * @description Every webhook of the fleet, newest event first; filter by `status`, `eventType`, `httpStatus` (of the latest attempt) and the time of the delivery's event (`since`, `until`). With a filter other than time a page may hold fewer than `limit` items: follow `nextCursor` until it is null.
+         */
+        get: operations["listFleetDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/fleets/{fleetId}/portal-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a console link for one fleet
+         * @description A short-lived link to the web console that sees this fleet only (a customer portal to embed in your product). The session is stored like an API token (only a hash of its secret) with an expiry; a read-only session can only read. A portal session cannot create further sessions.
+         */
+        post: operations["createPortalSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Liveness
+         * @description Answers without a token and without touching any table: the API function is up.
+         */
+        get: operations["getHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/console": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The web console
+         * @description A single-page app for operators (with a token) and customers (with a portal-session link).
+         */
+        get: operations["getConsole"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/event-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List event types */
+        get: operations["listEventTypes"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -264,6 +382,20 @@ export interface components {
              */
             secret: string;
         };
+        EndpointHealth: {
+            /**
+             * @description The circuit: open means deliveries wait for a probe.
+             * @enum {string}
+             */
+            state: "closed" | "open" | "half-open";
+            consecutiveFailures: number;
+            /** @description When the circuit opened. */
+            since?: string;
+            nextProbeAt?: string;
+            lastError?: string;
+            /** @description Attempts take long enough for the concurrency cap to apply. */
+            slow: boolean;
+        };
         Webhook: {
             /** @example wh_01J0Z8K7Q3N5X2B4C6D8E0F1G2 */
             id: string;
@@ -282,8 +414,15 @@ export interface components {
             };
             timeoutSeconds?: number;
             maxAttempts?: number;
+            /** @description Whether deliveries verify the endpoint's TLS certificate. */
+            tlsVerify: boolean;
             /** @description Why Hookline disabled it (e.g. the endpoint answered 410). */
             disabledReason?: string;
+            /** @description When Hookline last attempted a delivery to this endpoint (kept to the minute). */
+            lastTriggeredAt?: string;
+            rateLimitPerSecond?: number;
+            maxConcurrency?: number;
+            health: components["schemas"]["EndpointHealth"];
         };
         Error: {
             error: {
@@ -324,13 +463,13 @@ export interface components {
              */
             url: string;
             /**
-             * @description Event types to deliver; omitted or empty means every type but webhook.test. No duplicates.
+             * @description Event types to deliver: catalog types and inbound types (`<provider>.<event>`) of the fleet's sources; omitted or empty means every type but webhook.test. No duplicates.
              * @example [
              *       "thread.completed",
              *       "approval.requested"
              *     ]
              */
-            events?: ("agent.created" | "agent.updated" | "agent.deleted" | "thread.created" | "thread.status.changed" | "thread.completed" | "thread.failed" | "turn.created" | "turn.completed" | "turn.failed" | "message.created" | "approval.requested" | "approval.resolved" | "approval.granted" | "schedule.created" | "schedule.deleted" | "schedule.triggered" | "connection.attached" | "connection.detached")[];
+            events?: string[];
             /** @example Production receiver */
             name?: string;
             /** @example Thread events for the billing service */
@@ -338,7 +477,7 @@ export interface components {
             /** @description Default true. */
             enabled?: boolean;
             /**
-             * @description Extra request headers (at most 20). They cannot override content-type, user-agent, host, webhook-* or X-Webhook-* headers.
+             * @description Extra request headers (at most 20). They cannot override content-type, user-agent, webhook-* or X-Webhook-* headers, nor set headers that change how the request is framed, decoded or routed (host, content-length, content-encoding, transfer-encoding, te, trailer, connection, keep-alive, upgrade, expect, proxy-*, x-http-method-override and the like).
              * @example {
              *       "X-Customer": "acme"
              *     }
@@ -347,7 +486,7 @@ export interface components {
                 [key: string]: string;
             };
             /**
-             * @description Per-attempt timeout; default 10.
+             * @description Per-attempt timeout in seconds, up to 30 (deployment setting maxAttemptTimeoutSeconds); default 10.
              * @example 10
              */
             timeoutSeconds?: number;
@@ -356,6 +495,18 @@ export interface components {
              * @example 5
              */
             maxAttempts?: number;
+            /**
+             * @description Deliveries per second to this endpoint, across all dispatchers; deliveries over it wait and consume no attempt. Default: none.
+             * @example 20
+             */
+            rateLimitPerSecond?: number;
+            /**
+             * @description Requests in flight at once to this endpoint, across all dispatchers. Without it, 10 applies while the endpoint is slow.
+             * @example 5
+             */
+            maxConcurrency?: number;
+            /** @description Verify the endpoint's TLS certificate. Always true here: this deployment does not allow insecure TLS (setting allowInsecureTls). */
+            tlsVerify?: boolean;
         };
         WebhookPage: {
             data: components["schemas"]["Webhook"][];
@@ -376,13 +527,13 @@ export interface components {
              */
             url?: string;
             /**
-             * @description Event types to deliver; omitted or empty means every type but webhook.test. No duplicates.
+             * @description Event types to deliver: catalog types and inbound types (`<provider>.<event>`) of the fleet's sources; omitted or empty means every type but webhook.test. No duplicates.
              * @example [
              *       "thread.completed",
              *       "approval.requested"
              *     ]
              */
-            events?: ("agent.created" | "agent.updated" | "agent.deleted" | "thread.created" | "thread.status.changed" | "thread.completed" | "thread.failed" | "turn.created" | "turn.completed" | "turn.failed" | "message.created" | "approval.requested" | "approval.resolved" | "approval.granted" | "schedule.created" | "schedule.deleted" | "schedule.triggered" | "connection.attached" | "connection.detached")[] | null;
+            events?: string[] | null;
             /** @example Production receiver */
             name?: string | null;
             /** @example Thread events for the billing service */
@@ -390,7 +541,7 @@ export interface components {
             /** @description true re-enables a subscription Hookline disabled. */
             enabled?: boolean;
             /**
-             * @description Extra request headers (at most 20). They cannot override content-type, user-agent, host, webhook-* or X-Webhook-* headers.
+             * @description Extra request headers (at most 20). They cannot override content-type, user-agent, webhook-* or X-Webhook-* headers, nor set headers that change how the request is framed, decoded or routed (host, content-length, content-encoding, transfer-encoding, te, trailer, connection, keep-alive, upgrade, expect, proxy-*, x-http-method-override and the like).
              * @example {
              *       "X-Customer": "acme"
              *     }
@@ -399,7 +550,7 @@ export interface components {
                 [key: string]: string;
             } | null;
             /**
-             * @description Per-attempt timeout; default 10.
+             * @description Per-attempt timeout in seconds, up to 30 (deployment setting maxAttemptTimeoutSeconds); default 10.
              * @example 10
              */
             timeoutSeconds?: number | null;
@@ -408,6 +559,18 @@ export interface components {
              * @example 5
              */
             maxAttempts?: number | null;
+            /**
+             * @description Deliveries per second to this endpoint, across all dispatchers; deliveries over it wait and consume no attempt. Default: none.
+             * @example 20
+             */
+            rateLimitPerSecond?: number | null;
+            /**
+             * @description Requests in flight at once to this endpoint, across all dispatchers. Without it, 10 applies while the endpoint is slow.
+             * @example 5
+             */
+            maxConcurrency?: number | null;
+            /** @description Verify the endpoint's TLS certificate. Always true here: this deployment does not allow insecure TLS (setting allowInsecureTls). */
+            tlsVerify?: boolean;
         };
         TestDeliveryResult: {
             deliveryId: string;
@@ -434,7 +597,7 @@ export interface components {
             responseContentLength?: number;
             errorMessage?: string;
             /** @enum {string} */
-            errorKind?: "timeout" | "connection" | "dns" | "tls" | "http" | "blocked";
+            errorKind?: "timeout" | "connection" | "dns" | "tls" | "http" | "blocked" | "interrupted";
             nextAttemptAt?: string;
             createdAt: string;
             updatedAt: string;
@@ -442,12 +605,18 @@ export interface components {
         /** @enum {string} */
         DeliveryStatus: "pending" | "succeeded" | "failed" | "disabled";
         Delivery: components["schemas"]["DeliverySummary"] & {
+            /** @description Rounds started so far. */
+            round?: number;
             responseHeaders?: {
                 [key: string]: string;
             };
             attempts: components["schemas"]["Attempt"][];
+            payload: components["schemas"]["DeliveryPayload"] & (Record<string, never> | null);
         };
         Attempt: {
+            /** @description Round of the delivery (a retry request, replay or DLQ redrive starts a new one). */
+            round: number;
+            /** @description Attempt number within its round. */
             attempt: number;
             at: string;
             statusCode?: number;
@@ -458,7 +627,7 @@ export interface components {
             };
             responseBodyExcerpt?: string;
             /** @enum {string} */
-            errorKind?: "timeout" | "connection" | "dns" | "tls" | "http" | "blocked";
+            errorKind?: "timeout" | "connection" | "dns" | "tls" | "http" | "blocked" | "interrupted";
             errorMessage?: string;
             retryInSeconds?: number;
         };
@@ -527,6 +696,76 @@ export interface components {
              * @example 2024-05-01T12:00:00Z
              */
             until: string;
+        };
+        EventPage: {
+            data: components["schemas"]["EventSummary"][];
+            nextCursor: string | null;
+        };
+        EventSummary: {
+            /** @example evt_01J0Z8K7Q3N5X2B4C6D8E0F1G2 */
+            id: string;
+            fleetId: string;
+            type: string;
+            timestamp: string;
+            /**
+             * @description How the event arrived: api, eventbridge or an inbound source.
+             * @example api
+             */
+            source: string;
+            /** @description When every delivery of the event was enqueued. */
+            fannedOutAt?: string;
+        };
+        Event: components["schemas"]["EventSummary"] & {
+            /** @description The event data as published. */
+            data?: unknown;
+            /** @description When the stored event is deleted (30-day retention). */
+            expiresAt: string;
+            /** @description The deliveries this event produced, oldest first. */
+            deliveries: components["schemas"]["DeliverySummary"][];
+        };
+        PortalSession: {
+            /**
+             * @description The console link. Its session token is in the URL fragment, which browsers never send to a server; treat the link as a secret until it expires.
+             * @example https://api.example.com/v1/console#portal=hlk_tok_…&fleet=fleet_abc123
+             */
+            url: string;
+            expiresAt: string;
+            readOnly: boolean;
+            fleetId: string;
+        };
+        /**
+         * @example {
+         *       "ttlSeconds": 900,
+         *       "readOnly": true
+         *     }
+         */
+        PortalSessionRequest: {
+            /**
+             * @description Lifetime of the link; default 3600.
+             * @example 900
+             */
+            ttlSeconds?: number;
+            /** @description A read-only session can look but not change anything. Default false. */
+            readOnly?: boolean;
+        };
+        Health: {
+            /** @enum {string} */
+            status: "ok";
+            version: string;
+        };
+        EventTypes: {
+            data: components["schemas"]["EventTypeEntry"][];
+        };
+        EventTypeEntry: {
+            /** @example thread.completed */
+            type: string;
+            /**
+             * @description `catalog`: published by producers; `inbound`: made from a provider webhook.
+             * @enum {string}
+             */
+            origin: "catalog" | "inbound";
+            /** @description Inbound sources of the fleet that publish this type. */
+            sources?: string[];
         };
     };
     responses: never;
@@ -637,6 +876,15 @@ export interface operations {
             };
             /** @description Missing or invalid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A read-only console portal session cannot change anything. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -773,6 +1021,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A read-only console portal session cannot change anything. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Not found, or in a fleet this token does not grant (never 403). */
             404: {
                 headers: {
@@ -831,6 +1088,15 @@ export interface operations {
             };
             /** @description Missing or invalid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A read-only console portal session cannot change anything. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -908,6 +1174,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A read-only console portal session cannot change anything. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Not found, or in a fleet this token does not grant (never 403). */
             404: {
                 headers: {
@@ -969,6 +1244,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A read-only console portal session cannot change anything. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Not found, or in a fleet this token does not grant (never 403). */
             404: {
                 headers: {
@@ -1006,7 +1290,7 @@ export interface operations {
                 /** @description The nextCursor of the previous page. */
                 cursor?: string;
                 status?: components["schemas"]["DeliveryStatus"];
-                eventType?: "agent.created" | "agent.updated" | "agent.deleted" | "thread.created" | "thread.status.changed" | "thread.completed" | "thread.failed" | "turn.created" | "turn.completed" | "turn.failed" | "message.created" | "approval.requested" | "approval.resolved" | "approval.granted" | "schedule.created" | "schedule.deleted" | "schedule.triggered" | "connection.attached" | "connection.detached" | "webhook.test";
+                eventType?: string;
                 /** @description Deliveries created at or after this time. */
                 since?: string;
                 /** @description Deliveries created at or before this time. */
@@ -1172,6 +1456,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A read-only console portal session cannot change anything. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Not found, or in a fleet this token does not grant (never 403). */
             404: {
                 headers: {
@@ -1192,6 +1485,76 @@ export interface operations {
             };
             /** @description The event is past its retention and was deleted. */
             410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error; the body carries only a request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /** @description Page size, default 50. */
+                limit?: number;
+                /** @description The nextCursor of the previous page. */
+                cursor?: string;
+                /** @description Only events of this type. */
+                type?: string;
+                /** @description Events at or after this time. */
+                since?: string;
+                /** @description Events at or before this time. */
+                until?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Your fleet (tenant) id. */
+                fleetId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of stored events. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventPage"];
+                };
+            };
+            /** @description Invalid input; `details` names each field and why. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found, or in a fleet this token does not grant (never 403). */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1249,6 +1612,15 @@ export interface operations {
             };
             /** @description Missing or invalid bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A read-only console portal session cannot change anything. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1339,6 +1711,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A read-only console portal session cannot change anything. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Not found, or in a fleet this token does not grant (never 403). */
             404: {
                 headers: {
@@ -1359,6 +1740,335 @@ export interface operations {
             };
             /** @description The body (or the event `data`) is too large. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error; the body carries only a request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Your fleet (tenant) id. */
+                fleetId: string;
+                /** @description An event id (`evt_…` or the producer's own). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event, its data and its deliveries. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Event"];
+                };
+            };
+            /** @description Invalid input; `details` names each field and why. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found, or in a fleet this token does not grant (never 403). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error; the body carries only a request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listFleetDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Page size, default 50. */
+                limit?: number;
+                /** @description The nextCursor of the previous page. */
+                cursor?: string;
+                status?: "pending" | "succeeded" | "failed" | "disabled";
+                eventType?: string;
+                /** @description Only deliveries whose latest attempt got this HTTP status. */
+                httpStatus?: number;
+                /** @description Deliveries of events at or after this time. */
+                since?: string;
+                /** @description Deliveries of events at or before this time. */
+                until?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Your fleet (tenant) id. */
+                fleetId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the delivery log. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryPage"];
+                };
+            };
+            /** @description Invalid input; `details` names each field and why. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found, or in a fleet this token does not grant (never 403). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error; the body carries only a request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createPortalSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Your fleet (tenant) id. */
+                fleetId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PortalSessionRequest"];
+            };
+        };
+        responses: {
+            /** @description The link and when it expires. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalSession"];
+                };
+            };
+            /** @description Invalid input; `details` names each field and why. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A read-only console portal session cannot change anything. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found, or in a fleet this token does not grant (never 403). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body (or the event `data`) is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error; the body carries only a request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The API is serving. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description Internal error; the body carries only a request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getConsole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The console page (text/html). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Internal error; the body carries only a request id. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listEventTypes: {
+        parameters: {
+            query?: {
+                /** @description Also list the inbound types of this fleet's sources (the token must grant the fleet). */
+                fleetId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The catalog (and inbound types). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventTypes"];
+                };
+            };
+            /** @description Invalid input; `details` names each field and why. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found, or in a fleet this token does not grant (never 403). */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
