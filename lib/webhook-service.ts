@@ -1,3 +1,4 @@
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { CfnOutput, Stack } from 'aws-cdk-lib';
 import type { LambdaRestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
@@ -8,6 +9,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { OPERATOR_SOURCE_SUFFIX } from '../lambdas/shared/operator-events';
 import { ENV } from '../lambdas/shared/environment';
 import { HooklineApi } from './api';
 import { resolveServiceConfig, type ServiceConfig, type WebhookServiceProps } from './config';
@@ -133,7 +135,13 @@ export class WebhookService extends Construct {
     grantDispatcher(dispatcher, grants);
     // Operator events (circuit opened/closed, subscription disabled, delivery exhausted) go to the
     // deployment's own bus, under a source the events-queue rule does not match.
-    events.bus.grantPutEventsTo(dispatcher.role);
+    dispatcher.allow(
+      new PolicyStatement({
+        actions: ['events:PutEvents'],
+        resources: [events.bus.eventBusArn],
+        conditions: { StringEquals: { 'events:source': [`${config.settings.eventSource}${OPERATOR_SOURCE_SUFFIX}`] } },
+      }),
+    );
     dispatcher.function.addEnvironment(ENV.eventBusName, events.bus.eventBusName);
 
     fanout.function.addEventSource(

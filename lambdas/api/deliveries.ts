@@ -106,7 +106,7 @@ export function deliveryRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[
         round: ulid(deps.now().getTime()),
         attempt: 1,
       });
-      await sendJson(deps.sqs, deps.queues.deliveriesUrl, message);
+      await sendJson(deps.sqs, deps.queues.deliveriesUrl, message, { messageGroupId: fleetId });
       return { statusCode: 202, body: { deliveryId: delivery.id } };
     },
   });

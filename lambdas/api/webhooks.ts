@@ -237,7 +237,7 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
         event: { id: eventId, type: event.type, timestamp, data: event.data },
         reason: 'test',
       });
-      await sendJson(deps.sqs, deps.queues.deliveriesUrl, message);
+      await sendJson(deps.sqs, deps.queues.deliveriesUrl, message, { messageGroupId: fleetId });
       return { statusCode: 202, body: { deliveryId: message.deliveryId, eventId } };
     },
   });

@@ -511,6 +511,8 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
         QueueUrl: deps.deliveriesQueueUrl,
         MessageBody: encodeQueueBody(body),
         DelaySeconds: wait.delaySeconds,
+        // The fleet is the tenant of the deliveries queue's fair queueing.
+        MessageGroupId: message.fleetId,
       }),
     );
   }

@@ -85,6 +85,8 @@ export function createFanout(deps: FanoutDeps): SqsHandler {
       matched += messages.length;
       const sent = await sendJsonBatch(deps.sqs, deps.deliveriesQueueUrl, messages, {
         concurrency: deps.sendConcurrency ?? DEFAULT_SEND_CONCURRENCY,
+        // The fleet is the tenant of the deliveries queue's fair queueing.
+        messageGroupId: event.fleetId,
       });
       calls += sent.calls;
     }

@@ -14,6 +14,11 @@ export interface BatchSendOptions {
   retries?: number;
   /** Delay before retry round n is `baseDelayMs * 2^(n-1)`. */
   baseDelayMs?: number;
+  /**
+   * The tenant, on a standard queue: SQS fair queues serve quiet groups first when one group holds
+   * a disproportionate share of in-flight messages (SQS Developer Guide, "Amazon SQS fair queues").
+   */
+  messageGroupId?: string;
 }
 
 export class QueueSendError extends Error {
@@ -55,7 +60,11 @@ export async function sendJsonBatch(
         const result = await sqs.send(
           new SendMessageBatchCommand({
             QueueUrl: queueUrl,
-            Entries: chunk.map((body, index) => ({ Id: String(index), MessageBody: body })),
+            Entries: chunk.map((body, index) => ({
+              Id: String(index),
+              MessageBody: body,
+              ...(options.messageGroupId === undefined ? {} : { MessageGroupId: options.messageGroupId }),
+            })),
           }),
         );
         for (const entry of result.Failed ?? []) {
@@ -93,8 +102,14 @@ export function chunkForBatches(bodies: readonly string[]): string[][] {
   return chunks;
 }
 
-export async function sendJson(sqs: SQSClient, queueUrl: string, body: unknown): Promise<void> {
-  await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: encodeQueueBody(body) }));
+export async function sendJson(sqs: SQSClient, queueUrl: string, body: unknown, options: Pick<BatchSendOptions, 'messageGroupId'> = {}): Promise<void> {
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: encodeQueueBody(body),
+      ...(options.messageGroupId === undefined ? {} : { MessageGroupId: options.messageGroupId }),
+    }),
+  );
 }
 
 async function forEachLimited<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {

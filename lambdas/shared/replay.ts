@@ -55,7 +55,7 @@ export async function runReplay(deps: ReplayDeps, job: ReplayJobMessage, options
     const messages = result.items
       .filter((event) => subscriptionMatches(subscription, event.type))
       .map((event) => replayMessage(subscription, event, round));
-    if (messages.length > 0) await sendJsonBatch(deps.sqs, deps.deliveriesQueueUrl, messages);
+    if (messages.length > 0) await sendJsonBatch(deps.sqs, deps.deliveriesQueueUrl, messages, { messageGroupId: job.fleetId });
     enqueued += messages.length;
     cursor = result.nextCursor;
     if (cursor === undefined) return { enqueued, continued: false };

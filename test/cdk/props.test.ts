@@ -218,7 +218,7 @@ describe('optional integrations', () => {
   it('every alarm notifies the topic on alarm and on recovery', () => {
     const topicRef = { Ref: logicalIdByPath(template, 'AWS::SNS::Topic', 'Alarms/Resource') };
     const alarms = Object.values(resources(template, 'AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(7);
+    expect(alarms).toHaveLength(9);
     for (const alarm of alarms) {
       expect(alarm.Properties!.AlarmActions).toEqual([topicRef]);
       expect(alarm.Properties!.OKActions).toEqual([topicRef]);

@@ -55,6 +55,7 @@ const functionId = (name: string) => logicalIdByPath(template, 'AWS::Lambda::Fun
 const roleId = (name: string) => logicalIdByPath(template, 'AWS::IAM::Role', `${name}/Role/Resource`);
 /** The inbound key secret, as a flattened Ref (its ARN). */
 const inboundKeyId = () => logicalIdByPath(template, 'AWS::SecretsManager::Secret', 'InboundKey/Resource');
+const busId = () => logicalIdByPath(template, 'AWS::Events::EventBus', 'Events/Bus/Resource');
 const inboundKey = () => `<${inboundKeyId()}>`;
 const logGroupId = (name: string) => logicalIdByPath(template, 'AWS::Logs::LogGroup', `${name}/Logs/Resource`);
 
@@ -261,6 +262,8 @@ describe('functions', () => {
       ...(handler === 'api'
         ? { [ENV.inboundSourcesTable]: { Ref: tableId('InboundSources') }, [ENV.inboundKeySecret]: { Ref: inboundKeyId() } }
         : {}),
+      // Operator events go to the deployment's bus.
+      ...(handler === 'dispatcher' ? { [ENV.eventBusName]: { Ref: expect.stringMatching(/^HooklineEventsBus/) } } : {}),
       POWERTOOLS_SERVICE_NAME: `hookline-${handler}`,
       POWERTOOLS_METRICS_NAMESPACE: 'Hookline',
       POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -346,8 +349,19 @@ describe('IAM: least privilege', () => {
       [`${table('Deliveries')}/index/bySubscriptionStatus`]: sorted(TABLE_READ_WRITE_ACTIONS),
       [`${table('Deliveries')}/index/byFleet`]: sorted(TABLE_READ_WRITE_ACTIONS),
       [SECRET_ARN]: sorted(DISPATCHER_SECRET_ACTIONS),
-      [queue('Queues/Deliveries')]: CONSUME,
+      // Consumes the deliveries queue and sends each retry's next message to it.
+      [queue('Queues/Deliveries')]: sorted([...CONSUME, 'sqs:SendMessage']),
+      // Operator events only: the statement's condition pins the source (checked below).
+      [`<${busId()}.Arn>`]: ['events:PutEvents'],
     });
+  });
+
+  it('dispatcher: PutEvents only with the operator source, on its own bus', () => {
+    const statements = Object.values(resources(template, 'AWS::IAM::Policy'))
+      .flatMap((policy) => policy.Properties!.PolicyDocument.Statement)
+      .filter((statement) => asArray(statement.Action).includes('events:PutEvents'));
+    expect(statements).toHaveLength(1);
+    expect(statements[0].Condition).toEqual({ StringEquals: { 'events:source': ['hookline.operator'] } });
   });
 
   it('no statement anywhere uses Resource "*" except the X-Ray trace actions', () => {
@@ -496,7 +510,7 @@ describe('alarms and dashboard', () => {
     for (const a of Object.values(resources(template, 'AWS::CloudWatch::Alarm'))) {
       expect(a.Properties!.AlarmActions).toBeUndefined();
     }
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 });
