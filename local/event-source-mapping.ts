@@ -36,6 +36,8 @@ export interface EventSourceMapping {
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
+/** How long stop() waits for invocations still running (timed-out ones included). */
+const STOP_WAIT_MS = 10_000;
 const FIRST_RETRY_DELAY_MS = 100;
 const MAX_RETRY_DELAY_MS = 5_000;
 
@@ -73,7 +75,15 @@ export function startEventSourceMapping(options: EventSourceMappingOptions): Eve
       stopped ??= (async () => {
         polling.abort();
         await Promise.all(pollers);
-        await Promise.allSettled([...mapping.running]);
+        // Bounded: an invocation that never ends (a hung dependency) must not hold the stop forever.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.allSettled([...mapping.running]),
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, STOP_WAIT_MS);
+          }),
+        ]);
+        clearTimeout(timer);
       })();
       return stopped;
     },

@@ -163,6 +163,7 @@ describe('GET /fleets/{fleetId}/webhooks/{id}', () => {
       disabledReason: 'endpoint answered 410',
       createdAt: record.createdAt,
       updatedAt: record.updatedAt,
+      health: { state: 'closed', consecutiveFailures: 0, slow: false },
     });
     const get = h.ddb.commandCalls(GetCommand).find((c) => c.args[0].input.TableName === TABLES.subscriptions)!;
     expect(get.args[0].input.ConsistentRead).toBe(true);
@@ -286,6 +287,7 @@ describe('POST /fleets/{fleetId}/webhooks/{id}/test', () => {
         subscriptionId: record.id,
         event: { id: response.body.eventId, type: 'webhook.test', timestamp: NOW.toISOString(), data: expect.any(Object) },
         reason: 'test',
+        nonce: expect.stringMatching(/^[A-Za-z0-9_-]{16}$/),
       },
     ]);
   });
