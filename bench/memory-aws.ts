@@ -52,9 +52,15 @@ export function installMemoryAws(state: MemoryAwsState): MemoryAws {
     [GetCommand, async (input: { TableName: string; Key: { fleetId?: string; id: string } }) =>
       input.TableName === state.subscriptionsTable ? { Item: byKey.get(`${input.Key.fleetId}\0${input.Key.id}`) } : {}],
     [PutCommand, async () => ({})],
-    // markFailing asks for the clock it started; the update's own value is what DynamoDB would return.
-    [UpdateCommand, async (input: { ReturnValues?: string; ExpressionAttributeValues?: Record<string, unknown> }) =>
-      input.ReturnValues === 'UPDATED_NEW' ? { Attributes: { failingSince: input.ExpressionAttributeValues?.[':now'] } } : {}],
+    [UpdateCommand, async (input: { TableName: string; Key: { fleetId?: string; id: string }; UpdateExpression?: string; ReturnValues?: string; ExpressionAttributeValues?: Record<string, unknown> }) => {
+      // lastTriggeredAt is kept, as DynamoDB would, so the dispatcher writes it once a minute, not per delivery.
+      if (input.TableName === state.subscriptionsTable && input.UpdateExpression === 'SET lastTriggeredAt = :at') {
+        const stored = byKey.get(`${input.Key.fleetId}\0${input.Key.id}`);
+        if (stored !== undefined) stored.lastTriggeredAt = input.ExpressionAttributeValues?.[':at'] as string;
+      }
+      // A claim asks for its round number; the failing clock for the state it leaves.
+      return input.ReturnValues === 'UPDATED_NEW' ? { Attributes: { rounds: 1 } } : input.ReturnValues === 'ALL_NEW' ? { Attributes: { failingSince: input.ExpressionAttributeValues?.[':now'], consecutiveFailures: 1 } } : {};
+    }],
     [QueryCommand, async (input: { TableName: string; Limit?: number; ExpressionAttributeValues?: Record<string, unknown>; ExclusiveStartKey?: { id?: string } }) => {
       if (input.TableName !== state.subscriptionsTable) return { Items: [] };
       const fleet = byFleet.get(String(input.ExpressionAttributeValues?.[':fleetId'])) ?? [];

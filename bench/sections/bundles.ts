@@ -207,6 +207,8 @@ function lambdaEnvironment(functionName: string): NodeJS.ProcessEnv {
     [ENV.deliveriesQueueUrl]: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-deliveries',
     [ENV.secretPrefix]: 'hookline/bench/',
     [ENV.settings]: '{}',
+    [ENV.inboundSourcesTable]: 'bench-InboundSources',
+    [ENV.inboundKeySecret]: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:bench-inbound-key',
     POWERTOOLS_SERVICE_NAME: `hookline-${functionName}`,
     POWERTOOLS_LOG_LEVEL: 'INFO',
     POWERTOOLS_METRICS_NAMESPACE: 'Hookline',

@@ -85,7 +85,8 @@ export function readRequest(event: APIGatewayProxyEvent, fallbackRequestId: stri
  * domain's base path) in front of the resource path. Behind API Gateway the scheme is always https.
  */
 function publicBaseUrl(event: APIGatewayProxyEvent, headers: Readonly<Record<string, string>>): { baseUrl?: string } {
-  const host = headers.host ?? event.requestContext?.domainName;
+  // The host API Gateway saw (a custom domain's, not the execute-api one behind it); the Host header locally.
+  const host = event.requestContext?.domainName || headers.host;
   if (host === undefined || !/^[A-Za-z0-9.:[\]-]{1,255}$/.test(host)) return {};
   const contextPath = event.requestContext?.path;
   const prefix =

@@ -78,6 +78,8 @@ const PARKED_MEMORY = 10_000;
 const LAST_TRIGGERED_RESOLUTION_MS = 60_000;
 /** A delivery that finds another dispatcher's probe just claimed looks again in this many seconds (plus jitter). */
 const PROBE_TAKEN_WAIT_SECONDS = 5;
+/** A duplicate that finds another POST of its delivery in flight looks again this soon (or when the claim runs out). */
+const CLAIM_WAIT_SECONDS = 5;
 
 /** One message's attempt, as the dispatcher carries it from claim to plan. */
 interface Turn extends MessageTurn {
@@ -336,8 +338,10 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
           ({ round, attempt, newRound } = verdict);
           continue;
         case 'wait':
-          deps.metrics.addMetric('claimsDeferred', MetricUnit.Count, 1);
-          throw new RequeueError(`another attempt of this delivery is in flight; looking again in ${verdict.seconds} s`, verdict.seconds);
+          // Another POST of this delivery is in flight. Look again soon, as a new delayed message:
+          // waiting by visibility would count receives towards the DLQ while the other POST runs.
+          await defer(message, Math.min(verdict.seconds, CLAIM_WAIT_SECONDS), 'claimsDeferred');
+          return undefined;
         case 'interrupted': {
           const roundNumber = result.progress?.rounds ?? 1;
           const turn: Turn = { ...base, holder: undefined, round: verdict.round, attempt: verdict.attempt, roundNumber };

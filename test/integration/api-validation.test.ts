@@ -120,6 +120,12 @@ describe('GET /openapi.json through the local front', () => {
         'POST /fleets/{fleetId}/inbound-sources/{id}/rotate',
         'POST /inbound/{sourceId}',
         'GET /inbound/{sourceId}',
+        'GET /fleets/{fleetId}/events',
+        'GET /fleets/{fleetId}/events/{id}',
+        'GET /fleets/{fleetId}/deliveries',
+        'POST /fleets/{fleetId}/portal-sessions',
+        'GET /health',
+        'GET /console',
       ].sort(),
     );
     expect((response.body.components.schemas.CreateWebhookRequest.properties.maxAttempts as { maximum: number }).maximum).toBe(6);

@@ -209,8 +209,10 @@ describe('pipeline on the local runtime', { timeout: 30_000 }, () => {
       await harness.sqs.send(new SendMessageCommand({ QueueUrl: harness.runtime.queues.deliveriesUrl, MessageBody: JSON.stringify(message) }));
     }
     // Each copy is judged against the record (already delivered in its round) and deleted without a POST.
-    await waitFor('the duplicates handled', async () =>
-      (await queueDepth(harness.sqs, harness.runtime.queues.deliveriesUrl)) === 0 ? true : undefined,
+    await waitFor(
+      'the duplicates handled',
+      async () => ((await queueDepth(harness.sqs, harness.runtime.queues.deliveriesUrl)) === 0 ? true : undefined),
+      30_000,
     );
     await sleep(1_000);
     const record = await settledDelivery(deliveryId, (found) => found.status === 'succeeded');

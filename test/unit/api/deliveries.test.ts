@@ -207,6 +207,7 @@ describe('POST /fleets/{fleetId}/deliveries/{id}/retry', () => {
         subscriptionId: sub.id,
         event: { id: event.id, type: event.type, timestamp: event.timestamp, data: { a: 1 } },
         reason: 'retry',
+        nonce: expect.stringMatching(/^[A-Za-z0-9_-]{16}$/),
         round: sent[0]?.round,
         attempt: 1,
       },

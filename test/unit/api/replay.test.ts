@@ -85,9 +85,13 @@ describe('runReplay', () => {
       // the fan-out's round '0' and any earlier round, so a retry still waiting from one is dropped.
       round: bodies[0].round,
       attempt: 1,
+      nonce: expect.stringMatching(/^[A-Za-z0-9_-]{16}$/),
     });
     expect(bodies[0].round).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
     expect(new Set(bodies.map((body) => body.round))).toEqual(new Set([bodies[0].round]));
+    // The fleet is the message group: SQS fair queues keep one busy fleet from delaying the others.
+    const groups = sqsMock.commandCalls(SendMessageBatchCommand).flatMap((c) => (c.args[0].input.Entries ?? []).map((e) => e.MessageGroupId));
+    expect(groups).toEqual(Array.from({ length: 20 }, () => FLEET));
     expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
   });
 

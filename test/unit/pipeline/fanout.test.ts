@@ -125,6 +125,7 @@ describe('fan-out of an EventBridge event', () => {
       subscriptionId: subs[0]?.id,
       event: { id: stored.id, type: 'thread.completed', timestamp: stored.timestamp, data: { threadId: 't-1' } },
       reason: 'fanout',
+      nonce: expect.stringMatching(/^[A-Za-z0-9_-]{16}$/),
     });
     const marks = ddb.commandCalls(UpdateCommand, { TableName: TABLES.events });
     expect(marks).toHaveLength(1);
@@ -140,7 +141,11 @@ describe('fan-out of an EventBridge event', () => {
     sqsMock.resetHistory();
     await handler(sqsEvent(sqsRecord(body)));
     expect(first[0]?.event.id).toBe('order-42');
-    expect(sentMessages()).toEqual(first);
+    // The same messages, each with a nonce of its own (a stray copy is never taken for a DLQ redrive).
+    const withoutNonce = (messages: DeliveryMessage[]) => messages.map(({ nonce: _nonce, ...message }) => message);
+    const again = sentMessages();
+    expect(withoutNonce(again)).toEqual(withoutNonce(first));
+    expect(new Set([...first, ...again].map((message) => message.nonce)).size).toBe(first.length + again.length);
   });
 
   it('is a no-op for an event already fanned out', async () => {
