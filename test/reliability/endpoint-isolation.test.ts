@@ -135,17 +135,19 @@ describe('rate limit and concurrency cap, across dispatchers', () => {
     await enqueue(h, deliveryMessages(subscription, 500));
     await waitFor('500 deliveries', () => (new Set(target.seen.requests.map((r) => r.id)).size >= 500 ? true : undefined), 90_000);
 
-    const perSecond = new Map<number, number>();
-    for (const request of target.seen.requests) perSecond.set(Math.floor(request.at / 1000), (perSecond.get(Math.floor(request.at / 1000)) ?? 0) + 1);
-    const seconds = [...perSecond.keys()].sort((a, b) => a - b);
-    // Whole seconds only: the first and the last are partial.
-    const full = seconds.slice(1, -1).map((second) => perSecond.get(second) ?? 0);
-    // The limit holds in every second (+10 % for the moment between a token and its POST's arrival).
-    expect(Math.max(...full)).toBeLessThanOrEqual(22);
-    // And the limiter does not starve the endpoint. How close the mean comes to 20 depends on how
+    // Tokens are counted per second where they are taken; on a loaded machine a stalled second's
+    // POSTs can land in the next, so arrivals are checked over windows, not single seconds.
+    const arrivals = target.seen.requests.map((request) => request.at).sort((a, b) => a - b);
+    const spanSeconds = (arrivals.at(-1)! - arrivals[0]!) / 1000;
+    // 500 at 20 a second cannot take less than about 24 s (the first second's 20 come at once).
+    expect(spanSeconds).toBeGreaterThanOrEqual((500 - 2 * 20) / 20);
+    for (const [index, at] of arrivals.entries()) {
+      const inWindow = arrivals.slice(index).filter((other) => other < at + 5_000).length;
+      expect(inWindow, 'POSTs within 5 s').toBeLessThanOrEqual(5 * 20 + 20);
+    }
+    // And the limiter does not starve the endpoint. How close the rate comes to 20 depends on how
     // fast this machine runs the pipeline; the benchmark measures it, this only catches a stall.
-    const mean = full.reduce((sum, n) => sum + n, 0) / full.length;
-    expect(mean).toBeGreaterThanOrEqual(10);
+    expect(500 / spanSeconds).toBeGreaterThanOrEqual(10);
     expect(target.seen.requests).toHaveLength(500);
   }, 120_000);
 
