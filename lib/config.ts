@@ -17,7 +17,7 @@ import {
 export interface HooklineSettingsProps {
   /**
    * Event types producers may publish and subscribers may choose from (dotted lower-case words).
-   * @default seed 001's catalog (`DEFAULT_EVENT_CATALOG`)
+   * @default the built-in catalog (`DEFAULT_EVENT_CATALOG`)
    */
   readonly eventCatalog?: readonly string[];
   /**
@@ -69,7 +69,7 @@ export interface HooklineSettingsProps {
    */
   readonly allowInsecureTls?: boolean;
   /**
-   * Prefix of the seed-scheme headers (`<prefix>-Delivery-Id`, `-Timestamp`, `-Signature`).
+   * Prefix of the hex-scheme headers (`<prefix>-Delivery-Id`, `-Timestamp`, `-Signature`).
    * @default 'X-Webhook'
    */
   readonly signatureHeaderPrefix?: string;

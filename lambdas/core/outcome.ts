@@ -1,7 +1,7 @@
 import type { AttemptErrorKind } from './records';
 
 /**
- * What one attempt means for its delivery (DESIGN.md "Outcome of an attempt"): 2xx succeeds;
+ * What one attempt means for its delivery (docs/internals.md, "Dispatch, retries, DLQ"): 2xx succeeds;
  * network trouble, 408, 429 and 5xx retry; 410 disables the subscription; a blocked address and
  * every other status (redirects are not followed) fail for good.
  */

@@ -120,7 +120,7 @@ export interface AttemptRecord {
   retryInSeconds?: number;
 }
 
-/** Deliveries table item (PK id). Field names follow seed 003. */
+/** Deliveries table item (PK id). Field names follow the delivery-log shape customers know from other webhook services. */
 export interface DeliveryRecord {
   /** `dlv_` + 26 chars, deterministic per (fleet, event, subscription). */
   id: string;

@@ -10,7 +10,7 @@ import { z } from 'zod';
 /** The event type reserved for `POST …/webhooks/{id}/test`; it can never be subscribed to. */
 export const TEST_EVENT_TYPE = 'webhook.test';
 
-/** Seed 001's catalog, minus the reserved test type. */
+/** The default catalog of an agent platform's events, minus the reserved test type. */
 export const DEFAULT_EVENT_CATALOG: readonly string[] = [
   'agent.created',
   'agent.updated',
@@ -33,7 +33,7 @@ export const DEFAULT_EVENT_CATALOG: readonly string[] = [
   'connection.detached',
 ];
 
-/** Delays in seconds before retry 1, 2, … (DESIGN.md: 5 s, 30 s, 2 min, 10 min, 1 h, 3 h, 6 h, 10 h). */
+/** Delays in seconds before retry 1, 2, … (5 s, 30 s, 2 min, 10 min, 1 h, 3 h, 6 h, 10 h: about 20 h in all). */
 export const DEFAULT_RETRY_DELAYS_SECONDS: readonly number[] = [5, 30, 120, 600, 3_600, 10_800, 21_600, 36_000];
 
 /** SQS refuses a visibility timeout above 12 hours (and counts it from the receive). */
@@ -99,7 +99,7 @@ export const deploymentSettingsSchema = z
     maxAttemptTimeoutSeconds: z.number().int().min(1).max(MAX_ATTEMPT_TIMEOUT_SECONDS).default(30),
     /** Whether a subscription may set `tlsVerify: false` (deliveries then skip certificate checks). */
     allowInsecureTls: z.boolean().default(false),
-    /** Prefix of the seed-scheme headers: `<prefix>-Delivery-Id`, `-Timestamp`, `-Signature`. */
+    /** Prefix of the hex-scheme headers: `<prefix>-Delivery-Id`, `-Timestamp`, `-Signature`. */
     signatureHeaderPrefix: z
       .string()
       .regex(HEADER_PREFIX_PATTERN, 'must be an HTTP header name fragment such as "X-Webhook"')

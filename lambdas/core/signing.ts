@@ -2,8 +2,8 @@ import { createHmac } from 'node:crypto';
 import { signingKeyBytes } from './secrets';
 
 /**
- * Request signing, two schemes side by side (DESIGN.md "Delivery contract"): Standard Webhooks,
- * which the `standardwebhooks` and `svix` packages verify as they are, and seed 000's
+ * Request signing, two schemes side by side (README, "Delivery contract"): Standard Webhooks,
+ * which the `standardwebhooks` and `svix` packages verify as they are, and the hex scheme's
  * `<prefix>-Signature: sha256=<hex>` keyed with the whole secret string.
  */
 
@@ -25,7 +25,7 @@ export function signStandardWebhooks(input: StandardWebhooksInput): string {
     .join(' ');
 }
 
-export function signSeedScheme(input: { timestamp: number; body: string; secret: string }): string {
+export function signHexScheme(input: { timestamp: number; body: string; secret: string }): string {
   assertUnixSeconds(input.timestamp);
   const mac = createHmac('sha256', Buffer.from(input.secret, 'utf8'));
   return `sha256=${mac.update(`${input.timestamp}.${input.body}`, 'utf8').digest('hex')}`;
@@ -66,7 +66,7 @@ export function buildDeliveryHeaders(input: DeliveryHeadersInput): Record<string
   });
   headers[`${prefix}-delivery-id`] = input.deliveryId;
   headers[`${prefix}-timestamp`] = timestamp;
-  headers[`${prefix}-signature`] = signSeedScheme({ timestamp: input.timestamp, body: input.body, secret: current });
+  headers[`${prefix}-signature`] = signHexScheme({ timestamp: input.timestamp, body: input.body, secret: current });
   return headers;
 }
 

@@ -1,7 +1,7 @@
 import type { SubscriptionRecord } from '../core/records';
 
 /**
- * Nothing is kept between batches by default: DESIGN.md promises that a rotation (a new secret
+ * Nothing is kept between batches by default: the delivery contract promises that a rotation (a new secret
  * version on the subscription), a disable or a new URL applies to the very next attempt. Concurrent
  * lookups (the records of one batch) still share one read.
  */

@@ -68,7 +68,7 @@ function verifiesStandardWebhooks(secret: string, delivery: ReceivedDelivery): b
 }
 
 /** Seed scheme, recomputed here from its definition rather than with Hookline's own signer. */
-function verifiesSeedScheme(secret: string, delivery: ReceivedDelivery): boolean {
+function verifiesHexScheme(secret: string, delivery: ReceivedDelivery): boolean {
   const timestamp = header(delivery, 'x-webhook-timestamp');
   const expected = Buffer.from(
     `sha256=${createHmac('sha256', secret).update(`${timestamp}.${delivery.body}`).digest('hex')}`,
@@ -209,7 +209,7 @@ describe('npm start (local mode), end to end', () => {
     );
     for (const delivery of receiver.received) {
       expect(verifiesStandardWebhooks(secret, delivery)).toBe(true);
-      expect(verifiesSeedScheme(secret, delivery)).toBe(true);
+      expect(verifiesHexScheme(secret, delivery)).toBe(true);
       expect(verifiesStandardWebhooks('whsec_' + Buffer.alloc(32, 7).toString('base64'), delivery)).toBe(false);
       const envelope = envelopeOf(delivery);
       expect(envelope.fleetId).toBe(FLEET);
@@ -294,7 +294,7 @@ describe('npm start (local mode), end to end', () => {
     );
     for (const delivery of replays) {
       expect(header(delivery, 'webhook-id')).toBe(originalIds.get(envelopeOf(delivery).id));
-      expect(verifiesSeedScheme(secret, delivery)).toBe(true);
+      expect(verifiesHexScheme(secret, delivery)).toBe(true);
     }
   });
 
@@ -316,7 +316,7 @@ describe('npm start (local mode), end to end', () => {
     const delivery = await waitUntil('a delivery after the restart', () => receiver.received[before], DELIVERY_TIMEOUT_MS);
     // Signed with the secret issued before the restart: the secret survived too.
     expect(verifiesStandardWebhooks(secret, delivery)).toBe(true);
-    expect(verifiesSeedScheme(secret, delivery)).toBe(true);
+    expect(verifiesHexScheme(secret, delivery)).toBe(true);
 
     const attemptLine = await waitUntil(
       'a JSON attempt log line',

@@ -10,7 +10,7 @@ import {
   reservedHeaderReason,
   isValidHeaderName,
   isValidHeaderValue,
-  signSeedScheme,
+  signHexScheme,
   signStandardWebhooks,
 } from '../../../lambdas/core/signing';
 
@@ -93,18 +93,18 @@ describe('signStandardWebhooks', () => {
   });
 });
 
-describe('signSeedScheme', () => {
+describe('signHexScheme', () => {
   it('is sha256=<hex HMAC-SHA256 of "{timestamp}.{body}"> keyed with the whole secret string', () => {
     const secret = generateSigningSecret();
     const expected = createHmac('sha256', Buffer.from(secret, 'utf8')).update(`1700000000.${body}`, 'utf8').digest('hex');
-    expect(signSeedScheme({ timestamp: 1_700_000_000, body, secret })).toBe(`sha256=${expected}`);
+    expect(signHexScheme({ timestamp: 1_700_000_000, body, secret })).toBe(`sha256=${expected}`);
   });
 
   it('changes with the body, the timestamp and the secret', () => {
-    const base = signSeedScheme({ timestamp: 1, body: 'a', secret: 's' });
-    expect(signSeedScheme({ timestamp: 1, body: 'b', secret: 's' })).not.toBe(base);
-    expect(signSeedScheme({ timestamp: 2, body: 'a', secret: 's' })).not.toBe(base);
-    expect(signSeedScheme({ timestamp: 1, body: 'a', secret: 't' })).not.toBe(base);
+    const base = signHexScheme({ timestamp: 1, body: 'a', secret: 's' });
+    expect(signHexScheme({ timestamp: 1, body: 'b', secret: 's' })).not.toBe(base);
+    expect(signHexScheme({ timestamp: 2, body: 'a', secret: 's' })).not.toBe(base);
+    expect(signHexScheme({ timestamp: 1, body: 'a', secret: 't' })).not.toBe(base);
   });
 });
 
@@ -126,7 +126,7 @@ describe('buildDeliveryHeaders', () => {
       }),
       'x-webhook-delivery-id': 'dlv_01JNKV3Y0RZ8W5T2P4M6Q9B7CD',
       'x-webhook-timestamp': '1700000000',
-      'x-webhook-signature': signSeedScheme({ timestamp, body, secret: current }),
+      'x-webhook-signature': signHexScheme({ timestamp, body, secret: current }),
     });
   });
 
