@@ -1,4 +1,5 @@
 import { parseCliArgs, USAGE, UsageError, type CliCommand, type Target } from './args';
+import { runSecretsCli } from './secrets';
 import { openTokensStore, TargetError, type OpenedStore } from './target';
 import { createToken, listTokens, revokeToken } from './tokens';
 
@@ -21,6 +22,8 @@ const defaultIo: CliIo = {
  * errors), 2 usage error. The token is printed once; only its hash is stored.
  */
 export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
+  // `hookline secrets …` (rekey) parses its own arguments: see cli/secrets.ts.
+  if (argv[0] === 'secrets') return runSecretsCli(argv.slice(1), io);
   let command: CliCommand;
   try {
     command = parseCliArgs(argv, io.env ?? process.env);

@@ -1,9 +1,7 @@
-import { ArnFormat, Stack } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import type { Construct } from 'constructs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { HooklineFunction } from './functions';
-import { acknowledge, wildcardResourceFinding } from './nag';
 import type { HooklineQueues } from './queues';
 import type { HooklineTable, HooklineTables } from './tables';
 
@@ -16,15 +14,8 @@ export const TABLE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', '
 export const TABLE_READ_WRITE_ACTIONS = [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS];
 /** What DynamoDB asks of the caller's principal when a table uses a customer-managed key. */
 export const TABLE_KEY_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'];
-export const API_SECRET_ACTIONS = [
-  'secretsmanager:CreateSecret',
-  'secretsmanager:PutSecretValue',
-  'secretsmanager:GetSecretValue',
-  'secretsmanager:DeleteSecret',
-  'secretsmanager:DescribeSecret',
-  'secretsmanager:TagResource',
-];
-export const DISPATCHER_SECRET_ACTIONS = ['secretsmanager:GetSecretValue'];
+/** All the API and the dispatcher do with Secrets Manager: read the one signing-key secret. */
+export const SIGNING_KEY_ACTIONS = ['secretsmanager:GetSecretValue'];
 
 export function tableStatement(target: HooklineTable, actions: readonly string[]): PolicyStatement {
   const indexes = actions.includes('dynamodb:Query')
@@ -33,32 +24,17 @@ export function tableStatement(target: HooklineTable, actions: readonly string[]
   return new PolicyStatement({ actions: [...actions], resources: [target.table.tableArn, ...indexes] });
 }
 
-/** `arn:<partition>:secretsmanager:<region>:<account>:secret:<prefix>*`, every signing secret and only those. */
-export function secretPrefixArn(scope: Construct, secretPrefix: string): string {
-  return Stack.of(scope).formatArn({
-    service: 'secretsmanager',
-    resource: 'secret',
-    resourceName: `${secretPrefix}*`,
-    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-  });
-}
-
 export interface GrantContext {
   readonly tables: HooklineTables;
   readonly queues: HooklineQueues;
-  readonly secretPrefix: string;
+  /** The secret holding the key ring that seals every subscription's signing secret. */
+  readonly signingKey: ISecret;
   readonly tableEncryptionKey?: IKey;
 }
 
-function allowSecrets(fn: HooklineFunction, context: GrantContext, actions: readonly string[]): void {
-  const arn = secretPrefixArn(fn, context.secretPrefix);
-  fn.allow(new PolicyStatement({ actions: [...actions], resources: [arn] }));
-  acknowledge(
-    fn.role,
-    wildcardResourceFinding(fn, arn),
-    'Signing secrets are created at run time, one per subscription, under the deployment secret prefix; ' +
-      'the prefix wildcard is the narrowest ARN that covers them and no other secret.',
-  );
+/** GetSecretValue on the signing-key secret's own ARN: no prefix wildcard, no other secret. */
+function allowSigningKey(fn: HooklineFunction, context: GrantContext): void {
+  fn.allow(new PolicyStatement({ actions: SIGNING_KEY_ACTIONS, resources: [context.signingKey.secretArn] }));
 }
 
 function allowTableKey(fn: HooklineFunction, context: GrantContext): void {
@@ -66,7 +42,7 @@ function allowTableKey(fn: HooklineFunction, context: GrantContext): void {
   fn.allow(new PolicyStatement({ actions: TABLE_KEY_ACTIONS, resources: [context.tableEncryptionKey.keyArn] }));
 }
 
-/** API: every table but tokens read-write, tokens read-only, publish to both queues, manage secrets. */
+/** API: every table but tokens read-write, tokens read-only, publish to both queues, read the signing key. */
 export function grantApi(fn: HooklineFunction, context: GrantContext): void {
   const { tables, queues } = context;
   fn.allow(tableStatement(tables.subscriptions, TABLE_READ_WRITE_ACTIONS));
@@ -75,7 +51,7 @@ export function grantApi(fn: HooklineFunction, context: GrantContext): void {
   fn.allow(tableStatement(tables.tokens, TABLE_READ_ACTIONS));
   queues.eventsQueue.grantSendMessages(fn.role);
   queues.deliveriesQueue.grantSendMessages(fn.role);
-  allowSecrets(fn, context, API_SECRET_ACTIONS);
+  allowSigningKey(fn, context);
   allowTableKey(fn, context);
 }
 
@@ -95,13 +71,13 @@ export function grantFanout(fn: HooklineFunction, context: GrantContext): void {
 /**
  * Dispatcher: subscriptions read plus UpdateItem (failure tracking, auto-disable), deliveries
  * read-write (attempt records; Query on the by-status index ends pending deliveries as disabled),
- * signing secrets read. Consuming the deliveries queue, ChangeMessageVisibility included, is
+ * the signing key read. Consuming the deliveries queue, ChangeMessageVisibility included, is
  * granted by its event source.
  */
 export function grantDispatcher(fn: HooklineFunction, context: GrantContext): void {
   const { tables } = context;
   fn.allow(tableStatement(tables.subscriptions, [...TABLE_READ_ACTIONS, 'dynamodb:UpdateItem']));
   fn.allow(tableStatement(tables.deliveries, TABLE_READ_WRITE_ACTIONS));
-  allowSecrets(fn, context, DISPATCHER_SECRET_ACTIONS);
+  allowSigningKey(fn, context);
   allowTableKey(fn, context);
 }

@@ -8,6 +8,7 @@ import {
   SUBSCRIPTIONS_TABLE,
   TOKENS_TABLE,
   type KeyAttribute,
+  projectionOf,
   type TableSchema,
 } from '../lambdas/core/table-schema';
 
@@ -61,9 +62,8 @@ export class HooklineTables extends Construct {
         indexName: index.indexName,
         partitionKey: attribute(index.partitionKey),
         sortKey: index.sortKey === undefined ? undefined : attribute(index.sortKey),
-        ...(index.nonKeyAttributes === undefined
-          ? { projectionType: ProjectionType.ALL }
-          : { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...index.nonKeyAttributes] }),
+        projectionType: ProjectionType[projectionOf(index).type],
+        ...(projectionOf(index).nonKeyAttributes === undefined ? {} : { nonKeyAttributes: projectionOf(index).nonKeyAttributes }),
       });
     }
     return { table, schema };

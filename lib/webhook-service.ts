@@ -4,6 +4,7 @@ import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { EventBus } from 'aws-cdk-lib/aws-events';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../lambdas/shared/environment';
@@ -14,6 +15,7 @@ import { HooklineFunction } from './functions';
 import { HooklineMonitoring } from './monitoring';
 import { grantApi, grantDispatcher, grantFanout, type GrantContext } from './permissions';
 import { HooklineQueues } from './queues';
+import { HooklineSigningKey } from './signing-key';
 import { HooklineTables } from './tables';
 
 export type { HooklineLogLevel, HooklineSettingsProps, WebhookServiceProps } from './config';
@@ -32,6 +34,8 @@ export class WebhookService extends Construct {
   readonly eventsTable: Table;
   readonly deliveriesTable: Table;
   readonly tokensTable: Table;
+  /** The one secret holding the key ring that seals every subscription's signing secret. */
+  readonly signingKeySecret: Secret;
   readonly bus: EventBus;
   readonly eventsQueue: Queue;
   readonly eventsDlq: Queue;
@@ -54,6 +58,10 @@ export class WebhookService extends Construct {
       removalPolicy: config.removalPolicy,
       encryptionKey: config.tableEncryptionKey,
     });
+    const signingKey = new HooklineSigningKey(this, 'SigningKey', {
+      secretPrefix: config.secretPrefix,
+      removalPolicy: config.removalPolicy,
+    });
     const queues = new HooklineQueues(this, 'Queues', {
       maxAttempts: config.settings.maxAttempts,
       dispatcherTimeout: config.dispatcherTimeout,
@@ -71,7 +79,7 @@ export class WebhookService extends Construct {
       [ENV.tokensTable]: tables.tokens.table.tableName,
       [ENV.eventsQueueUrl]: queues.eventsQueue.queueUrl,
       [ENV.deliveriesQueueUrl]: queues.deliveriesQueue.queueUrl,
-      [ENV.secretPrefix]: config.secretPrefix,
+      [ENV.signingKeySecret]: signingKey.secret.secretArn,
       [ENV.settings]: config.settingsJson,
       POWERTOOLS_LOG_LEVEL: config.logLevel,
       POWERTOOLS_METRICS_NAMESPACE: config.metricsNamespace,
@@ -89,7 +97,7 @@ export class WebhookService extends Construct {
     const fanout = fn('FanoutFunction', 'fanout', 'Hookline fan-out: one delivery message per (event, subscription)', config.fanoutTimeout);
     const dispatcher = fn('DispatcherFunction', 'dispatcher', 'Hookline dispatcher: signed HTTPS POST with retries', config.dispatcherTimeout);
 
-    const grants: GrantContext = { tables, queues, secretPrefix: config.secretPrefix, tableEncryptionKey: config.tableEncryptionKey };
+    const grants: GrantContext = { tables, queues, signingKey: signingKey.secret, tableEncryptionKey: config.tableEncryptionKey };
     grantApi(api, grants);
     grantFanout(fanout, grants);
     grantDispatcher(dispatcher, grants);
@@ -138,6 +146,7 @@ export class WebhookService extends Construct {
     this.eventsTable = tables.events.table;
     this.deliveriesTable = tables.deliveries.table;
     this.tokensTable = tables.tokens.table;
+    this.signingKeySecret = signingKey.secret;
     this.bus = events.bus;
     this.eventsQueue = queues.eventsQueue;
     this.eventsDlq = queues.eventsDlq;
@@ -164,7 +173,7 @@ export class WebhookService extends Construct {
       EventsTableName: { value: this.eventsTable.tableName, description: 'DynamoDB events table' },
       DeliveriesTableName: { value: this.deliveriesTable.tableName, description: 'DynamoDB deliveries table' },
       TokensTableName: { value: this.tokensTable.tableName, description: 'DynamoDB tokens table (npx hookline token …)' },
-      SecretPrefix: { value: this.config.secretPrefix, description: 'Secrets Manager name prefix of the signing secrets' },
+      SigningKeySecretArn: { value: this.signingKeySecret.secretArn, description: 'Secrets Manager secret holding the signing-key ring (hookline secrets rekey)' },
     };
     for (const [name, output] of Object.entries(outputs)) {
       new CfnOutput(this, name, output).overrideLogicalId(`${this.config.outputPrefix}${name}`);

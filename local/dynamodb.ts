@@ -11,7 +11,7 @@ import {
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import type { IndexSchema, KeyAttribute, TableSchema } from '../lambdas/core/table-schema';
+import { projectionOf, type IndexSchema, type KeyAttribute, type TableSchema } from '../lambdas/core/table-schema';
 import { closeServer, listenOnLoopback } from './listen';
 
 export interface DynamoDbStandIn {
@@ -105,10 +105,10 @@ function createTableInput(name: string, schema: TableSchema): CreateTableCommand
   const indexes: GlobalSecondaryIndex[] = schema.globalSecondaryIndexes.map((index: IndexSchema) => ({
     IndexName: index.indexName,
     KeySchema: keyOf(index.partitionKey, index.sortKey),
-    Projection:
-      index.nonKeyAttributes === undefined
-        ? { ProjectionType: 'ALL' }
-        : { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.nonKeyAttributes] },
+    Projection: (({ type, nonKeyAttributes }) => ({
+      ProjectionType: type,
+      ...(nonKeyAttributes === undefined ? {} : { NonKeyAttributes: nonKeyAttributes }),
+    }))(projectionOf(index)),
   }));
   const attributeDefinitions: AttributeDefinition[] = [...attributes].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType }));
   return {

@@ -1,7 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateSecretCommand, DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { formatKeyRing, generateKeyRing } from '../lambdas/core/sealed-secrets';
 import { parseDeploymentSettings, type DeploymentSettings, type DeploymentSettingsInput } from '../lambdas/core/settings';
 import { TABLE_SCHEMAS, type TableSchema } from '../lambdas/core/table-schema';
 import { ENV } from '../lambdas/shared/environment';
@@ -20,7 +22,7 @@ export interface LocalRuntimeOptions {
   region?: string;
   /** Visibility timeouts; default six times the construct's 60 s function timeouts, as deployed. */
   queueVisibilitySeconds?: { events?: number; deliveries?: number };
-  /** HOOKLINE_SECRET_PREFIX; default `hookline/local/`. */
+  /** Name prefix of the signing-key secret (`<prefix>signing-key`); default `hookline/local/`. */
   secretPrefix?: string;
   /** Tables, queues and the bus are named `<namePrefix>-…`; default `hookline`. */
   namePrefix?: string;
@@ -37,6 +39,8 @@ export interface LocalRuntime {
   /** The Hookline bus, where PutEvents with `source` = settings.eventSource reaches the events queue. */
   readonly eventBus: Readonly<{ name: string; arn: string }>;
   readonly endpoints: Readonly<{ dynamodb: string; sqs: string; secretsManager: string; eventBridge: string }>;
+  /** ARN of the one secret holding the key ring every subscription's signing secret is sealed with. */
+  readonly signingKeySecretArn: string;
   /** Copies `env` into `process.env`. SDK clients read their endpoint on their first call, so apply it before that. */
   applyEnv(): void;
   /** Closes every stand-in; idempotent. */
@@ -98,10 +102,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
     const dynamoClient = new DynamoDBClient({ ...clientConfig, endpoint: dynamo.endpoint });
     const sqs = new SQSClient({ ...clientConfig, endpoint: sqsServer.endpoint });
+    const secretsClient = new SecretsManagerClient({ ...clientConfig, endpoint: secrets.endpoint });
     closers.push(async () => {
       dynamoClient.destroy();
       sqs.destroy();
+      secretsClient.destroy();
     });
+    const signingKeySecretArn = await ensureSigningKeySecret(secretsClient, `${secretPrefix}signing-key`);
 
     const [tableNames, queues] = await Promise.all([
       ensureTables(dynamoClient, namePrefix, TABLE_SCHEMAS),
@@ -141,7 +148,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       [ENV.tokensTable]: tables.tokens,
       [ENV.eventsQueueUrl]: queues.eventsUrl,
       [ENV.deliveriesQueueUrl]: queues.deliveriesUrl,
-      [ENV.secretPrefix]: secretPrefix,
+      [ENV.signingKeySecret]: signingKeySecretArn,
       [ENV.settings]: JSON.stringify(settings),
       AWS_REGION: region,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
@@ -166,6 +173,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       tables,
       eventBus: { name: busName, arn: eventBridge.busArn },
       endpoints,
+      signingKeySecretArn,
       applyEnv: () => {
         Object.assign(process.env, env);
       },
@@ -178,4 +186,26 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     await closeAll();
     throw error;
   }
+}
+
+/**
+ * The deployment's one signing-key secret, as the construct creates it: a key ring with one random
+ * key. Kept across restarts with a data directory (the subscriptions sealed under it are too).
+ */
+async function ensureSigningKeySecret(client: SecretsManagerClient, name: string): Promise<string> {
+  try {
+    const existing = await client.send(new DescribeSecretCommand({ SecretId: name }));
+    if (existing.ARN !== undefined) return existing.ARN;
+  } catch (error) {
+    if (!(error instanceof Error && error.name === 'ResourceNotFoundException')) throw error;
+  }
+  const created = await client.send(
+    new CreateSecretCommand({
+      Name: name,
+      Description: 'Hookline key ring: every subscription signing secret is sealed with it (AES-256-GCM)',
+      SecretString: formatKeyRing(generateKeyRing()),
+    }),
+  );
+  if (created.ARN === undefined) throw new Error('the local Secrets Manager returned no ARN');
+  return created.ARN;
 }

@@ -1,7 +1,6 @@
 import { badRequest, payloadTooLarge } from '../core/errors';
 import { newEventId } from '../core/ids';
-import type { EventRecord, PublishedEventMessage, ReplayJobMessage } from '../core/records';
-import { eventTimeKey } from '../shared/events-store';
+import type { PublishedEventMessage, ReplayJobMessage } from '../core/records';
 import { sendJson } from '../shared/queue-sender';
 import { runReplay } from '../shared/replay';
 import { loadSubscription, requireEnabled } from './access';
@@ -44,32 +43,24 @@ export function eventRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[] {
       const now = deps.now();
       const nowSeconds = Math.floor(now.getTime() / 1000);
       let eventId = body.id ?? newEventId(now.getTime());
+      let timestamp = now.toISOString();
       if (key !== undefined) {
-        eventId = await deps.events.claimIdempotencyKey(fleetId, key, eventId, nowSeconds, IDEMPOTENCY_WINDOW_SECONDS);
+        // A repeat gets the first publish's id and time, so both runs derive the same delivery ids.
+        ({ eventId, timestamp } = await deps.events.claimIdempotencyKey(fleetId, key, { eventId, timestamp }, nowSeconds, IDEMPOTENCY_WINDOW_SECONDS));
       }
-      const timestamp = now.toISOString();
-      const record: EventRecord = {
+      // The fan-out stores an event once it is fanned out: a stored one needs nothing more. One not
+      // stored yet (new, or its first fan-out still running or lost) is sent again.
+      if ((body.id !== undefined || key !== undefined) && (await deps.events.get(fleetId, eventId)) !== undefined) {
+        return { statusCode: 202, body: { id: eventId } };
+      }
+      const message: PublishedEventMessage = {
+        v: 1,
+        kind: 'event',
         fleetId,
-        id: eventId,
-        type: body.type,
-        timestamp,
-        data: body.data,
-        timeKey: eventTimeKey(timestamp, eventId),
-        source: 'api',
-        expiresAt: nowSeconds + settings.eventRetentionDays * DAY_SECONDS,
+        event: { id: eventId, type: body.type, timestamp, data: body.data },
       };
-      const { event } = await deps.events.putIfAbsent(record);
-      // A stored event without fannedOutAt may have lost its message in a crash: send it again.
-      if (event.fannedOutAt === undefined) {
-        const message: PublishedEventMessage = {
-          v: 1,
-          kind: 'event',
-          fleetId,
-          event: { id: event.id, type: event.type, timestamp: event.timestamp, data: event.data },
-        };
-        await sendJson(deps.sqs, deps.queues.eventsUrl, message);
-      }
-      return { statusCode: 202, body: { id: event.id } };
+      await sendJson(deps.sqs, deps.queues.eventsUrl, message);
+      return { statusCode: 202, body: { id: eventId } };
     },
   });
 

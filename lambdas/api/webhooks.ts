@@ -1,8 +1,9 @@
+import { conflict } from '../core/errors';
+import { SealedSecretError } from '../core/sealed-secrets';
 import { deliveryIdFor, isId, newEventId, newSubscriptionId } from '../core/ids';
 import type { DeliveryMessage, EventRecord, SubscriptionRecord } from '../core/records';
 import { generateSigningSecret, rotateSecretValue } from '../core/secrets';
 import { TEST_EVENT_TYPE } from '../core/settings';
-import { eventTimeKey } from '../shared/events-store';
 import { sendJson } from '../shared/queue-sender';
 import type { SubscriptionPatch } from '../shared/subscriptions-store';
 import { loadSubscription, requireEnabled } from './access';
@@ -15,9 +16,6 @@ import { webhookView } from './views';
 const COLLECTION = '/fleets/{fleetId}/webhooks';
 const ITEM = `${COLLECTION}/{id}`;
 const DAY_SECONDS = 86_400;
-
-/** Secrets Manager errors that mean the secret is already gone or going: deleting it again is done. */
-const SECRET_ALREADY_DELETED = new Set(['ResourceNotFoundException', 'InvalidRequestException']);
 
 export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[] {
   const { subscriptions, secrets, logger } = deps;
@@ -40,7 +38,8 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
       const now = deps.now();
       const id = newSubscriptionId(now.getTime());
       const secret = generateSigningSecret();
-      const stored = await secrets.create(fleetId, id, { current: secret });
+      // Sealed on the record itself: no per-subscription Secrets Manager secret, nothing to clean up on failure.
+      const sealed = await secrets.seal(fleetId, id, { current: secret });
       const record: SubscriptionRecord = {
         fleetId,
         id,
@@ -52,24 +51,11 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
         ...(body.headers === undefined ? {} : { headers: body.headers }),
         ...(body.timeoutSeconds === undefined ? {} : { timeoutSeconds: body.timeoutSeconds }),
         ...(body.maxAttempts === undefined ? {} : { maxAttempts: body.maxAttempts }),
-        secretArn: stored.arn,
-        secretVersion: stored.versionId,
+        ...sealed,
         createdAt: now.toISOString(),
         updatedAt: now.toISOString(),
       };
-      try {
-        await subscriptions.create(record);
-      } catch (error) {
-        // No subscription points at the secret: remove it rather than leave an orphan billed monthly.
-        await secrets.delete(stored.arn).catch((cleanup: unknown) => {
-          logger.error('could not delete the secret of a subscription that was not created', {
-            subscriptionId: id,
-            fleetId,
-            error: cleanup,
-          });
-        });
-        throw error;
-      }
+      await subscriptions.create(record);
       return {
         statusCode: 201,
         headers: { location: `/fleets/${encodeURIComponent(fleetId)}/webhooks/${id}` },
@@ -147,21 +133,18 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
     operationId: 'deleteWebhook',
     summary: 'Delete a webhook subscription',
     description:
-      'Deletes the subscription and schedules its secret for deletion (recoverable for a few days); ' +
+      'Deletes the subscription and, with it, its signing secret (sealed on the subscription, so erased at once); ' +
       'its pending deliveries end as `disabled`.',
     tag: 'Webhooks',
     resource: 'webhook',
     responses: [{ status: 204, description: 'Deleted.' }],
     async handle({ params }) {
       const fleetId = params.fleetId as string;
-      const record = await load(fleetId, params.id as string);
-      // Secret first: if a later step fails, the client's retry still finds the record and finishes.
-      await secrets.delete(record.secretArn).catch((error: unknown) => {
-        if (!(error instanceof Error && SECRET_ALREADY_DELETED.has(error.name))) throw error;
-      });
-      const deleted = await subscriptions.delete(fleetId, record.id);
+      const id = params.id as string;
+      if (!isId('wh', id)) throw resourceNotFound('webhook');
+      const deleted = await subscriptions.delete(fleetId, id);
       if (deleted === undefined) throw resourceNotFound('webhook');
-      await deps.deliveries.endPendingAsDisabled(record.id, 'the webhook was deleted', deps.now().toISOString());
+      await deps.deliveries.endPendingAsDisabled(deleted.id, 'the webhook was deleted', deps.now().toISOString());
       return { statusCode: 204 };
     },
   });
@@ -179,14 +162,26 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
       const fleetId = params.fleetId as string;
       const record = await load(fleetId, params.id as string);
       const now = deps.now();
-      const current = await secrets.get(record.secretArn, record.secretVersion);
+      const current = await secrets.get(record).catch((error: unknown) => {
+        // A stored secret that cannot be opened signs nothing: rotating replaces it, with no grace period.
+        if (!(error instanceof SealedSecretError)) throw error;
+        logger.error('the stored signing secret could not be opened; rotating without a grace period', {
+          fleetId,
+          subscriptionId: record.id,
+          reason: error.message,
+        });
+        return undefined;
+      });
       const secret = generateSigningSecret();
-      const versionId = await secrets.put(
-        record.secretArn,
-        rotateSecretValue(current, secret, now, deps.settings.rotationGraceHours),
-      );
-      const updated = await subscriptions.update(fleetId, record.id, { secretVersion: versionId }, now.toISOString());
-      if (updated === undefined) throw resourceNotFound('webhook');
+      const value = current === undefined ? { current: secret } : rotateSecretValue(current, secret, now, deps.settings.rotationGraceHours);
+      const next = await secrets.seal(fleetId, record.id, value);
+      const updated = await subscriptions.replaceSecret(fleetId, record.id, record.sealedSecret, next, now.toISOString());
+      if (updated === 'missing') throw resourceNotFound('webhook');
+      if (updated === 'changed') {
+        throw conflict('The signing secret was rotated by another request meanwhile; rotate again if you need a new one.', [
+          { field: 'secret', reason: 'changed by a concurrent rotation' },
+        ]);
+      }
       return { statusCode: 200, body: { ...webhookView(updated), secret } };
     },
   });
@@ -213,10 +208,7 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
         type: TEST_EVENT_TYPE,
         timestamp,
         data: { webhookId: record.id, message: 'This is a test event from Hookline.' },
-        timeKey: eventTimeKey(timestamp, eventId),
         source: 'api',
-        // Sent to one subscription directly: there is nothing for the fan-out to do.
-        fannedOutAt: timestamp,
         expiresAt: Math.floor(now.getTime() / 1000) + deps.settings.eventRetentionDays * DAY_SECONDS,
       };
       await deps.events.putIfAbsent(event);

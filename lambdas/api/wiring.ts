@@ -9,7 +9,7 @@ import { DeliveriesStore } from '../shared/deliveries-store';
 import { readEnvironment, readSettings } from '../shared/environment';
 import { EventsStore } from '../shared/events-store';
 import { createObservability } from '../shared/observability';
-import { SigningSecrets } from '../shared/signing-secrets';
+import { SigningKeys, SigningSecrets } from '../shared/signing-secrets';
 import { SubscriptionsStore } from '../shared/subscriptions-store';
 import { TokensStore } from '../shared/tokens-store';
 import { createApi } from './api';
@@ -24,7 +24,7 @@ export type ApiLambdaHandler = (event: APIGatewayProxyEvent, context: Context) =
  */
 export function wireApi(source: NodeJS.ProcessEnv, overrides: Partial<Pick<ApiDeps, 'resolve' | 'now' | 'tokenCacheTtlMs'>> = {}): ApiLambdaHandler {
   const env = readEnvironment(
-    ['subscriptionsTable', 'eventsTable', 'deliveriesTable', 'tokensTable', 'eventsQueueUrl', 'deliveriesQueueUrl', 'secretPrefix'],
+    ['subscriptionsTable', 'eventsTable', 'deliveriesTable', 'tokensTable', 'eventsQueueUrl', 'deliveriesQueueUrl', 'signingKeySecret'],
     source,
   );
   const settings = readSettings(source);
@@ -36,7 +36,7 @@ export function wireApi(source: NodeJS.ProcessEnv, overrides: Partial<Pick<ApiDe
     events: new EventsStore(doc, env.eventsTable),
     deliveries: new DeliveriesStore(doc, env.deliveriesTable),
     tokens: new TokensStore(doc, env.tokensTable),
-    secrets: new SigningSecrets(tracer.captureAWSv3Client(createSecretsClient()), env.secretPrefix),
+    secrets: new SigningSecrets(new SigningKeys(tracer.captureAWSv3Client(createSecretsClient()), env.signingKeySecret)),
     sqs: tracer.captureAWSv3Client(createSqsClient()),
     queues: { eventsUrl: env.eventsQueueUrl, deliveriesUrl: env.deliveriesQueueUrl },
     logger,

@@ -22,10 +22,11 @@ export interface SubscriptionRecord {
   headers?: Record<string, string>;
   timeoutSeconds?: number;
   maxAttempts?: number;
-  /** Secrets Manager secret holding {@link SigningSecretValue}. */
-  secretArn: string;
-  /** VersionId of the secret's current version; dispatchers cache secrets by it. */
-  secretVersion: string;
+  /** The current signing secret, sealed under the deployment's key-encryption key (core/sealed-secrets.ts). */
+  sealedSecret: string;
+  /** The rotated-out secret, sealed, still signing until `previousSecretExpiresAt`. */
+  sealedPreviousSecret?: string;
+  previousSecretExpiresAt?: string;
   createdAt: string;
   updatedAt: string;
   /** Why the service disabled it (410 from the endpoint, failing for too long); absent when a user did. */
@@ -34,7 +35,7 @@ export interface SubscriptionRecord {
   failingSince?: string;
 }
 
-/** JSON stored in each subscription's secret. */
+/** A subscription's signing secrets in clear: what the sealed fields of its record hold. */
 export interface SigningSecretValue {
   /** `whsec_` + base64 of 32 random bytes. */
   current: string;
@@ -43,7 +44,10 @@ export interface SigningSecretValue {
   previousExpiresAt?: string;
 }
 
-/** An event as published and stored for replay (events table, PK fleetId, SK id). */
+/**
+ * An event as published and stored for replay (events table, PK fleetId, SK id). The fan-out stores
+ * it once every delivery message is sent, so a stored event is a fanned-out event.
+ */
 export interface EventRecord {
   fleetId: string;
   /** `evt_` + ULID, or the producer's own id. */
@@ -52,11 +56,7 @@ export interface EventRecord {
   /** ISO-8601 time the event was accepted. */
   timestamp: string;
   data: unknown;
-  /** `${timestamp}#${id}`: sort key of the by-time index used by replay. */
-  timeKey: string;
   source: 'api' | 'eventbridge';
-  /** ISO time the fan-out finished; absent while fan-out may still have to run. */
-  fannedOutAt?: string;
   /** Epoch seconds, DynamoDB TTL. */
   expiresAt: number;
 }
@@ -66,6 +66,8 @@ export interface IdempotencyRecord {
   fleetId: string;
   id: string;
   eventId: string;
+  /** The event's time as first published, so a repeat derives the same delivery ids. */
+  timestamp: string;
   expiresAt: number;
 }
 

@@ -12,8 +12,17 @@ export interface IndexSchema {
   readonly indexName: string;
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
-  /** Non-key attributes copied into the index; absent means ALL. */
+  /** Non-key attributes copied into the index; absent means ALL, empty means KEYS_ONLY. */
   readonly nonKeyAttributes?: readonly string[];
+}
+
+export type ProjectionKind = 'ALL' | 'KEYS_ONLY' | 'INCLUDE';
+
+/** The DynamoDB projection an index schema stands for. */
+export function projectionOf(index: IndexSchema): { type: ProjectionKind; nonKeyAttributes?: string[] } {
+  if (index.nonKeyAttributes === undefined) return { type: 'ALL' };
+  if (index.nonKeyAttributes.length === 0) return { type: 'KEYS_ONLY' };
+  return { type: 'INCLUDE', nonKeyAttributes: [...index.nonKeyAttributes] };
 }
 
 export interface TableSchema {
@@ -56,12 +65,19 @@ export const SUBSCRIPTIONS_TABLE: TableSchema = {
 
 export const EVENTS_BY_TIME_INDEX = 'byTime';
 
+/** The events table's TTL attribute; short like the rest of an event item's names (events-store.ts). */
+export const EVENTS_TTL_ATTRIBUTE = 'exp';
+
+/**
+ * Events: the by-time index holds keys only (fleet, timestamp `ts`, id): one small index write per
+ * event, where a copy of the event would cost as much as the event. Replay reads events by key.
+ */
 export const EVENTS_TABLE: TableSchema = {
   logicalName: 'Events',
   partitionKey: S('fleetId'),
   sortKey: S('id'),
-  globalSecondaryIndexes: [{ indexName: EVENTS_BY_TIME_INDEX, partitionKey: S('fleetId'), sortKey: S('timeKey') }],
-  timeToLiveAttribute: 'expiresAt',
+  globalSecondaryIndexes: [{ indexName: EVENTS_BY_TIME_INDEX, partitionKey: S('fleetId'), sortKey: S('ts'), nonKeyAttributes: [] }],
+  timeToLiveAttribute: EVENTS_TTL_ATTRIBUTE,
 };
 
 export const DELIVERIES_BY_SUBSCRIPTION_INDEX = 'bySubscription';

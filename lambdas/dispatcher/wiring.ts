@@ -10,7 +10,7 @@ import { DeliveriesStore } from '../shared/deliveries-store';
 import { readEnvironment, readSettings } from '../shared/environment';
 import { createHttpDelivery, type Resolver } from '../shared/http-delivery';
 import { createObservability } from '../shared/observability';
-import { SigningSecrets } from '../shared/signing-secrets';
+import { SigningKeys, SigningSecrets } from '../shared/signing-secrets';
 import { SubscriptionsStore } from '../shared/subscriptions-store';
 import { createDispatcher } from './dispatcher';
 
@@ -28,7 +28,7 @@ export interface WiredDispatcher {
  * local mode both build it here, so they run the same code.
  */
 export function wireDispatcher(source: NodeJS.ProcessEnv, options: { resolve?: Resolver } = {}): WiredDispatcher {
-  const env = readEnvironment(['subscriptionsTable', 'deliveriesTable', 'deliveriesQueueUrl', 'secretPrefix'], source);
+  const env = readEnvironment(['subscriptionsTable', 'deliveriesTable', 'deliveriesQueueUrl', 'signingKeySecret'], source);
   const settings = readSettings(source);
   const { logger, metrics, tracer } = createObservability('hookline-dispatcher');
   const doc = tracer.captureAWSv3Client(createDocumentClient());
@@ -39,7 +39,7 @@ export function wireDispatcher(source: NodeJS.ProcessEnv, options: { resolve?: R
   const dispatcher = createDispatcher({
     subscriptions: new SubscriptionsStore(doc, env.subscriptionsTable),
     deliveries: new DeliveriesStore(doc, env.deliveriesTable),
-    secrets: new SigningSecrets(tracer.captureAWSv3Client(createSecretsClient()), env.secretPrefix),
+    secrets: new SigningSecrets(new SigningKeys(tracer.captureAWSv3Client(createSecretsClient()), env.signingKeySecret)),
     sqs: tracer.captureAWSv3Client(createSqsClient()),
     deliveriesQueueUrl: env.deliveriesQueueUrl,
     settings,

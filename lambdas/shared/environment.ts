@@ -12,8 +12,8 @@ export const ENV = {
   tokensTable: 'HOOKLINE_TOKENS_TABLE',
   eventsQueueUrl: 'HOOKLINE_EVENTS_QUEUE_URL',
   deliveriesQueueUrl: 'HOOKLINE_DELIVERIES_QUEUE_URL',
-  /** Secrets Manager name prefix every signing secret lives under, e.g. `hookline/MyStack/`. */
-  secretPrefix: 'HOOKLINE_SECRET_PREFIX',
+  /** ARN (or name) of the Secrets Manager secret holding the key ring signing secrets are sealed with. */
+  signingKeySecret: 'HOOKLINE_SIGNING_KEY_SECRET',
   /** JSON of the deployment settings (see core/settings.ts). */
   settings: 'HOOKLINE_SETTINGS',
 } as const;

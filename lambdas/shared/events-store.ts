@@ -1,33 +1,77 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import type { EventRecord, IdempotencyRecord } from '../core/records';
-import { EVENTS_BY_TIME_INDEX } from '../core/table-schema';
+import { EVENTS_BY_TIME_INDEX, EVENTS_TTL_ATTRIBUTE } from '../core/table-schema';
 import { encodeCursor, startKeyFromCursor, type Page } from './cursor';
 import { isConditionalCheckFailure } from './dynamo-errors';
 
 const IDEMPOTENCY_PREFIX = 'idem#';
-const TIME_INDEX_KEYS = ['fleetId', 'id', 'timeKey'] as const;
+/** Keys of the by-time index's LastEvaluatedKey: the table's keys plus the index sort key. */
+const TIME_INDEX_KEYS = ['fleetId', 'id', 'ts'] as const;
+/** BatchGetItem takes at most 100 keys per call. */
+const BATCH_GET_KEYS = 100;
+/** Rounds for keys BatchGetItem leaves unprocessed (throttling) before the caller's retry takes over. */
+const BATCH_GET_ROUNDS = 5;
 
 export type PutEventResult = { created: true; event: EventRecord } | { created: false; event: EventRecord };
 
 /**
- * The table item of an event: `data` is stored as its JSON text. As a DynamoDB map it could not hold
- * every JSON document a producer may send: the document client refuses numbers beyond 2^53,
- * DynamoDB refuses magnitudes outside 1e-130..1e126 and maps nested deeper than 32 levels.
+ * The table item of an event. Attribute names are short on purpose: an on-demand write is billed
+ * per started KB of the item, and a 1 KB envelope's event stays within one write unit only if
+ * names and keys leave room for the data. `d` holds `data` as JSON text: as a DynamoDB map it could
+ * not hold every JSON document a producer may send (the document client refuses numbers beyond
+ * 2^53, DynamoDB magnitudes outside 1e-130..1e126 and maps nested deeper than 32 levels).
  */
-type EventItem = Omit<EventRecord, 'data'> & { dataJson?: string; data?: unknown };
+interface EventItem {
+  fleetId: string;
+  id: string;
+  /** timestamp; the by-time index's sort key. */
+  ts: string;
+  /** type */
+  t: string;
+  /** JSON text of data */
+  d: string;
+  /** source */
+  src: EventRecord['source'];
+  /** expiresAt (TTL) */
+  exp: number;
+}
 
 function toItem(event: EventRecord): EventItem {
-  const { data, ...rest } = event;
-  return { ...rest, dataJson: JSON.stringify(data ?? null) };
+  return {
+    fleetId: event.fleetId,
+    id: event.id,
+    ts: event.timestamp,
+    t: event.type,
+    d: JSON.stringify(event.data ?? null),
+    src: event.source,
+    [EVENTS_TTL_ATTRIBUTE]: event.expiresAt,
+  };
 }
 
-/** Items written before `dataJson` existed keep `data` as a map. */
 function fromItem(item: Record<string, unknown>): EventRecord {
-  const { dataJson, data, ...rest } = item as EventItem;
-  return { ...rest, data: typeof dataJson === 'string' ? (JSON.parse(dataJson) as unknown) : data } as EventRecord;
+  const stored = item as unknown as EventItem;
+  return {
+    fleetId: stored.fleetId,
+    id: stored.id,
+    type: stored.t,
+    timestamp: stored.ts,
+    data: JSON.parse(stored.d) as unknown,
+    source: stored.src,
+    expiresAt: stored.exp,
+  };
 }
 
-/** Events table access: stored once per (fleet, id), read back by time for replay. */
+/**
+ * Events table access: stored once per (fleet, id) when its fan-out is done, read back by time for
+ * replay. The by-time index holds keys only (one small index write per event instead of a copy of
+ * the event); a replay page reads the events themselves by key with BatchGetItem.
+ */
 export class EventsStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -56,57 +100,45 @@ export class EventsStore {
     return result.Item === undefined ? undefined : fromItem(result.Item);
   }
 
-  /** Records that every delivery message of the event was sent, so a repeat publish is a no-op. */
-  async markFannedOut(fleetId: string, id: string, now: string): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { fleetId, id },
-        UpdateExpression: 'SET fannedOutAt = :now',
-        ConditionExpression: 'attribute_exists(id)',
-        ExpressionAttributeValues: { ':now': now },
-      }),
-    ).catch((error: unknown) => {
-      // The event expired meanwhile: nothing left to mark.
-      if (!isConditionalCheckFailure(error)) throw error;
-    });
-  }
-
   /**
-   * Binds an idempotency key to an event id for its window. Returns the id bound first: the
-   * caller's on the first call, the original one on a repeat inside the window.
+   * Binds an idempotency key to an event id and time for its window. Returns the binding made
+   * first: the caller's on the first call, the original one on a repeat inside the window.
    */
   async claimIdempotencyKey(
     fleetId: string,
     key: string,
-    eventId: string,
+    event: { eventId: string; timestamp: string },
     nowSeconds: number,
     windowSeconds: number,
-  ): Promise<string> {
+  ): Promise<{ eventId: string; timestamp: string }> {
     const record: IdempotencyRecord = {
       fleetId,
       id: `${IDEMPOTENCY_PREFIX}${key}`,
-      eventId,
+      eventId: event.eventId,
+      timestamp: event.timestamp,
       expiresAt: nowSeconds + windowSeconds,
     };
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: record,
+          Item: { fleetId, id: record.id, eventId: record.eventId, ts: record.timestamp, [EVENTS_TTL_ATTRIBUTE]: record.expiresAt },
           // TTL deletes lazily, so an expired record still present must not block a new publish.
-          ConditionExpression: 'attribute_not_exists(id) OR expiresAt <= :now',
+          ConditionExpression: 'attribute_not_exists(id) OR #exp <= :now',
+          ExpressionAttributeNames: { '#exp': EVENTS_TTL_ATTRIBUTE },
           ExpressionAttributeValues: { ':now': nowSeconds },
         }),
       );
-      return eventId;
+      return event;
     } catch (error) {
       if (!isConditionalCheckFailure(error)) throw error;
     }
     const existing = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: { fleetId, id: record.id }, ConsistentRead: true }),
     );
-    return (existing.Item as IdempotencyRecord | undefined)?.eventId ?? eventId;
+    const bound = existing.Item as { eventId?: string; ts?: string } | undefined;
+    if (bound?.eventId === undefined) return event;
+    return { eventId: bound.eventId, timestamp: bound.ts ?? event.timestamp };
   }
 
   /** Events of a fleet with `since <= timestamp <= until` (ISO-8601, UTC), oldest first. */
@@ -119,22 +151,36 @@ export class EventsStore {
       new QueryCommand({
         TableName: this.tableName,
         IndexName: EVENTS_BY_TIME_INDEX,
-        KeyConditionExpression: 'fleetId = :fleetId AND timeKey BETWEEN :from AND :to',
-        ExpressionAttributeValues: {
-          ':fleetId': fleetId,
-          ':from': range.since,
-          // '~' sorts after every id character, so events stamped exactly `until` are included.
-          ':to': `${range.until}#~`,
-        },
+        KeyConditionExpression: 'fleetId = :fleetId AND ts BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':fleetId': fleetId, ':from': range.since, ':to': range.until },
         Limit: options.limit,
         ExclusiveStartKey: startKeyFromCursor(options.cursor, TIME_INDEX_KEYS, { fleetId }),
       }),
     );
-    return { items: (result.Items ?? []).map(fromItem), nextCursor: encodeCursor(result.LastEvaluatedKey) };
+    const keys = (result.Items ?? []).map((item) => ({ fleetId: item.fleetId as string, id: item.id as string }));
+    return { items: await this.getMany(keys), nextCursor: encodeCursor(result.LastEvaluatedKey) };
+  }
+
+  /** The events of `keys` in that order; keys whose event expired meanwhile are skipped. */
+  private async getMany(keys: readonly { fleetId: string; id: string }[]): Promise<EventRecord[]> {
+    const found = new Map<string, EventRecord>();
+    for (let start = 0; start < keys.length; start += BATCH_GET_KEYS) {
+      let pending: Record<string, unknown>[] = keys.slice(start, start + BATCH_GET_KEYS);
+      for (let round = 0; pending.length > 0; round += 1) {
+        if (round === BATCH_GET_ROUNDS) throw new Error(`BatchGetItem left ${pending.length} event(s) unprocessed`);
+        if (round > 0) await sleep(25 * 2 ** round);
+        const result = await this.doc.send(
+          // Eventually consistent: half the read units, and an index entry is itself eventually consistent.
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending } } }),
+        );
+        for (const item of result.Responses?.[this.tableName] ?? []) found.set(`${item.fleetId as string}\n${item.id as string}`, fromItem(item));
+        pending = result.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    }
+    return keys.flatMap((key) => found.get(`${key.fleetId}\n${key.id}`) ?? []);
   }
 }
 
-/** The by-time index sort key of an event. */
-export function eventTimeKey(timestamp: string, id: string): string {
-  return `${timestamp}#${id}`;
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

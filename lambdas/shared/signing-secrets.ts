@@ -1,115 +1,120 @@
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SigningSecretValue, SubscriptionRecord } from '../core/records';
 import {
-  CreateSecretCommand,
-  DeleteSecretCommand,
-  GetSecretValueCommand,
-  PutSecretValueCommand,
-  type SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
-import { MalformedSecretError } from '../core/errors';
-import type { SigningSecretValue } from '../core/records';
+  keyVersionsOf,
+  openSigningSecrets,
+  parseKeyRing,
+  sealSigningSecrets,
+  UnknownKeyVersionError,
+  type KeyRing,
+  type SealedSigningSecrets,
+} from '../core/sealed-secrets';
 
-export interface StoredSecret {
-  arn: string;
-  versionId: string;
+/** How long the API seals with the key version it last read before it looks for a newer one. */
+export const DEFAULT_SEALING_KEY_MAX_AGE_MS = 5 * 60_000;
+
+interface Refresh {
+  seq: number;
+  promise: Promise<void>;
 }
 
-/** Days Secrets Manager keeps a deleted subscription's secret recoverable. */
-export const SECRET_RECOVERY_WINDOW_DAYS = 7;
-
 /**
- * Signing secrets in Secrets Manager, one secret per subscription under the deployment's prefix.
- * Values are cached by (ARN, version): a version's value never changes, so the cache is never stale,
- * and a rotation (new version on the subscription) is picked up by the very next read.
+ * The deployment's key ring, read from its one Secrets Manager secret (GetSecretValue, AWSCURRENT)
+ * and cached per container by key version. A version's key never changes, so a cached key is never
+ * stale: after the first load, opening a secret makes no Secrets Manager call at all. A value
+ * sealed under a version the cache lacks (the key was rotated since) triggers one refresh; reads
+ * that miss together share it (single-flight).
  */
-export class SigningSecrets {
-  private readonly cache = new Map<string, SigningSecretValue>();
+export class SigningKeys {
+  private readonly keys = new Map<number, Buffer>();
+  private current: number | undefined;
+  private loadedAt = Number.NEGATIVE_INFINITY;
+  private started = 0;
+  private inflight: Refresh | undefined;
+  /** GetSecretValue calls made; the benchmark and tests read it. */
+  calls = 0;
 
   constructor(
     private readonly client: SecretsManagerClient,
-    private readonly namePrefix: string,
-    private readonly cacheSize = 1_000,
+    private readonly secretId: string,
+    private readonly options: { now?: () => number; sealingKeyMaxAgeMs?: number } = {},
   ) {}
 
+  /** A ring holding every version in `versions`; throws UnknownKeyVersionError when a refresh does not bring one. */
+  async ringFor(versions: readonly number[]): Promise<KeyRing> {
+    const noticed = this.started;
+    for (;;) {
+      const missing = versions.find((version) => !this.keys.has(version));
+      if (missing === undefined && this.current !== undefined) return this.ring();
+      const refresh = this.inflight ?? this.startRefresh();
+      await refresh.promise;
+      // A refresh that began before the miss was noticed may predate the rotation: one more then.
+      const still = versions.find((version) => !this.keys.has(version));
+      if (still === undefined) return this.ring();
+      if (refresh.seq > noticed) throw new UnknownKeyVersionError(still);
+    }
+  }
+
   /**
-   * Secret names allow only letters, digits and `/_+=.@-`; fleet ids may also hold `:`. It is written
-   * `=3A`, which no fleet id can contain (no `=`), so the name stays unique per fleet.
+   * A ring whose current version is at most `sealingKeyMaxAgeMs` old, for sealing new values: a key
+   * rotation reaches new writes within that time. If the refresh fails, the cached ring still seals.
    */
-  nameFor(fleetId: string, subscriptionId: string): string {
-    return `${this.namePrefix}${fleetId.replaceAll(':', '=3A')}/${subscriptionId}`;
+  async ringForSealing(): Promise<KeyRing> {
+    const now = this.options.now?.() ?? Date.now();
+    if (this.current === undefined || now - this.loadedAt > (this.options.sealingKeyMaxAgeMs ?? DEFAULT_SEALING_KEY_MAX_AGE_MS)) {
+      try {
+        await (this.inflight ?? this.startRefresh()).promise;
+      } catch (error) {
+        if (this.current === undefined) throw error;
+      }
+    }
+    return this.ring();
   }
 
-  async create(fleetId: string, subscriptionId: string, value: SigningSecretValue): Promise<StoredSecret> {
-    const result = await this.client.send(
-      new CreateSecretCommand({
-        Name: this.nameFor(fleetId, subscriptionId),
-        Description: `Hookline signing secret of subscription ${subscriptionId} (fleet ${fleetId})`,
-        SecretString: JSON.stringify(value),
-        Tags: [
-          { Key: 'hookline:fleet', Value: fleetId },
-          { Key: 'hookline:subscription', Value: subscriptionId },
-        ],
+  private ring(): KeyRing {
+    return { current: this.current as number, keys: this.keys };
+  }
+
+  private startRefresh(): Refresh {
+    const seq = (this.started += 1);
+    const refresh: Refresh = {
+      seq,
+      promise: this.fetch().finally(() => {
+        if (this.inflight === refresh) this.inflight = undefined;
       }),
-    );
-    return { arn: required(result.ARN, 'ARN'), versionId: required(result.VersionId, 'VersionId') };
+    };
+    this.inflight = refresh;
+    return refresh;
   }
 
-  /** Writes a new version; returns its id. */
-  async put(arn: string, value: SigningSecretValue): Promise<string> {
-    const result = await this.client.send(
-      new PutSecretValueCommand({ SecretId: arn, SecretString: JSON.stringify(value) }),
-    );
-    const versionId = required(result.VersionId, 'VersionId');
-    this.remember(arn, versionId, value);
-    return versionId;
-  }
-
-  async get(arn: string, versionId: string): Promise<SigningSecretValue> {
-    const key = cacheKey(arn, versionId);
-    const cached = this.cache.get(key);
-    if (cached !== undefined) return cached;
-    const result = await this.client.send(new GetSecretValueCommand({ SecretId: arn, VersionId: versionId }));
-    const value = parseSecretValue(arn, result.SecretString);
-    this.remember(arn, versionId, value);
-    return value;
-  }
-
-  async delete(arn: string): Promise<void> {
-    await this.client.send(
-      new DeleteSecretCommand({ SecretId: arn, RecoveryWindowInDays: SECRET_RECOVERY_WINDOW_DAYS }),
-    );
-  }
-
-  private remember(arn: string, versionId: string, value: SigningSecretValue): void {
-    if (this.cache.size >= this.cacheSize) {
-      const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
-    }
-    this.cache.set(cacheKey(arn, versionId), value);
+  private async fetch(): Promise<void> {
+    this.calls += 1;
+    const result = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId }));
+    const ring = parseKeyRing(result.SecretString);
+    for (const [version, key] of ring.keys) this.keys.set(version, key);
+    this.current = ring.current;
+    this.loadedAt = this.options.now?.() ?? Date.now();
   }
 }
 
-function cacheKey(arn: string, versionId: string): string {
-  return `${arn}\n${versionId}`;
-}
+/** A subscription record's identity and sealed secrets: all that opening them needs. */
+export type SealedSubscription = Pick<SubscriptionRecord, 'fleetId' | 'id'> & SealedSigningSecrets;
 
-function required(value: string | undefined, field: string): string {
-  if (value === undefined || value === '') throw new Error(`Secrets Manager returned no ${field}`);
-  return value;
-}
+/** Signing secrets of subscriptions: sealed on their records under the deployment's key ring. */
+export class SigningSecrets {
+  constructor(readonly keys: SigningKeys) {}
 
-function parseSecretValue(arn: string, raw: string | undefined): SigningSecretValue {
-  try {
-    const value = JSON.parse(raw ?? '') as Partial<SigningSecretValue>;
-    if (typeof value.current === 'string' && value.current.startsWith('whsec_')) {
-      return {
-        current: value.current,
-        ...(typeof value.previous === 'string' ? { previous: value.previous } : {}),
-        ...(typeof value.previousExpiresAt === 'string' ? { previousExpiresAt: value.previousExpiresAt } : {}),
-      };
-    }
-  } catch {
-    // not JSON: reported below
+  /**
+   * The subscription's secrets in clear. A value that cannot be opened (altered, another
+   * subscription's, unknown key version) throws a PermanentError subclass naming the reason.
+   */
+  async get(subscription: SealedSubscription): Promise<SigningSecretValue> {
+    const ring = await this.keys.ringFor(keyVersionsOf(subscription));
+    return openSigningSecrets(ring, subscription);
   }
-  // A poison delivery, not a transient fault; the value itself is never echoed.
-  throw new MalformedSecretError(`signing secret ${arn} does not hold a Hookline signing secret`);
+
+  /** Seals `value` for the subscription under the newest key version. */
+  async seal(fleetId: string, subscriptionId: string, value: SigningSecretValue): Promise<SealedSigningSecrets> {
+    return sealSigningSecrets(await this.keys.ringForSealing(), fleetId, subscriptionId, value);
+  }
 }
