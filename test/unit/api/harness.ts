@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
@@ -14,7 +14,7 @@ import { formatApiToken, generateApiTokenSecret, hashTokenSecret } from '../../.
 import { parseDeploymentSettings, type DeploymentSettingsInput } from '../../../lambdas/core/settings';
 import { DeliveriesStore } from '../../../lambdas/shared/deliveries-store';
 import { EventsStore } from '../../../lambdas/shared/events-store';
-import { SigningSecrets } from '../../../lambdas/shared/signing-secrets';
+import { sealedSecrets, testSigningSecrets, TEST_KEY_RING_JSON } from '../../support/signing-key';
 import { SubscriptionsStore } from '../../../lambdas/shared/subscriptions-store';
 import { TokensStore } from '../../../lambdas/shared/tokens-store';
 
@@ -52,13 +52,14 @@ export function makeToken(fleets: string[]): { token: string; record: TokenRecor
 }
 
 export function subscription(overrides: Partial<SubscriptionRecord> = {}): SubscriptionRecord {
+  const fleetId = overrides.fleetId ?? FLEET;
+  const id = overrides.id ?? newSubscriptionId(NOW.getTime());
   return {
-    fleetId: FLEET,
-    id: newSubscriptionId(NOW.getTime()),
+    fleetId,
+    id,
     url: 'https://example.com/hook',
     enabled: true,
-    secretArn: SECRET_ARN,
-    secretVersion: 'v1',
+    ...sealedSecrets(fleetId, id),
     createdAt: NOW.toISOString(),
     updatedAt: NOW.toISOString(),
     ...overrides,
@@ -110,6 +111,7 @@ export function createHarness(options: { settings?: DeploymentSettingsInput; dep
   const { token, record: tokenRecord } = makeToken(options.fleets ?? [FLEET]);
   ddb.on(GetCommand, { TableName: TABLES.tokens, Key: { id: tokenRecord.id } }).resolves({ Item: tokenRecord });
   sqs.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
+  sm.on(GetSecretValueCommand).resolves({ SecretString: TEST_KEY_RING_JSON, VersionId: 'kv-1' });
   sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: { Id: string }[] }) => ({
     Successful: input.Entries.map((entry) => ({ Id: entry.Id, MessageId: `m-${entry.Id}`, MD5OfMessageBody: '' })),
     Failed: [],
@@ -123,7 +125,7 @@ export function createHarness(options: { settings?: DeploymentSettingsInput; dep
     events: new EventsStore(doc, TABLES.events),
     deliveries: new DeliveriesStore(doc, TABLES.deliveries),
     tokens: new TokensStore(doc, TABLES.tokens),
-    secrets: new SigningSecrets(secretsClient, 'hookline/test/'),
+    secrets: testSigningSecrets(secretsClient),
     sqs: sqsClient,
     queues: QUEUES,
     logger: {

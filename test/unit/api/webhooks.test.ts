@@ -1,14 +1,11 @@
-import {
-  CreateSecretCommand,
-  DeleteSecretCommand,
-  GetSecretValueCommand,
-  PutSecretValueCommand,
-} from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isId } from '../../../lambdas/core/ids';
+import { openSigningSecrets } from '../../../lambdas/core/sealed-secrets';
 import { encodeCursor } from '../../../lambdas/shared/cursor';
-import { createHarness, FLEET, NOW, QUEUES, SECRET_ARN, subscription, TABLES, type Harness } from './harness';
+import { sealedSecrets, TEST_KEY_RING, TEST_SIGNING_SECRET } from '../../support/signing-key';
+import { createHarness, FLEET, NOW, QUEUES, subscription, TABLES, type Harness } from './harness';
 
 let h: Harness;
 beforeEach(() => {
@@ -23,11 +20,10 @@ function stubSubscription(record = subscription()) {
 
 describe('POST /fleets/{fleetId}/webhooks', () => {
   beforeEach(() => {
-    h.sm.on(CreateSecretCommand).resolves({ ARN: SECRET_ARN, VersionId: 'ver-1', Name: 'n' });
     h.ddb.on(PutCommand, { TableName: TABLES.subscriptions }).resolves({});
   });
 
-  it('creates the secret, stores the record and returns the one-time secret', async () => {
+  it('seals the secret on the record and returns it once, with no Secrets Manager write', async () => {
     const response = await h.call('POST', `/fleets/${FLEET}/webhooks`, {
       body: { url: 'https://example.com/hook', events: ['thread.completed'], name: 'prod', headers: { 'X-Customer': 'acme' } },
     });
@@ -49,13 +45,21 @@ describe('POST /fleets/{fleetId}/webhooks', () => {
     expect(Object.keys(body)).not.toContain('secretVersion');
     expect(response.headers.location).toBe(`/fleets/${FLEET}/webhooks/${body.id}`);
 
-    const secretCall = h.sm.commandCalls(CreateSecretCommand)[0]!.args[0].input;
-    expect(secretCall.Name).toBe(`hookline/test/${FLEET}/${body.id}`);
-    expect(JSON.parse(secretCall.SecretString as string)).toEqual({ current: body.secret });
-
     const item = h.ddb.commandCalls(PutCommand)[0]!.args[0].input.Item as Record<string, unknown>;
-    expect(item).toMatchObject({ fleetId: FLEET, id: body.id, secretArn: SECRET_ARN, secretVersion: 'ver-1', enabled: true });
+    expect(item).toMatchObject({ fleetId: FLEET, id: body.id, enabled: true, sealedSecret: expect.stringMatching(/^v1\.1\./) });
     expect(JSON.stringify(item)).not.toContain(body.secret);
+    expect(JSON.stringify(item)).not.toContain(body.secret.slice('whsec_'.length));
+    expect(openSigningSecrets(TEST_KEY_RING, item as never)).toEqual({ current: body.secret });
+    expect(Object.keys(body)).not.toContain('sealedSecret');
+    // The only Secrets Manager call is the key ring's first load.
+    expect(h.sm.calls().map((call) => call.args[0].constructor.name)).toEqual(['GetSecretValueCommand']);
+  });
+
+  it('reads the key ring once per container, however many subscriptions it creates', async () => {
+    for (let index = 0; index < 3; index += 1) {
+      expect((await h.call('POST', `/fleets/${FLEET}/webhooks`, { body: { url: 'https://example.com/hook' } })).status).toBe(201);
+    }
+    expect(h.sm.commandCalls(GetSecretValueCommand)).toHaveLength(1);
   });
 
   it('answers events: [] when every type is subscribed and keeps optional fields out when unset', async () => {
@@ -67,14 +71,12 @@ describe('POST /fleets/{fleetId}/webhooks', () => {
     }
   });
 
-  it('deletes the new secret when the subscription cannot be stored', async () => {
+  it('answers a bare 500 when the subscription cannot be stored, leaving nothing behind', async () => {
     h.ddb.on(PutCommand, { TableName: TABLES.subscriptions }).rejects(new Error('throttled'));
-    h.sm.on(DeleteSecretCommand).resolves({});
     const response = await h.call('POST', `/fleets/${FLEET}/webhooks`, { body: { url: 'https://example.com/hook' } });
     expect(response.status).toBe(500);
     expect(response.body).toEqual({ error: { code: 'internal', message: 'Internal error', requestId: 'req-test-1' } });
     expect(response.raw).not.toContain('throttled');
-    expect(h.sm.commandCalls(DeleteSecretCommand)[0]!.args[0].input.SecretId).toBe(SECRET_ARN);
     expect(h.logs.some((line) => line.level === 'error' && String((line.attributes.error as Error).message) === 'throttled')).toBe(true);
   });
 
@@ -95,13 +97,12 @@ describe('POST /fleets/{fleetId}/webhooks', () => {
     const response = await h.call('POST', `/fleets/${FLEET}/webhooks`, { body: { url } });
     expect(response.status).toBe(400);
     expect(response.body.error.details).toEqual([{ field: 'url', reason: expect.stringMatching(reason) }]);
-    expect(h.sm.commandCalls(CreateSecretCommand)).toHaveLength(0);
+    expect(h.ddb.commandCalls(PutCommand)).toHaveLength(0);
   });
 
   it('accepts plain http only for an allowed private target', async () => {
     const local = createHarness({ settings: { allowPrivateTargets: ['10.0.0.0/8'] } });
     try {
-      local.sm.on(CreateSecretCommand).resolves({ ARN: SECRET_ARN, VersionId: 'ver-1' });
       local.ddb.on(PutCommand).resolves({});
       expect((await local.call('POST', `/fleets/${FLEET}/webhooks`, { body: { url: 'http://internal.example.com/h' } })).status).toBe(201);
       const publicHttp = await local.call('POST', `/fleets/${FLEET}/webhooks`, { body: { url: 'http://example.com/h' } });
@@ -124,7 +125,7 @@ describe('GET /fleets/{fleetId}/webhooks', () => {
     expect(first.status).toBe(200);
     expect(first.body.data.map((item: { id: string }) => item.id)).toEqual(records.map((r) => r.id));
     expect(first.body.nextCursor).toBe(encodeCursor(lastKey));
-    expect(first.body.data[0]).not.toHaveProperty('secretArn');
+    expect(first.body.data[0]).not.toHaveProperty('sealedSecret');
     expect(h.ddb.commandCalls(QueryCommand)[0]!.args[0].input).toMatchObject({ Limit: 2, ExpressionAttributeValues: { ':fleetId': FLEET } });
 
     h.ddb.on(QueryCommand, { TableName: TABLES.subscriptions }).resolves({ Items: [] });
@@ -216,54 +217,81 @@ describe('PATCH /fleets/{fleetId}/webhooks/{id}', () => {
 });
 
 describe('DELETE /fleets/{fleetId}/webhooks/{id}', () => {
-  it('deletes the secret with a recovery window, the record, and ends pending deliveries as disabled', async () => {
+  it('deletes the record, and its sealed secret with it, then ends pending deliveries as disabled', async () => {
     const record = stubSubscription();
-    h.sm.on(DeleteSecretCommand).resolves({});
     h.ddb.on(DeleteCommand).resolves({ Attributes: record });
     h.ddb.on(QueryCommand, { TableName: TABLES.deliveries }).resolves({ Items: [{ id: 'dlv_1' }] });
     h.ddb.on(UpdateCommand, { TableName: TABLES.deliveries }).resolves({});
     const response = await h.call('DELETE', `/fleets/${FLEET}/webhooks/${record.id}`);
     expect(response.status).toBe(204);
     expect(response.raw).toBe('');
-    const secretDelete = h.sm.commandCalls(DeleteSecretCommand)[0]!.args[0].input;
-    expect(secretDelete).toMatchObject({ SecretId: SECRET_ARN, RecoveryWindowInDays: expect.any(Number) });
-    expect(secretDelete.ForceDeleteWithoutRecovery).toBeUndefined();
+    expect(h.sm.calls()).toHaveLength(0);
     expect(h.ddb.commandCalls(DeleteCommand)[0]!.args[0].input.Key).toEqual({ fleetId: FLEET, id: record.id });
     const ended = h.ddb.commandCalls(UpdateCommand)[0]!.args[0].input;
     expect(ended).toMatchObject({ Key: { id: 'dlv_1' }, ExpressionAttributeValues: { ':disabled': 'disabled' } });
   });
 
-  it('finishes when the secret is already scheduled for deletion (a retried delete)', async () => {
-    const record = stubSubscription();
-    h.sm.on(DeleteSecretCommand).rejects(Object.assign(new Error('scheduled'), { name: 'InvalidRequestException' }));
-    h.ddb.on(DeleteCommand).resolves({ Attributes: record });
-    h.ddb.on(QueryCommand).resolves({ Items: [] });
-    expect((await h.call('DELETE', `/fleets/${FLEET}/webhooks/${record.id}`)).status).toBe(204);
+  it('is 404 when the webhook does not exist (a retried delete)', async () => {
+    h.ddb.on(DeleteCommand).resolves({});
+    expect((await h.call('DELETE', `/fleets/${FLEET}/webhooks/${subscription().id}`)).status).toBe(404);
   });
 });
 
 describe('POST /fleets/{fleetId}/webhooks/{id}/rotate', () => {
-  it('writes a new version keeping the old secret for the grace period and returns the new secret once', async () => {
-    const record = stubSubscription();
-    h.sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ current: 'whsec_b2xkLXNlY3JldC1vbGQtc2VjcmV0LW9sZC1zZWNyZXQ=' }) });
-    h.sm.on(PutSecretValueCommand).resolves({ VersionId: 'v2' });
+  const OLD = 'whsec_b2xkLXNlY3JldC1vbGQtc2VjcmV0LW9sZC1zZWNyZXQ=';
+
+  function stubRotation(record: ReturnType<typeof subscription>) {
     h.ddb.on(UpdateCommand).callsFake((input: { ExpressionAttributeValues: Record<string, unknown> }) => ({
-      Attributes: { ...record, secretVersion: input.ExpressionAttributeValues[':secretVersion'], updatedAt: NOW.toISOString() },
+      Attributes: {
+        ...record,
+        sealedSecret: input.ExpressionAttributeValues[':secret'],
+        sealedPreviousSecret: input.ExpressionAttributeValues[':previous'],
+        previousSecretExpiresAt: input.ExpressionAttributeValues[':previousExpiresAt'],
+        updatedAt: NOW.toISOString(),
+      },
     }));
+  }
+
+  it('seals the new secret with the old one kept for the grace period, conditional on the old one', async () => {
+    const record = stubSubscription(subscription({ ...sealedSecrets(FLEET, 'wh_01JNKV3Y0RZ8W5T2P4M6Q9B7CD', { current: OLD }), id: 'wh_01JNKV3Y0RZ8W5T2P4M6Q9B7CD' }));
+    stubRotation(record);
     const response = await h.call('POST', `/fleets/${FLEET}/webhooks/${record.id}/rotate`);
     expect(response.status).toBe(200);
     expect(response.body.secret).toMatch(/^whsec_/);
-    expect(response.body).not.toHaveProperty('secretVersion');
+    expect(response.body).not.toHaveProperty('sealedSecret');
+    expect(response.body).not.toHaveProperty('sealedPreviousSecret');
 
-    const get = h.sm.commandCalls(GetSecretValueCommand)[0]!.args[0].input;
-    expect(get).toEqual({ SecretId: SECRET_ARN, VersionId: 'v1' });
-    const put = JSON.parse(h.sm.commandCalls(PutSecretValueCommand)[0]!.args[0].input.SecretString as string);
-    expect(put).toEqual({
+    const update = h.ddb.commandCalls(UpdateCommand)[0]!.args[0].input;
+    expect(update.ConditionExpression).toBe('sealedSecret = :expected');
+    expect(update.ExpressionAttributeValues?.[':expected']).toBe(record.sealedSecret);
+    const values = update.ExpressionAttributeValues as Record<string, string>;
+    const stored = { fleetId: FLEET, id: record.id, sealedSecret: values[':secret']!, sealedPreviousSecret: values[':previous'], previousSecretExpiresAt: values[':previousExpiresAt'] };
+    expect(openSigningSecrets(TEST_KEY_RING, stored)).toEqual({
       current: response.body.secret,
-      previous: 'whsec_b2xkLXNlY3JldC1vbGQtc2VjcmV0LW9sZC1zZWNyZXQ=',
+      previous: OLD,
       previousExpiresAt: new Date(NOW.getTime() + 24 * 3_600_000).toISOString(),
     });
-    expect(h.ddb.commandCalls(UpdateCommand)[0]!.args[0].input.ExpressionAttributeValues).toMatchObject({ ':secretVersion': 'v2' });
+    expect(JSON.stringify(update)).not.toContain(response.body.secret);
+  });
+
+  it('is 409 naming secret when another rotation changed it meanwhile', async () => {
+    const record = stubSubscription();
+    h.ddb.on(UpdateCommand).rejects(Object.assign(new Error('conditional'), { name: 'ConditionalCheckFailedException' }));
+    const response = await h.call('POST', `/fleets/${FLEET}/webhooks/${record.id}/rotate`);
+    expect(response.status).toBe(409);
+    expect(response.body.error.details).toEqual([{ field: 'secret', reason: expect.stringMatching(/concurrent/) }]);
+  });
+
+  it('replaces a stored secret that cannot be opened, with no grace period', async () => {
+    const record = stubSubscription(subscription({ sealedSecret: sealedSecrets(FLEET, 'wh_other').sealedSecret }));
+    stubRotation(record);
+    const response = await h.call('POST', `/fleets/${FLEET}/webhooks/${record.id}/rotate`);
+    expect(response.status).toBe(200);
+    const values = h.ddb.commandCalls(UpdateCommand)[0]!.args[0].input.ExpressionAttributeValues as Record<string, string>;
+    expect(values[':previous']).toBeUndefined();
+    expect(openSigningSecrets(TEST_KEY_RING, { fleetId: FLEET, id: record.id, sealedSecret: values[':secret']! })).toEqual({ current: response.body.secret });
+    expect(h.logs.some((line) => line.level === 'error' && /could not be opened/.test(line.message))).toBe(true);
+    expect(TEST_SIGNING_SECRET).not.toBe(response.body.secret);
   });
 });
 
@@ -275,7 +303,7 @@ describe('POST /fleets/{fleetId}/webhooks/{id}/test', () => {
     expect(response.status).toBe(202);
     expect(isId('dlv', response.body.deliveryId)).toBe(true);
     const event = h.ddb.commandCalls(PutCommand)[0]!.args[0].input.Item as Record<string, unknown>;
-    expect(event).toMatchObject({ fleetId: FLEET, id: response.body.eventId, type: 'webhook.test', fannedOutAt: NOW.toISOString() });
+    expect(event).toMatchObject({ fleetId: FLEET, id: response.body.eventId, t: 'webhook.test', ts: NOW.toISOString() });
     expect(h.sent(QUEUES.eventsUrl)).toEqual([]);
     expect(h.sent(QUEUES.deliveriesUrl)).toEqual([
       {
