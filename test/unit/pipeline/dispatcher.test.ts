@@ -13,7 +13,8 @@ import { generateSigningSecret } from '../../../lambdas/core/secrets';
 import type { DeploymentSettingsInput } from '../../../lambdas/core/settings';
 import { DeliveriesStore } from '../../../lambdas/shared/deliveries-store';
 import type { HttpAttemptResult, HttpDelivery, HttpPostRequest } from '../../../lambdas/shared/http-delivery';
-import { SigningSecrets } from '../../../lambdas/shared/signing-secrets';
+import { addKeyVersion } from '../../../lambdas/core/sealed-secrets';
+import { sealedSecrets, testSigningSecrets, TEST_KEY_RING, TEST_KEY_RING_JSON } from '../../support/signing-key';
 import { SubscriptionsStore } from '../../../lambdas/shared/subscriptions-store';
 import {
   captureOutput,
@@ -71,8 +72,16 @@ let output: ReturnType<typeof captureOutput>;
 let clock: Date;
 let order: string[];
 
-function mockSubscription(sub: SubscriptionRecord | undefined): void {
-  ddb.on(GetCommand, { TableName: TABLES.subscriptions }).resolves({ Item: sub });
+/** The sealed value with the first ciphertext character changed. */
+function alterCiphertext(sealed: string): string {
+  const parts = sealed.split('.');
+  parts[3] = (parts[3]!.startsWith('A') ? 'B' : 'A') + parts[3]!.slice(1);
+  return parts.join('.');
+}
+
+/** Answers the subscription read with `sub`, its secrets sealed from `secretValue` at read time. */
+function mockSubscription(sub: SubscriptionRecord | undefined, seal: (record: SubscriptionRecord) => SubscriptionRecord = (record) => ({ ...record, ...sealedSecrets(record.fleetId, record.id, secretValue) })): void {
+  ddb.on(GetCommand, { TableName: TABLES.subscriptions }).callsFake(() => ({ Item: sub === undefined ? undefined : seal(sub) }));
 }
 
 function build(respond: Responder, settings: DeploymentSettingsInput = {}) {
@@ -82,7 +91,7 @@ function build(respond: Responder, settings: DeploymentSettingsInput = {}) {
   const handler = createDispatcher({
     subscriptions: new SubscriptionsStore(doc, TABLES.subscriptions),
     deliveries: new DeliveriesStore(doc, TABLES.deliveries),
-    secrets: new SigningSecrets(new SecretsManagerClient({ region: 'us-east-1' }), 'hookline/test/'),
+    secrets: testSigningSecrets(new SecretsManagerClient({ region: 'us-east-1' })),
     sqs: new SQSClient({ region: 'us-east-1' }),
     deliveriesQueueUrl: QUEUES.deliveries,
     settings: testSettings(settings),
@@ -114,7 +123,7 @@ beforeEach(() => {
   order = [];
   clock = new Date();
   secretValue = { current: generateSigningSecret() };
-  secretsMock.on(GetSecretValueCommand).callsFake(() => ({ SecretString: JSON.stringify(secretValue), VersionId: 'v1' }));
+  secretsMock.on(GetSecretValueCommand).resolves({ SecretString: TEST_KEY_RING_JSON, VersionId: 'kv-1' });
   ddb.on(UpdateCommand, { TableName: TABLES.deliveries }).callsFake(() => {
     order.push('record');
     return {};
@@ -402,13 +411,13 @@ describe('dispatcher: poison and transient failures', () => {
   });
 
   it.each([
-    ['missing', () => secretsMock.on(GetSecretValueCommand).rejects(Object.assign(new Error('gone'), { name: 'ResourceNotFoundException' }))],
-    ['malformed', () => secretsMock.on(GetSecretValueCommand).resolves({ SecretString: '{"current":"plain"}' })],
-    ['undecodable', () => secretsMock.on(GetSecretValueCommand).resolves({ SecretString: '{"current":"whsec_!!!"}' })],
-  ])('a %s signing secret records failed and sets the message aside', async (_name, arrange) => {
+    ['an altered', (sub: SubscriptionRecord) => ({ ...sub, sealedSecret: alterCiphertext(sealedSecrets(sub.fleetId, sub.id, secretValue).sealedSecret) })],
+    ["another subscription's", (sub: SubscriptionRecord) => ({ ...sub, ...sealedSecrets(sub.fleetId, 'wh_01JNKV3Y0RZ8W5T2P4M6Q9B7ZZ', secretValue) })],
+    ['an unknown key version of a', (sub: SubscriptionRecord) => ({ ...sub, ...sealedSecrets(sub.fleetId, sub.id, secretValue, addKeyVersion(TEST_KEY_RING)) })],
+    ['an undecodable', (sub: SubscriptionRecord) => ({ ...sub, ...sealedSecrets(sub.fleetId, sub.id, { current: 'whsec_!!!' }) })],
+  ])('%s signing secret records failed and sets the message aside (no retry loop)', async (_name, seal) => {
     const sub = subscription();
-    mockSubscription(sub);
-    arrange();
+    mockSubscription(sub, seal);
     const { handler, http } = build(() => answer(200));
     const response = await handler(sqsEvent(sqsRecord(messageFor(sub))));
     expect(response.batchItemFailures).toHaveLength(1);

@@ -83,7 +83,7 @@ beforeEach(() => {
   sqsMock.reset();
   replayCalls = [];
   ddb.on(PutCommand, { TableName: TABLES.events }).resolves({});
-  ddb.on(UpdateCommand, { TableName: TABLES.events }).resolves({});
+  ddb.on(GetCommand, { TableName: TABLES.events }).resolves({});
   sqsMock.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
   sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
   output = captureOutput();
@@ -94,41 +94,51 @@ afterEach(() => {
 });
 
 describe('fan-out of an EventBridge event', () => {
-  it('stores the event once, sends one message per matching subscription, then marks it fanned out', async () => {
+  it('sends one message per matching subscription, then stores the event once (short attribute names)', async () => {
     const subs = subscriptions(5, (index) => ({
       enabled: index !== 1,
       events: index === 2 ? ['agent.created'] : index === 3 ? ['thread.completed'] : undefined,
     }));
     mockSubscriptionPages(subs);
+    const order: string[] = [];
+    sqsMock.on(SendMessageBatchCommand).callsFake(() => {
+      order.push('send');
+      return { Successful: [], Failed: [] };
+    });
+    ddb.on(PutCommand, { TableName: TABLES.events }).callsFake(() => {
+      order.push('store');
+      return {};
+    });
     const response = await build()(sqsEvent(sqsRecord(eventBridgeBody())));
     expect(response.batchItemFailures).toEqual([]);
+    expect(order).toEqual(['send', 'store']);
 
+    const check = ddb.commandCalls(GetCommand, { TableName: TABLES.events })[0]?.args[0].input;
+    expect(check).toMatchObject({ Key: { fleetId: 'fleet-1', id: 'evt_6a7e8feb-b491-4cf7-a9f1-bf3703467718' }, ConsistentRead: true });
     const put = ddb.commandCalls(PutCommand)[0]?.args[0].input;
-    const stored = put?.Item as EventRecord;
     expect(put?.ConditionExpression).toBe('attribute_not_exists(id)');
-    expect(stored).toMatchObject({
+    expect(put?.Item).toEqual({
       fleetId: 'fleet-1',
       id: 'evt_6a7e8feb-b491-4cf7-a9f1-bf3703467718',
-      type: 'thread.completed',
-      timestamp: '2025-03-01T10:00:00.000Z',
-      source: 'eventbridge',
-      timeKey: '2025-03-01T10:00:00.000Z#evt_6a7e8feb-b491-4cf7-a9f1-bf3703467718',
+      t: 'thread.completed',
+      ts: '2025-03-01T10:00:00.000Z',
+      d: '{"threadId":"t-1"}',
+      src: 'eventbridge',
+      exp: Date.parse('2025-03-01T10:00:05.000Z') / 1000 + 30 * 86_400,
     });
-    expect(stored.expiresAt).toBe(Date.parse('2025-03-01T10:00:05.000Z') / 1000 + 30 * 86_400);
 
     const messages = sentMessages();
+    const id = 'evt_6a7e8feb-b491-4cf7-a9f1-bf3703467718';
     expect(messages.map((message) => message.subscriptionId)).toEqual([subs[0]?.id, subs[3]?.id, subs[4]?.id]);
     expect(messages[0]).toEqual({
       v: 1,
-      deliveryId: deliveryIdFor('fleet-1', stored.id, subs[0]?.id ?? '', stored.timestamp),
+      deliveryId: deliveryIdFor('fleet-1', id, subs[0]?.id ?? '', '2025-03-01T10:00:00.000Z'),
       fleetId: 'fleet-1',
       subscriptionId: subs[0]?.id,
-      event: { id: stored.id, type: 'thread.completed', timestamp: stored.timestamp, data: { threadId: 't-1' } },
+      event: { id, type: 'thread.completed', timestamp: '2025-03-01T10:00:00.000Z', data: { threadId: 't-1' } },
       reason: 'fanout',
     });
-    const marks = ddb.commandCalls(UpdateCommand, { TableName: TABLES.events });
-    expect(marks).toHaveLength(1);
-    expect(marks[0]?.args[0].input.UpdateExpression).toBe('SET fannedOutAt = :now');
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
   });
 
   it('uses the producer id when given, and builds the same delivery ids when the record runs again', async () => {
@@ -143,35 +153,46 @@ describe('fan-out of an EventBridge event', () => {
     expect(sentMessages()).toEqual(first);
   });
 
-  it('is a no-op for an event already fanned out', async () => {
-    const conditional = Object.assign(new Error('exists'), { name: 'ConditionalCheckFailedException' });
-    ddb.on(PutCommand, { TableName: TABLES.events }).rejects(conditional);
-    ddb.on(GetCommand, { TableName: TABLES.events }).resolves({ Item: { id: 'x', fannedOutAt: '2025-03-01T10:00:01.000Z' } });
+  it('is a no-op for an event already stored (stored means fanned out)', async () => {
+    ddb.on(GetCommand, { TableName: TABLES.events }).resolves({
+      Item: { fleetId: 'fleet-1', id: 'x', ts: '2025-03-01T10:00:00.000Z', t: 'thread.completed', d: '{}', src: 'eventbridge', exp: 1 },
+    });
     mockSubscriptionPages(subscriptions(3));
     const response = await build()(sqsEvent(sqsRecord(eventBridgeBody())));
     expect(response.batchItemFailures).toEqual([]);
     expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
-    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
   });
 
-  it('finishes an interrupted fan-out from the stored copy of the event', async () => {
-    const storedEvent: EventRecord = {
-      fleetId: 'fleet-1',
-      id: 'order-42',
-      type: 'thread.completed',
-      timestamp: '2025-03-01T09:00:00.000Z',
-      data: { first: true },
-      timeKey: '2025-03-01T09:00:00.000Z#order-42',
-      source: 'api',
-      expiresAt: 1,
-    };
-    ddb.on(PutCommand, { TableName: TABLES.events }).rejects(Object.assign(new Error('exists'), { name: 'ConditionalCheckFailedException' }));
-    ddb.on(GetCommand, { TableName: TABLES.events }).resolves({ Item: storedEvent });
+  it('pools the last partial batch of each event across the invocation: ten events to one subscription, one send', async () => {
     mockSubscriptionPages(subscriptions(1));
-    await build()(sqsEvent(sqsRecord(eventBridgeBody({}, { id: 'order-42', data: { first: false } }))));
-    const [message] = sentMessages();
-    expect(message?.event).toEqual({ id: 'order-42', type: 'thread.completed', timestamp: storedEvent.timestamp, data: { first: true } });
-    expect(ddb.commandCalls(UpdateCommand, { TableName: TABLES.events })).toHaveLength(1);
+    const records = Array.from({ length: 10 }, (_, index) => sqsRecord(eventBridgeBody({ id: `6a7e8feb-b491-4cf7-a9f1-bf37034677${String(index).padStart(2, '0')}` })));
+    const response = await build()(sqsEvent(...records));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(1);
+    expect(new Set(sentMessages().map((message) => message.event.id)).size).toBe(10);
+    expect(ddb.commandCalls(PutCommand, { TableName: TABLES.events })).toHaveLength(10);
+  });
+
+  it('sends full batches per event and pools only the remainders (13 + 13 messages: three sends)', async () => {
+    mockSubscriptionPages(subscriptions(13));
+    const records = [sqsRecord(eventBridgeBody()), sqsRecord(eventBridgeBody({ id: '6a7e8feb-b491-4cf7-a9f1-bf3703467799' }))];
+    await build()(sqsEvent(...records));
+    const sizes = sqsMock.commandCalls(SendMessageBatchCommand).map((call) => call.args[0].input.Entries?.length);
+    expect(sizes.sort()).toEqual([10, 10, 6]);
+    expect(sentMessages()).toHaveLength(26);
+  });
+
+  it('fails the records whose pooled batch could not be sent, and stores only the others', async () => {
+    mockSubscriptionPages(subscriptions(13));
+    sqsMock.on(SendMessageBatchCommand).callsFake((input: { Entries: unknown[] }) => {
+      if (input.Entries.length < 10) throw Object.assign(new Error('down'), { name: 'ServiceUnavailable' });
+      return { Successful: [], Failed: [] };
+    });
+    const record = sqsRecord(eventBridgeBody());
+    const response = await build()(sqsEvent(record));
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
   });
 });
 
@@ -186,7 +207,7 @@ describe('fan-out of a published event and of a replay job', () => {
     };
     const response = await build()(sqsEvent(sqsRecord(body)));
     expect(response.batchItemFailures).toEqual([]);
-    expect((ddb.commandCalls(PutCommand)[0]?.args[0].input.Item as EventRecord).source).toBe('api');
+    expect((ddb.commandCalls(PutCommand)[0]?.args[0].input.Item as { src: string }).src).toBe('api');
     expect(sentMessages()).toHaveLength(1);
   });
 
@@ -257,7 +278,7 @@ describe('large fleets and SQS limits', () => {
     expect(calls).toHaveLength(120);
     const messages = sentMessages();
     expect(new Set(messages.map((message) => message.deliveryId)).size).toBe(1_200);
-    expect(ddb.commandCalls(UpdateCommand, { TableName: TABLES.events })).toHaveLength(1);
+    expect(ddb.commandCalls(PutCommand, { TableName: TABLES.events })).toHaveLength(1);
   });
 
   it('keeps each SendMessageBatch under the request size limit for large events', async () => {
@@ -291,8 +312,8 @@ describe('large fleets and SQS limits', () => {
     const record = sqsRecord(eventBridgeBody());
     const failed = await build()(sqsEvent(record));
     expect(failed.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
-    // Not fanned out: the retry of this record sends the (same) messages again.
-    expect(ddb.commandCalls(UpdateCommand, { TableName: TABLES.events })).toHaveLength(0);
+    // Not stored: the retry of this record sends the (same) messages again.
+    expect(ddb.commandCalls(PutCommand, { TableName: TABLES.events })).toHaveLength(0);
     expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(0);
   });
 });

@@ -4,6 +4,7 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { parseDeploymentSettings, type DeploymentSettingsInput } from '../../../lambdas/core/settings';
 import type { SubscriptionRecord } from '../../../lambdas/core/records';
+import { sealedSecrets } from '../../support/signing-key';
 
 export const TABLES = {
   subscriptions: 'test-subscriptions',
@@ -88,13 +89,14 @@ export function testObservability() {
 }
 
 export function subscription(overrides: Partial<SubscriptionRecord> = {}): SubscriptionRecord {
+  const fleetId = overrides.fleetId ?? 'fleet-1';
+  const id = overrides.id ?? 'wh_01JNKV3Y0RZ8W5T2P4M6Q9B7CD';
   return {
-    fleetId: 'fleet-1',
-    id: 'wh_01JNKV3Y0RZ8W5T2P4M6Q9B7CD',
+    fleetId,
+    id,
     url: 'http://hook.test/receive',
     enabled: true,
-    secretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:hookline/test/fleet-1/wh-abcdef',
-    secretVersion: 'v1',
+    ...sealedSecrets(fleetId, id),
     createdAt: '2025-01-01T00:00:00.000Z',
     updatedAt: '2025-01-01T00:00:00.000Z',
     ...overrides,
