@@ -152,7 +152,10 @@ describe('POST /fleets/{fleetId}/deliveries/{id}/retry', () => {
     stub(record);
     h.ddb.on(GetCommand, { TableName: TABLES.subscriptions }).resolves({ Item: sub });
     const event = { fleetId: FLEET, id: record.eventId, type: 'thread.completed', timestamp: NOW.toISOString(), data: { a: 1 } };
-    h.ddb.on(GetCommand, { TableName: TABLES.events }).resolves({ Item: event });
+    // The events table's item shape (events-store.ts): short attribute names, data as JSON text.
+    h.ddb.on(GetCommand, { TableName: TABLES.events }).resolves({
+      Item: { fleetId: FLEET, id: event.id, t: event.type, ts: event.timestamp, d: JSON.stringify(event.data), src: 'api', exp: 2e9 },
+    });
     h.ddb.on(UpdateCommand).resolves({});
 
     const response = await h.call('POST', `/fleets/${FLEET}/deliveries/${record.id}/retry`);

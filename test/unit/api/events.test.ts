@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deliveryIdFor, isId } from '../../../lambdas/core/ids';
 import type { EventRecord } from '../../../lambdas/core/records';
@@ -15,23 +15,13 @@ const conditionalFailure = () => Object.assign(new Error('conditional'), { name:
 const publish = (body: unknown, headers: Record<string, string> = {}) => h.call('POST', `/fleets/${FLEET}/events`, { body, headers });
 
 describe('POST /fleets/{fleetId}/events', () => {
-  it('stores the event and sends one PublishedEventMessage to the events queue', async () => {
-    h.ddb.on(PutCommand, { TableName: TABLES.events }).resolves({});
+  it('sends one PublishedEventMessage to the events queue and stores nothing itself (the fan-out stores it)', async () => {
     const response = await publish({ type: 'thread.completed', data: { threadId: 't1' } });
     expect(response.status).toBe(202);
     expect(isId('evt', response.body.id)).toBe(true);
-    const item = h.ddb.commandCalls(PutCommand)[0]!.args[0].input.Item as EventRecord;
-    expect(item).toEqual({
-      fleetId: FLEET,
-      id: response.body.id,
-      type: 'thread.completed',
-      timestamp: NOW.toISOString(),
-      // Stored as JSON text: a DynamoDB map cannot hold every JSON document (see EventsStore).
-      dataJson: JSON.stringify({ threadId: 't1' }),
-      timeKey: `${NOW.toISOString()}#${response.body.id}`,
-      source: 'api',
-      expiresAt: Math.floor(NOW.getTime() / 1000) + 30 * 86_400,
-    });
+    expect(h.ddb.commandCalls(PutCommand)).toHaveLength(0);
+    // A fresh id cannot be stored yet: no read either.
+    expect(h.ddb.commandCalls(GetCommand, { TableName: TABLES.events })).toHaveLength(0);
     expect(h.sent(QUEUES.eventsUrl)).toEqual([
       { v: 1, kind: 'event', fleetId: FLEET, event: { id: response.body.id, type: 'thread.completed', timestamp: NOW.toISOString(), data: { threadId: 't1' } } },
     ]);
@@ -42,30 +32,40 @@ describe('POST /fleets/{fleetId}/events', () => {
     const first = 'evt_01HX0000000000000000000000';
     h.ddb.on(PutCommand, { TableName: TABLES.events }).rejects(conditionalFailure());
     h.ddb.on(GetCommand, { TableName: TABLES.events, Key: { fleetId: FLEET, id: 'idem#order-42' } }).resolves({
-      Item: { fleetId: FLEET, id: 'idem#order-42', eventId: first, expiresAt: 2e9 },
+      Item: { fleetId: FLEET, id: 'idem#order-42', eventId: first, ts: '2024-05-10T11:00:00.000Z', exp: 2e9 },
     });
     h.ddb.on(GetCommand, { TableName: TABLES.events, Key: { fleetId: FLEET, id: first } }).resolves({
-      Item: { fleetId: FLEET, id: first, type: 'thread.completed', timestamp: NOW.toISOString(), data: {}, fannedOutAt: NOW.toISOString() },
+      Item: { fleetId: FLEET, id: first, t: 'thread.completed', ts: '2024-05-10T11:00:00.000Z', d: '{}', src: 'api', exp: 2e9 },
     });
     const response = await publish({ type: 'thread.completed', data: {} }, { 'Idempotency-Key': 'order-42' });
     expect(response.status).toBe(202);
     expect(response.body).toEqual({ id: first });
     expect(h.sent(QUEUES.eventsUrl)).toEqual([]);
     const claim = h.ddb.commandCalls(PutCommand)[0]!.args[0].input;
-    expect(claim.Item).toMatchObject({ id: 'idem#order-42', expiresAt: Math.floor(NOW.getTime() / 1000) + 86_400 });
+    expect(claim.Item).toMatchObject({ id: 'idem#order-42', ts: NOW.toISOString(), exp: Math.floor(NOW.getTime() / 1000) + 86_400 });
   });
 
-  it('re-sends the message when the stored event never finished its fan-out', async () => {
+  it('sends a repeat whose first fan-out has not stored the event yet, with the first id and time', async () => {
+    const first = 'evt_01HX0000000000000000000000';
     h.ddb.on(PutCommand, { TableName: TABLES.events }).rejects(conditionalFailure());
+    h.ddb.on(GetCommand, { TableName: TABLES.events, Key: { fleetId: FLEET, id: 'idem#order-42' } }).resolves({
+      Item: { fleetId: FLEET, id: 'idem#order-42', eventId: first, ts: '2024-05-10T11:00:00.000Z', exp: 2e9 },
+    });
+    h.ddb.on(GetCommand, { TableName: TABLES.events, Key: { fleetId: FLEET, id: first } }).resolves({});
+    await publish({ type: 'thread.completed', data: { v: 2 } }, { 'Idempotency-Key': 'order-42' });
+    // Same id and time: the fan-out derives the same delivery ids, so the receiver sees one delivery.
+    expect(h.sent(QUEUES.eventsUrl)).toEqual([
+      { v: 1, kind: 'event', fleetId: FLEET, event: { id: first, type: 'thread.completed', timestamp: '2024-05-10T11:00:00.000Z', data: { v: 2 } } },
+    ]);
+  });
+
+  it('is a no-op for a producer id already stored', async () => {
     h.ddb.on(GetCommand, { TableName: TABLES.events, Key: { fleetId: FLEET, id: 'order-42' } }).resolves({
-      Item: { fleetId: FLEET, id: 'order-42', type: 'thread.completed', timestamp: '2024-05-10T11:00:00.000Z', data: { v: 1 } },
+      Item: { fleetId: FLEET, id: 'order-42', t: 'thread.completed', ts: '2024-05-10T11:00:00.000Z', d: '{"v":1}', src: 'api', exp: 2e9 },
     });
     const response = await publish({ type: 'thread.completed', data: { v: 2 }, id: 'order-42' });
     expect(response.body).toEqual({ id: 'order-42' });
-    // The stored copy wins: a retry cannot change what was published.
-    expect(h.sent(QUEUES.eventsUrl)).toEqual([
-      { v: 1, kind: 'event', fleetId: FLEET, event: { id: 'order-42', type: 'thread.completed', timestamp: '2024-05-10T11:00:00.000Z', data: { v: 1 } } },
-    ]);
+    expect(h.sent(QUEUES.eventsUrl)).toEqual([]);
   });
 
   it.each([
@@ -109,10 +109,16 @@ describe('POST /fleets/{fleetId}/webhooks/{id}/replay', () => {
     type,
     timestamp,
     data: { id },
-    timeKey: `${timestamp}#${id}`,
     source: 'api',
     expiresAt: 2e9,
   });
+  const item = (e: EventRecord) => ({ fleetId: e.fleetId, id: e.id, t: e.type, ts: e.timestamp, d: JSON.stringify(e.data), src: e.source, exp: e.expiresAt });
+  /** The keys-only time index answers keys; BatchGetItem answers the events. */
+  function stubEvents(target: Harness, events: EventRecord[]) {
+    target.ddb.on(BatchGetCommand).callsFake((input: { RequestItems: Record<string, { Keys: { id: string }[] }> }) => ({
+      Responses: { [TABLES.events]: events.filter((e) => input.RequestItems[TABLES.events]!.Keys.some((key) => key.id === e.id)).map(item) },
+    }));
+  }
 
   it('enqueues matching events with their original delivery ids', async () => {
     const sub = subscription({ events: ['thread.completed'] });
@@ -122,7 +128,8 @@ describe('POST /fleets/{fleetId}/webhooks/{id}/replay', () => {
       event('evt_b', 'thread.failed', '2024-05-10T10:01:00.000Z'),
       event('evt_c', 'thread.completed', '2024-05-10T10:02:00.000Z'),
     ];
-    h.ddb.on(QueryCommand, { TableName: TABLES.events }).resolves({ Items: events });
+    h.ddb.on(QueryCommand, { TableName: TABLES.events }).resolves({ Items: events.map((e) => ({ fleetId: e.fleetId, id: e.id, ts: e.timestamp })) });
+    stubEvents(h, events);
     const response = await h.call('POST', `/fleets/${FLEET}/webhooks/${sub.id}/replay`, {
       body: { since: '2024-05-10T09:00:00Z', until: '2024-05-10T11:00:00Z' },
     });
@@ -136,7 +143,7 @@ describe('POST /fleets/{fleetId}/webhooks/{id}/replay', () => {
     expect(messages.every((m) => m.reason === 'replay')).toBe(true);
     expect(h.ddb.commandCalls(QueryCommand)[0]!.args[0].input.ExpressionAttributeValues).toMatchObject({
       ':from': '2024-05-10T09:00:00.000Z',
-      ':to': '2024-05-10T11:00:00.000Z#~',
+      ':to': '2024-05-10T11:00:00.000Z',
     });
   });
 
@@ -146,10 +153,11 @@ describe('POST /fleets/{fleetId}/webhooks/{id}/replay', () => {
       const sub = subscription();
       paged.ddb.on(GetCommand, { TableName: TABLES.subscriptions }).resolves({ Item: sub });
       let page = 0;
+      stubEvents(paged, [1, 2, 3].map((n) => event(`evt_${n}`, 'thread.completed', '2024-05-10T10:00:00.000Z')));
       paged.ddb.on(QueryCommand, { TableName: TABLES.events }).callsFake(() => {
         page += 1;
         const e = event(`evt_${page}`, 'thread.completed', '2024-05-10T10:00:00.000Z');
-        return { Items: [e], LastEvaluatedKey: { fleetId: FLEET, id: e.id, timeKey: e.timeKey } };
+        return { Items: [{ fleetId: FLEET, id: e.id, ts: e.timestamp }], LastEvaluatedKey: { fleetId: FLEET, id: e.id, ts: e.timestamp } };
       });
       const response = await paged.call('POST', `/fleets/${FLEET}/webhooks/${sub.id}/replay`, {
         body: { since: '2024-05-10T09:00:00Z', until: '2024-05-10T11:00:00Z' },
@@ -163,7 +171,7 @@ describe('POST /fleets/{fleetId}/webhooks/{id}/replay', () => {
           subscriptionId: sub.id,
           since: '2024-05-10T09:00:00.000Z',
           until: '2024-05-10T11:00:00.000Z',
-          cursor: encodeCursor({ fleetId: FLEET, id: 'evt_2', timeKey: '2024-05-10T10:00:00.000Z#evt_2' }),
+          cursor: encodeCursor({ fleetId: FLEET, id: 'evt_2', ts: '2024-05-10T10:00:00.000Z' }),
         },
       ]);
     } finally {

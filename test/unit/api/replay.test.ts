@@ -14,7 +14,7 @@ const sqs = new SQSClient({ region: 'us-east-1', credentials: { accessKeyId: 'x'
 function event(index: number, type = 'thread.completed'): EventRecord {
   const timestamp = new Date(Date.UTC(2024, 4, 10, 10, 0, index)).toISOString();
   const id = `evt_${String(index).padStart(3, '0')}`;
-  return { fleetId: FLEET, id, type, timestamp, data: { index }, timeKey: `${timestamp}#${id}`, source: 'api', expiresAt: 2e9 };
+  return { fleetId: FLEET, id, type, timestamp, data: { index }, source: 'api', expiresAt: 2e9 };
 }
 
 /** A by-time index over `all`, paged by position; the cursor is the next index. */
