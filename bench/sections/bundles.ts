@@ -205,7 +205,7 @@ function lambdaEnvironment(functionName: string): NodeJS.ProcessEnv {
     [ENV.tokensTable]: 'bench-Tokens',
     [ENV.eventsQueueUrl]: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-events',
     [ENV.deliveriesQueueUrl]: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-deliveries',
-    [ENV.secretPrefix]: 'hookline/bench/',
+    [ENV.signingKeySecret]: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:hookline/bench/signing-key-bench1',
     [ENV.settings]: '{}',
     POWERTOOLS_SERVICE_NAME: `hookline-${functionName}`,
     POWERTOOLS_LOG_LEVEL: 'INFO',

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -10,9 +10,10 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { FUNCTION_MEMORY_MB } from '../../lib/functions';
 import { newSubscriptionId } from '../../lambdas/core/ids';
 import { generateSigningSecret } from '../../lambdas/core/secrets';
+import { sealSigningSecrets } from '../../lambdas/core/sealed-secrets';
 import { DELIVERIES_TABLE, EVENTS_TABLE, SUBSCRIPTIONS_TABLE, TOKENS_TABLE, type TableSchema } from '../../lambdas/core/table-schema';
 import { ENV } from '../../lambdas/shared/environment';
-import { SigningSecrets } from '../../lambdas/shared/signing-secrets';
+import { SigningKeys } from '../../lambdas/shared/signing-secrets';
 import { SubscriptionsStore } from '../../lambdas/shared/subscriptions-store';
 import { createLambdaContext } from '../../local/lambda-context';
 import type { LocalLogger } from '../../local/logger';
@@ -112,29 +113,33 @@ export async function runRequestsSection({ options }: SectionRequest): Promise<S
     cleanup.unshift(() => receiver.close());
 
     const store = new SubscriptionsStore(DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }), runtime.tables.subscriptions);
-    const signing = new SigningSecrets(secretsClient, runtime.env[ENV.secretPrefix] as string);
+    // Subscriptions as the API creates them: the secret sealed under the deployment's one key ring.
+    const ring = await new SigningKeys(secretsClient, runtime.signingKeySecretArn).ringForSealing();
     const fleets = [
       { name: 'fan-out 1', fleetId: 'cost-one', subscriptions: 1, path: 'ok' },
       { name: `fan-out ${options.costFanout}`, fleetId: 'cost-many', subscriptions: options.costFanout, path: 'ok' },
+      { name: `fan-out ${options.costFanout}, realistic response (JSON, 16 headers)`, fleetId: 'cost-json', subscriptions: options.costFanout, path: 'json' },
       { name: `fan-out ${options.costFanout}, each delivery retried once`, fleetId: 'cost-retry', subscriptions: options.costFanout, path: 'flaky' },
     ];
+    let subscriptionItemBytes = 0;
     for (const fleet of fleets) {
       for (let index = 0; index < fleet.subscriptions; index += 1) {
         const id = newSubscriptionId();
-        const secret = await signing.create(fleet.fleetId, id, { current: generateSigningSecret() });
         const now = new Date().toISOString();
-        await store.create({
+        const record = {
           fleetId: fleet.fleetId,
           id,
           url: `${receiver.origin}/${fleet.path}`,
           enabled: true,
-          secretArn: secret.arn,
-          secretVersion: secret.versionId,
+          ...sealSigningSecrets(ring, fleet.fleetId, id, { current: generateSigningSecret() }),
           createdAt: now,
           updatedAt: now,
-        });
+        };
+        subscriptionItemBytes = Math.max(subscriptionItemBytes, flatItemBytes(record));
+        await store.create(record);
       }
     }
+    const secretsInStore = await countSecrets(secretsClient);
 
     // The Lambda entry modules themselves, imported once their environment points at the meter.
     const { handler: fanout } = await import('../../lambdas/fanout/handler');
@@ -142,7 +147,7 @@ export async function runRequestsSection({ options }: SectionRequest): Promise<S
     const harness: Harness = { options, runtime, meter, sqs, eventBridge, receiver, fanout, dispatcher, data: dataForEnvelopeSize('cost-many', 1_024) };
     const scenarios: Scenario[] = [];
     for (const fleet of fleets) scenarios.push(await runScenario(harness, fleet.name, fleet.fleetId, fleet.subscriptions, fleet.path === 'flaky'));
-    return report(scenarios, options.endpointLatencyMs);
+    return report(scenarios, options.endpointLatencyMs, { subscriptionItemBytes, secretsInStore, subscriptions: fleets.reduce((sum, fleet) => sum + fleet.subscriptions, 0) });
   } finally {
     for (const close of cleanup) await close().catch(() => undefined);
   }
@@ -290,7 +295,39 @@ interface TestEndpoint {
   close(): Promise<void>;
 }
 
-/** `/ok` answers 200; `/flaky` answers 503 to the first attempt of each delivery and 200 to the next. */
+/** What a typical API endpoint answers: a small JSON acknowledgement. */
+const REALISTIC_BODY = JSON.stringify({
+  received: true,
+  id: 'evt_01JNKV3Y0RZ8W5T2P4M6Q9B7CD',
+  status: 'accepted',
+  processedAt: '2025-03-01T10:00:00.000Z',
+  message: 'Webhook received and queued for processing.',
+  requestId: '6a7e8feb-b491-4cf7-a9f1-bf3703467718',
+});
+
+/** 16 response headers, the kind a framework behind a load balancer sends. */
+function realisticHeaders(deliveryId: string): Record<string, string> {
+  return {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(REALISTIC_BODY)),
+    date: new Date().toUTCString(),
+    connection: 'keep-alive',
+    'keep-alive': 'timeout=5',
+    server: 'nginx/1.25.3',
+    'x-request-id': deliveryId.padEnd(36, '0').slice(0, 36),
+    'x-amzn-trace-id': 'Root=1-67a1b2c3-4d5e6f708192a3b4c5d6e7f8',
+    'cache-control': 'no-store, no-cache, must-revalidate',
+    'strict-transport-security': 'max-age=31536000; includeSubDomains',
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+    vary: 'Accept-Encoding, Origin',
+    etag: 'W/"9a-3f2b1c4d5e6f7a8b"',
+    'x-ratelimit-limit': '1000',
+    'x-ratelimit-remaining': '998',
+  };
+}
+
+/** `/ok` answers 200; `/json` 200 with a realistic answer; `/flaky` answers 503 to the first attempt of each delivery and 200 to the next. */
 async function startTestEndpoint(): Promise<TestEndpoint> {
   let requests = 0;
   let succeeded = 0;
@@ -303,6 +340,10 @@ async function startTestEndpoint(): Promise<TestEndpoint> {
       const fail = req.url === '/flaky' && !seen.has(id);
       seen.add(id);
       if (!fail) succeeded += 1;
+      if (req.url === '/json') {
+        res.writeHead(200, realisticHeaders(id)).end(REALISTIC_BODY);
+        return;
+      }
       res.writeHead(fail ? 503 : 200, { 'content-type': 'text/plain', 'content-length': '2' }).end(fail ? 'no' : 'ok');
     });
   });
@@ -343,11 +384,35 @@ function dollars(value: number): string {
   return `$${value.toFixed(2)}`;
 }
 
-function report(scenarios: Scenario[], endpointLatencyMs: number): SectionOutcome {
+interface DeploymentFacts {
+  /** Largest subscription item written, in bytes (storage per subscription). */
+  subscriptionItemBytes: number;
+  /** Secrets in the Secrets Manager stand-in after every subscription was created. */
+  secretsInStore: number;
+  subscriptions: number;
+}
+
+/** Subscriptions a deployment shares its one key-ring secret among, for the per-subscription figure. */
+const SHARED_BY = 1_000;
+/** DynamoDB adds 100 bytes of overhead to every item it stores. */
+const ITEM_OVERHEAD_BYTES = 100;
+
+/**
+ * The issue's goals in dollars, as ratios to the baseline of the same row (the results format
+ * compares ratios): fan-out 10 ≤ $1.20 and fan-out 1 ≤ $4.00 per million first-attempt 1 KB
+ * deliveries, ≤ $0.001 per subscription-month, no Secrets Manager call per warm delivery.
+ */
+function dollarTarget(goal: number, baseline: number) {
+  return { op: '<=' as const, value: Number((goal / baseline).toPrecision(3)) };
+}
+
+function report(scenarios: Scenario[], endpointLatencyMs: number, facts: DeploymentFacts): SectionOutcome {
   const figures: Figure[] = [];
   const perMillion = 1_000_000;
   for (const scenario of scenarios) {
     const retried = scenario.attempts > scenario.deliveries;
+    const baselineValue = apiDestinationsCost(scenario.total.eventBridgeEvents, retried ? scenario.attempts / scenario.deliveries : 1) * perMillion;
+    const goal = scenario.name === 'fan-out 1' ? 4 : scenario.name === 'fan-out 10' ? 1.2 : undefined;
     figures.push(
       figure({
         id: `cost.${scenario.name.replace(/[^a-z0-9]+/gi, '-').replace(/-+$/, '')}`,
@@ -355,18 +420,20 @@ function report(scenarios: Scenario[], endpointLatencyMs: number): SectionOutcom
         value: costOf(scenario.total).total * perMillion,
         unit: 'USD',
         baselineLabel: 'EventBridge API destinations',
-        baselineValue: apiDestinationsCost(scenario.total.eventBridgeEvents, retried ? scenario.attempts / scenario.deliveries : 1) * perMillion,
+        baselineValue,
+        ...(goal === undefined ? {} : { target: dollarTarget(goal, baselineValue) }),
       }),
     );
   }
   const many = scenarios[1];
   if (many !== undefined) {
-    // A delivery whose dispatcher finds neither the subscription nor the secret cached (a cold or busy fleet of instances).
-    const cold = addUsage(many.total, { ...NO_USAGE, dynamoReadUnits: 0.5, secretsCalls: 1 });
+    // A delivery whose dispatcher instance has not cached the subscription (a cold or busy fleet of
+    // instances): one more GetItem. The key ring costs one GetSecretValue per instance, not per delivery.
+    const cold = addUsage(many.total, { ...NO_USAGE, dynamoReadUnits: 0.5 });
     figures.push(
       figure({
         id: 'cost.cold-caches',
-        label: `${many.name}, no cache hits (derived): per 1M deliveries`,
+        label: `${many.name}, no subscription cache hits (derived): per 1M deliveries`,
         value: costOf(cold).total * perMillion,
         unit: 'USD',
         baselineLabel: 'EventBridge API destinations',
@@ -374,6 +441,35 @@ function report(scenarios: Scenario[], endpointLatencyMs: number): SectionOutcom
       }),
     );
   }
+  const storageMonth = ((facts.subscriptionItemBytes + ITEM_OVERHEAD_BYTES) / 1024 ** 3) * PRICES.dynamoStorageGbMonth;
+  const perSubscriptionMonth = PRICES.secretsManagerSecretMonth / SHARED_BY + storageMonth;
+  const perSecretMonth = PRICES.secretsManagerSecretMonth + storageMonth;
+  figures.push(
+    figure({
+      id: 'cost.subscription-month',
+      label: `per subscription-month (${SHARED_BY.toLocaleString('en-US')} subscriptions sharing the key secret)`,
+      value: perSubscriptionMonth,
+      unit: 'USD',
+      baselineLabel: 'a Secrets Manager secret per subscription',
+      baselineValue: perSecretMonth,
+      target: dollarTarget(0.001, perSecretMonth),
+    }),
+  );
+  // The first scenario warmed the dispatcher instance up; what follows is steady state.
+  const warm = scenarios.slice(1);
+  const warmCalls = warm.reduce((sum, scenario) => sum + scenario.dispatchCounts.secretsCalls + scenario.fanoutCounts.secretsCalls, 0);
+  const warmDeliveries = warm.reduce((sum, scenario) => sum + scenario.deliveries, 0);
+  figures.push(
+    figure({
+      id: 'cost.secrets-calls-per-delivery',
+      label: 'Secrets Manager calls per delivery after warm-up',
+      value: warmCalls / Math.max(1, warmDeliveries),
+      unit: 'calls',
+      baselineLabel: 'a GetSecretValue per delivery (no cache)',
+      baselineValue: 1,
+      target: { op: '<=', value: 0 },
+    }),
+  );
   const notes: string[] = [];
   for (const scenario of scenarios) {
     const byService = costOf(scenario.total).byService;
@@ -382,28 +478,76 @@ function report(scenarios: Scenario[], endpointLatencyMs: number): SectionOutcom
       `    per event: ${describeUsage(scenario.perEvent)}`,
       `    per delivery: ${describeUsage(scenario.perDelivery)}`,
       `    per 1M deliveries by service: ${Object.entries(byService).map(([service, value]) => `${service} ${dollars(value * perMillion)}`).join(', ')}`,
-      `    calls: producer PutEvents ${scenario.putEventsCalls}; fan-out ${describeCalls(scenario.fanoutCounts)}; dispatch ${describeCalls(scenario.dispatchCounts)}; dispatch WRU by target ${Object.entries(scenario.dispatchCounts.dynamoWriteUnitsBy).map(([target, units]) => `${target} ${units}`).join(', ')}`,
+      `    calls: producer PutEvents ${scenario.putEventsCalls}; fan-out ${describeCalls(scenario.fanoutCounts)}; dispatch ${describeCalls(scenario.dispatchCounts)}`,
+      `    WRU by target: fan-out ${describeUnits(scenario.fanoutCounts)}; dispatch ${describeUnits(scenario.dispatchCounts)}`,
     );
   }
   notes.push(
-    `prices: ${PRICE_REGION} on-demand list prices as of ${PRICES_AS_OF} (bench/prices.ts); no free tier`,
+    `signing secrets: ${facts.subscriptions} subscriptions, ${facts.secretsInStore} secret(s) in Secrets Manager (the key ring); a subscription item is ${facts.subscriptionItemBytes} bytes with its sealed secret`,
+    `Secrets Manager calls: ${scenarios[0]?.dispatchCounts.secretsCalls ?? 0} by the cold dispatcher instance (the key ring, once per instance), ${warmCalls} in the ${warmDeliveries} deliveries after it`,
+    ...monthlyTable(scenarios, perSubscriptionMonth),
+    `prices: ${PRICE_REGION} on-demand list prices checked ${PRICES_AS_OF} (bench/prices.ts); no free tier`,
     `Lambda: ${FUNCTION_MEMORY_MB} MB arm64, measured invocation time on the local stand-ins + an assumed ${endpointLatencyMs} ms endpoint response per dispatcher invocation (--endpoint-latency-ms)`,
-    'one warm dispatcher instance: subscription and secret caches hit after the first delivery per subscription; "no cache hits" adds a GetItem (0.5 RRU) and a GetSecretValue per delivery',
+    'one warm dispatcher instance: the subscription cache hits after the first delivery per subscription and batch; "no subscription cache hits" adds a GetItem (0.5 RRU) per delivery',
     'batches as full as the queue allows (10 records); at a trickle Lambda gets batches of 1 and the Lambda and SQS shares per delivery grow up to 10×',
     'invocation times are measured through the meter, which adds two reads per write, so the Lambda share is an upper bound',
-    'not per delivery: $0.40 per subscription-month for its Secrets Manager secret (an API destination connection keeps one secret too), storage, idle long polls of the event source mappings',
+    `per subscription-month: $${PRICES.secretsManagerSecretMonth} for the deployment's one key secret shared by ${SHARED_BY.toLocaleString('en-US')} subscriptions, plus the item's storage at $${PRICES.dynamoStorageGbMonth}/GB-month; not included: events and delivery logs kept for replay (storage), idle long polls of the event source mappings`,
     'API destinations: one PutEvents per event as for Hookline, then one invocation per subscription and attempt; no signing, no delivery log',
+    'targets: the goals in dollars (fan-out 10 ≤ $1.20, fan-out 1 ≤ $4.00 per 1M; ≤ $0.001 per subscription-month) expressed as ratios to the row baseline',
   );
   return {
     title: 'Requests and cost per delivery (real pipeline on the local stand-ins, metered)',
     figures,
     notes,
-    details: { scenarios, endpointLatencyMs, prices: PRICES, pricesAsOf: PRICES_AS_OF, lambdaMemoryMb: FUNCTION_MEMORY_MB },
+    details: { scenarios, endpointLatencyMs, facts, perSubscriptionMonth, prices: PRICES, pricesAsOf: PRICES_AS_OF, lambdaMemoryMb: FUNCTION_MEMORY_MB },
   };
+}
+
+/** Monthly bills for 1k/10k/100k subscriptions × 1M/10M/100M deliveries (the README's table). */
+function monthlyTable(scenarios: Scenario[], perSubscriptionMonth: number): string[] {
+  const one = scenarios.find((scenario) => scenario.name === 'fan-out 1');
+  const ten = scenarios[1];
+  if (one === undefined || ten === undefined) return [];
+  const perDelivery = { one: costOf(one.total).total, ten: costOf(ten.total).total };
+  const subscriptionCounts = [1_000, 10_000, 100_000];
+  const deliveryCounts = [1_000_000, 10_000_000, 100_000_000];
+  // The key secret is one per deployment whatever the count; the item storage grows with it.
+  const fixed = (subscriptions: number) => PRICES.secretsManagerSecretMonth + subscriptions * (perSubscriptionMonth - PRICES.secretsManagerSecretMonth / SHARED_BY);
+  const rows = subscriptionCounts.map((subscriptions) =>
+    `    | ${subscriptions.toLocaleString('en-US')} | ${deliveryCounts.map((deliveries) => `${dollars(fixed(subscriptions) + deliveries * perDelivery.ten)} / ${dollars(fixed(subscriptions) + deliveries * perDelivery.one)}`).join(' | ')} |`,
+  );
+  return [
+    `monthly bill, ${ten.name} / fan-out 1 (first-attempt 1 KB deliveries, steady state):`,
+    `    | subscriptions | ${deliveryCounts.map((count) => `${count / 1_000_000}M deliveries`).join(' | ')} |`,
+    '    | --- | --- | --- | --- |',
+    ...rows,
+  ];
+}
+
+function describeUnits(counts: MeterCounts): string {
+  const entries = Object.entries(counts.dynamoWriteUnitsBy);
+  return entries.length === 0 ? 'none' : entries.map(([target, units]) => `${target} ${units}`).join(', ');
 }
 
 function describeCalls(counts: MeterCounts): string {
   return Object.entries(counts.calls)
     .map(([name, calls]) => `${name.replace(/^dynamodb\./, '').replace(/^sqs\./, 'SQS ').replace(/^secretsmanager\./, '')} ${calls}`)
     .join(', ');
+}
+
+/** DynamoDB's size of an item of strings and booleans: names plus values (1 byte per boolean). */
+function flatItemBytes(item: Record<string, string | boolean>): number {
+  return Object.entries(item).reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + (typeof value === 'string' ? Buffer.byteLength(value) : 1), 0);
+}
+
+/** Secrets in the Secrets Manager stand-in: one per deployment, whatever the number of subscriptions. */
+async function countSecrets(client: SecretsManagerClient): Promise<number> {
+  let count = 0;
+  let token: string | undefined;
+  do {
+    const page = await client.send(new ListSecretsCommand({ ...(token === undefined ? {} : { NextToken: token }) }));
+    count += page.SecretList?.length ?? 0;
+    token = page.NextToken;
+  } while (token !== undefined);
+  return count;
 }
