@@ -137,7 +137,9 @@ describe('props change the template', () => {
   });
 
   it('secrets permissions and the environment use the configured prefix', () => {
-    const secretArn = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:webhooks/prod/*';
+    const [secretId, secret] = Object.entries(template.findResources('AWS::SecretsManager::Secret'))[0]!;
+    expect(secret.Properties.Name).toBe('webhooks/prod/signing-key');
+    const secretArn = `<${secretId}>`;
     for (const name of ['ApiFunction', 'DispatcherFunction']) {
       const role = logicalIdByPath(template, 'AWS::IAM::Role', `Webhooks/${name}/Role/Resource`);
       const secretResources = roleStatements(template, role)
@@ -145,10 +147,10 @@ describe('props change the template', () => {
         .flatMap((s) => asArray(s.Resource).map(flatten));
       expect(secretResources).toEqual([secretArn]);
     }
-    template.hasOutput('SecretPrefix', { Value: 'webhooks/prod/' });
+    template.hasOutput('SigningKeySecretArn', { Value: { Ref: secretId } });
     const env = resources(template, 'AWS::Lambda::Function')[fnId(template, 'ApiFunction')]!.Properties!.Environment.Variables;
     expect(env).toMatchObject({
-      HOOKLINE_SECRET_PREFIX: 'webhooks/prod/',
+      HOOKLINE_SIGNING_KEY_SECRET: { Ref: secretId },
       POWERTOOLS_LOG_LEVEL: 'DEBUG',
       POWERTOOLS_METRICS_NAMESPACE: 'Acme/Webhooks',
     });

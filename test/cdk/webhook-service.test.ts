@@ -6,13 +6,12 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDeploymentSettings } from '../../lambdas/core/settings';
-import { TABLE_SCHEMAS, type TableSchema } from '../../lambdas/core/table-schema';
+import { projectionOf, TABLE_SCHEMAS, type TableSchema } from '../../lambdas/core/table-schema';
 import { ENV } from '../../lambdas/shared/environment';
 import { parseHooklineContext } from '../../lib/context';
 import { HooklineStack } from '../../lib/hookline-stack';
 import {
-  API_SECRET_ACTIONS,
-  DISPATCHER_SECRET_ACTIONS,
+  SIGNING_KEY_ACTIONS,
   TABLE_READ_ACTIONS,
   TABLE_READ_WRITE_ACTIONS,
 } from '../../lib/permissions';
@@ -35,7 +34,9 @@ let outdir: string;
 let stack: HooklineStack;
 let template: Template;
 
-const SECRET_ARN = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:hookline/Hookline/*';
+/** The signing-key secret's ARN as a flattened template value (`{Ref: <id>}`), set once the template exists. */
+let SECRET_ARN = '';
+let secretId = '';
 
 beforeAll(() => {
   outdir = mkdtempSync(join(tmpdir(), 'hookline-cdk-'));
@@ -43,6 +44,8 @@ beforeAll(() => {
   stack = new HooklineStack(app, 'Hookline', { settings: parseHooklineContext(cdkJsonContext().hookline) });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   template = Template.fromStack(stack);
+  secretId = Object.keys(template.findResources('AWS::SecretsManager::Secret'))[0] ?? '';
+  SECRET_ARN = `<${secretId}>`;
 }, 120_000);
 
 afterAll(() => {
@@ -95,10 +98,10 @@ describe('DynamoDB tables built from TABLE_SCHEMAS', () => {
         : schema.globalSecondaryIndexes.map((index) => ({
             IndexName: index.indexName,
             KeySchema: keySchema(index.partitionKey, index.sortKey),
-            Projection:
-              index.nonKeyAttributes === undefined
-                ? { ProjectionType: 'ALL' }
-                : { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.nonKeyAttributes] },
+            Projection: (({ type, nonKeyAttributes }) => ({
+              ProjectionType: type,
+              ...(nonKeyAttributes === undefined ? {} : { NonKeyAttributes: nonKeyAttributes }),
+            }))(projectionOf(index)),
           })),
     );
     const keyNames = new Set(
@@ -253,7 +256,7 @@ describe('functions', () => {
       [ENV.tokensTable]: { Ref: tableId('Tokens') },
       [ENV.eventsQueueUrl]: { Ref: queueId('Queues/Events') },
       [ENV.deliveriesQueueUrl]: { Ref: queueId('Queues/Deliveries') },
-      [ENV.secretPrefix]: 'hookline/Hookline/',
+      [ENV.signingKeySecret]: { Ref: secretId },
       [ENV.settings]: expect.any(String),
       POWERTOOLS_SERVICE_NAME: `hookline-${handler}`,
       POWERTOOLS_METRICS_NAMESPACE: 'Hookline',
@@ -297,7 +300,7 @@ describe('IAM: least privilege', () => {
   const logs = (name: string) => ({ [`<${logGroupId(name)}.Arn>`]: ['logs:CreateLogStream', 'logs:PutLogEvents'] });
   const xray = { '*': sorted(XRAY_ACTIONS) };
 
-  it('API: tables RW except tokens (read), sends to both queues, manages secrets under the prefix', () => {
+  it('API: tables RW except tokens (read), sends to both queues, reads the signing key and nothing else of Secrets Manager', () => {
     expect(grants(roleId('ApiFunction'))).toEqual({
       ...logs('ApiFunction'),
       ...xray,
@@ -310,7 +313,7 @@ describe('IAM: least privilege', () => {
       [table('Tokens')]: sorted(TABLE_READ_ACTIONS),
       [queue('Queues/Events')]: SEND,
       [queue('Queues/Deliveries')]: SEND,
-      [SECRET_ARN]: sorted(API_SECRET_ACTIONS),
+      [SECRET_ARN]: sorted(SIGNING_KEY_ACTIONS),
     });
   });
 
@@ -334,7 +337,7 @@ describe('IAM: least privilege', () => {
       [table('Deliveries')]: sorted(TABLE_READ_WRITE_ACTIONS),
       [`${table('Deliveries')}/index/bySubscription`]: sorted(TABLE_READ_WRITE_ACTIONS),
       [`${table('Deliveries')}/index/bySubscriptionStatus`]: sorted(TABLE_READ_WRITE_ACTIONS),
-      [SECRET_ARN]: sorted(DISPATCHER_SECRET_ACTIONS),
+      [SECRET_ARN]: sorted(SIGNING_KEY_ACTIONS),
       [queue('Queues/Deliveries')]: CONSUME,
     });
   });
@@ -477,6 +480,43 @@ describe('alarms and dashboard', () => {
   });
 });
 
+describe('signing key', () => {
+  it('is exactly one Secrets Manager secret, generated as a key ring of one 64-hex-digit key, kept like the tables', () => {
+    const secrets = template.findResources('AWS::SecretsManager::Secret');
+    expect(Object.keys(secrets)).toHaveLength(1);
+    const secret = secrets[secretId]!;
+    expect(secret.Properties.Name).toBe('hookline/Hookline/signing-key');
+    expect(secret.Properties.GenerateSecretString).toEqual({
+      SecretStringTemplate: '{"current":"1"}',
+      GenerateStringKey: '1',
+      PasswordLength: 64,
+      ExcludeUppercase: true,
+      ExcludePunctuation: true,
+      IncludeSpace: false,
+      ExcludeCharacters: 'ghijklmnopqrstuvwxyz',
+      RequireEachIncludedType: false,
+    });
+    expect(secret.DeletionPolicy).toBe('Retain');
+    expect(secret.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  it('is readable by the API and dispatcher roles only, with GetSecretValue only; nobody creates or deletes secrets', () => {
+    const readers: string[] = [];
+    for (const [id, policy] of Object.entries(resources(template, 'AWS::IAM::Policy'))) {
+      for (const statement of policy.Properties!.PolicyDocument.Statement) {
+        const actions = asArray<string>(statement.Action);
+        if (!actions.some((action) => action.startsWith('secretsmanager:'))) continue;
+        expect(actions).toEqual(['secretsmanager:GetSecretValue']);
+        expect(asArray(statement.Resource).map(flatten)).toEqual([SECRET_ARN]);
+        readers.push(...asArray<{ Ref: string }>(policy.Properties!.Roles).map((role) => role.Ref));
+        expect(id).toBeTruthy();
+      }
+    }
+    expect(readers.sort()).toEqual([roleId('ApiFunction'), roleId('DispatcherFunction')].sort());
+    expect(JSON.stringify(template.toJSON())).not.toMatch(/secretsmanager:(CreateSecret|DeleteSecret|PutSecretValue)/);
+  });
+});
+
 describe('outputs', () => {
   it('has the stable output keys scripts rely on', () => {
     expect(Object.keys(template.toJSON().Outputs).sort()).toEqual(
@@ -488,12 +528,12 @@ describe('outputs', () => {
         'EventBusName',
         'EventsQueueUrl',
         'EventsTableName',
-        'SecretPrefix',
+        'SigningKeySecretArn',
         'SubscriptionsTableName',
         'TokensTableName',
       ].sort(),
     );
-    template.hasOutput('SecretPrefix', { Value: 'hookline/Hookline/' });
+    template.hasOutput('SigningKeySecretArn', { Value: { Ref: secretId } });
     template.hasOutput('DeliveriesDlqUrl', { Value: { Ref: queueId('Queues/DeliveriesDlq') } });
     template.hasOutput('TokensTableName', { Value: { Ref: tableId('Tokens') } });
   });
@@ -514,12 +554,11 @@ describe('cdk-nag AwsSolutions', () => {
     expect(acks.map((ack) => `${relative(ack.path)} ${ack.id}`).sort()).toEqual(
       [
         'ApiFunction/Role AwsSolutions-IAM5[Resource::*]',
-        `ApiFunction/Role AwsSolutions-IAM5[Resource::${SECRET_ARN}]`,
         'ApiFunction/Function AwsSolutions-L1',
         'FanoutFunction/Role AwsSolutions-IAM5[Resource::*]',
         'FanoutFunction/Function AwsSolutions-L1',
         'DispatcherFunction/Role AwsSolutions-IAM5[Resource::*]',
-        `DispatcherFunction/Role AwsSolutions-IAM5[Resource::${SECRET_ARN}]`,
+        'SigningKey/Secret AwsSolutions-SMG4',
         'DispatcherFunction/Function AwsSolutions-L1',
         'Events/TargetDlq AwsSolutions-SQS3',
         'Api/Api AwsSolutions-APIG2',
