@@ -1,9 +1,11 @@
-import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliveryIdFor, isId } from '../../lambdas/core/ids';
 import { createDocumentClient } from '../../lambdas/shared/clients';
 import { DeliveriesStore } from '../../lambdas/shared/deliveries-store';
-import { EventsStore, eventTimeKey } from '../../lambdas/shared/events-store';
+import { EventsStore } from '../../lambdas/shared/events-store';
+import { SigningKeys, SigningSecrets } from '../../lambdas/shared/signing-secrets';
+import { SubscriptionsStore } from '../../lambdas/shared/subscriptions-store';
 import { startApiStack, type ApiStack } from './api-harness';
 
 let stack: ApiStack;
@@ -31,11 +33,14 @@ describe('subscriptions through the local HTTP front', () => {
     expect(fetched.body).toEqual(view);
     expect(JSON.stringify(fetched.body)).not.toContain('secret');
 
-    // The signing secret really is in Secrets Manager under the deployment prefix.
+    // The signing secret is sealed on the record under the deployment's one key secret, nowhere else.
     const sm = new SecretsManagerClient({});
-    const described = await sm.send(new DescribeSecretCommand({ SecretId: `hookline/local/${FLEET}/${view.id}` }));
-    const stored = await sm.send(new GetSecretValueCommand({ SecretId: described.ARN }));
-    expect(JSON.parse(stored.SecretString as string)).toEqual({ current: secret });
+    const subscriptions = new SubscriptionsStore(createDocumentClient(), stack.runtime.tables.subscriptions);
+    const keys = new SigningSecrets(new SigningKeys(sm, stack.runtime.signingKeySecretArn));
+    const record = await subscriptions.get(FLEET, view.id, true);
+    expect(JSON.stringify(record)).not.toContain(String(secret).slice('whsec_'.length));
+    expect(await keys.get(record!)).toEqual({ current: secret as string });
+    expect((await sm.send(new ListSecretsCommand({}))).SecretList?.map((entry) => entry.ARN)).toEqual([stack.runtime.signingKeySecretArn]);
 
     const patched = await stack.request('PATCH', `/fleets/${FLEET}/webhooks/${view.id}`, {
       body: { enabled: false, name: null, events: [] },
@@ -52,18 +57,16 @@ describe('subscriptions through the local HTTP front', () => {
     expect(rotated.body.secret).not.toBe(secret);
     const afterRotation = await stack.request('GET', `/fleets/${FLEET}/webhooks/${view.id}`);
     expect(afterRotation.body).not.toHaveProperty('secret');
-    const value = JSON.parse((await sm.send(new GetSecretValueCommand({ SecretId: described.ARN }))).SecretString as string);
+    const value = await keys.get((await subscriptions.get(FLEET, view.id, true))!);
     expect(value.current).toBe(rotated.body.secret);
     expect(value.previous).toBe(secret);
-    expect(Date.parse(value.previousExpiresAt) - Date.now()).toBeGreaterThan(23 * 3_600_000);
+    expect(Date.parse(value.previousExpiresAt ?? '') - Date.now()).toBeGreaterThan(23 * 3_600_000);
 
     const deleted = await stack.request('DELETE', `/fleets/${FLEET}/webhooks/${view.id}`);
     expect(deleted.status).toBe(204);
     expect((await stack.request('GET', `/fleets/${FLEET}/webhooks/${view.id}`)).status).toBe(404);
-    // Scheduled for deletion with a recovery window, like AWS: reading it now fails.
-    const deletedSecret = await sm.send(new DescribeSecretCommand({ SecretId: described.ARN }));
-    expect(deletedSecret.DeletedDate).toBeDefined();
-    await expect(sm.send(new GetSecretValueCommand({ SecretId: described.ARN }))).rejects.toThrow();
+    // Erased at once: the sealed secret went with the record.
+    expect(await subscriptions.get(FLEET, view.id, true)).toBeUndefined();
     expect((await stack.request('DELETE', `/fleets/${FLEET}/webhooks/${view.id}`)).status).toBe(404);
     sm.destroy();
   });
@@ -106,16 +109,18 @@ describe('events, tests, replays and deliveries', () => {
     expect(first.status).toBe(202);
     expect(isId('evt', first.body.id)).toBe(true);
     expect(second.body.id).toBe(first.body.id);
-    // Nothing fans out here, so the repeat may re-send until fannedOutAt is set; mark it like the fan-out does.
+    // Nothing fans out here, so the repeat re-sends until the event is stored; store it like the fan-out does.
     const events = new EventsStore(createDocumentClient(), stack.runtime.tables.events);
-    await events.markFannedOut(FLEET, first.body.id, new Date().toISOString());
+    const firstMessage = (await stack.drain(stack.runtime.queues.eventsUrl)).find((m) => m.event?.id === first.body.id);
+    await events.putIfAbsent({ fleetId: FLEET, ...firstMessage.event, source: 'api', expiresAt: 2e9 });
     const third = await stack.request('POST', `/fleets/${FLEET}/events`, { body, headers: { 'idempotency-key': 'order-1' } });
     expect(third.body.id).toBe(first.body.id);
 
     const messages = await stack.drain(stack.runtime.queues.eventsUrl);
-    const forEvent = messages.filter((m) => m.event?.id === first.body.id);
-    // Before fannedOutAt a repeat re-sends (healing a lost message); after it, never again.
+    const forEvent = [firstMessage, ...messages.filter((m) => m.event?.id === first.body.id)];
+    // Before the event is stored a repeat re-sends (healing a lost message), with the first time; after it, never again.
     expect(forEvent.length).toBe(2);
+    expect(forEvent[1].event.timestamp).toBe(forEvent[0].event.timestamp);
     expect(forEvent[0]).toEqual({ v: 1, kind: 'event', fleetId: FLEET, event: { id: first.body.id, type: 'thread.completed', timestamp: expect.any(String), data: { threadId: 't-1' } } });
 
     const otherKey = await stack.request('POST', `/fleets/${FLEET}/events`, { body, headers: { 'idempotency-key': 'order-2' } });
@@ -146,7 +151,7 @@ describe('events, tests, replays and deliveries', () => {
       const timestamp = new Date(base + i * 1000).toISOString();
       const id = `evt_replay_${i}`;
       const type = i === 2 ? 'thread.failed' : 'thread.completed';
-      await events.putIfAbsent({ fleetId: fleet, id, type, timestamp, data: { i }, timeKey: eventTimeKey(timestamp, id), source: 'api', expiresAt: 2e9 });
+      await events.putIfAbsent({ fleetId: fleet, id, type, timestamp, data: { i }, source: 'api', expiresAt: 2e9 });
       stored.push({ id, type, timestamp });
     }
     await stack.drain(stack.runtime.queues.deliveriesUrl);

@@ -3,7 +3,7 @@ import { createDocumentClient, createSecretsClient } from '../../lambdas/shared/
 import { newTokenId } from '../../lambdas/core/ids';
 import { formatApiToken, generateApiTokenSecret, hashTokenSecret } from '../../lambdas/core/secrets';
 import type { DeploymentSettingsInput } from '../../lambdas/core/settings';
-import { SigningSecrets } from '../../lambdas/shared/signing-secrets';
+import { SigningKeys, SigningSecrets } from '../../lambdas/shared/signing-secrets';
 import { TokensStore } from '../../lambdas/shared/tokens-store';
 import { wireApi } from '../../lambdas/api/wiring';
 import type { Resolver } from '../../lambdas/api/endpoint-check';
@@ -53,7 +53,7 @@ export async function startApiStack(settings: DeploymentSettingsInput = {}): Pro
   });
   const doc = createDocumentClient();
   const tokens = new TokensStore(doc, runtime.tables.tokens);
-  const secrets = new SigningSecrets(createSecretsClient(), runtime.env.HOOKLINE_SECRET_PREFIX as string);
+  const secrets = new SigningSecrets(new SigningKeys(createSecretsClient(), runtime.signingKeySecretArn));
   const sqs = new SQSClient({});
 
   async function issueToken(fleets: string[]): Promise<string> {

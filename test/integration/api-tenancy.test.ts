@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliveryIdFor } from '../../lambdas/core/ids';
 import { createDocumentClient } from '../../lambdas/shared/clients';
 import { DeliveriesStore } from '../../lambdas/shared/deliveries-store';
-import { EventsStore, eventTimeKey } from '../../lambdas/shared/events-store';
+import { EventsStore } from '../../lambdas/shared/events-store';
 import { runCli } from '../../cli/hookline';
 import { startApiStack, type ApiStack } from './api-harness';
 
@@ -24,7 +24,7 @@ beforeAll(async () => {
   const doc = createDocumentClient();
   const timestamp = new Date(Date.now() - 60_000).toISOString();
   await new EventsStore(doc, stack.runtime.tables.events).putIfAbsent({
-    fleetId: 'fleet-a', id: 'evt_a1', type: 'thread.completed', timestamp, data: {}, timeKey: eventTimeKey(timestamp, 'evt_a1'), source: 'api', expiresAt: 2e9,
+    fleetId: 'fleet-a', id: 'evt_a1', type: 'thread.completed', timestamp, data: {}, source: 'api', expiresAt: 2e9,
   });
   deliveryA = deliveryIdFor('fleet-a', 'evt_a1', webhookA, timestamp);
   await new DeliveriesStore(doc, stack.runtime.tables.deliveries).recordAttempt({

@@ -5,12 +5,14 @@ import {
   DeleteSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
+  ListSecretsCommand,
   PutSecretValueCommand,
   RestoreSecretCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SigningSecrets } from '../../lambdas/shared/signing-secrets';
+import { formatKeyRing, generateKeyRing } from '../../lambdas/core/sealed-secrets';
+import { SigningKeys, SigningSecrets } from '../../lambdas/shared/signing-secrets';
 import { startSecretsManager, type SecretsManagerStandIn } from '../../local/secrets-manager';
 import { localClientConfig, temporaryDirectory } from './local-support';
 
@@ -175,17 +177,29 @@ describe('local Secrets Manager', () => {
     expect(again.ARN).not.toBe(arn);
   });
 
-  it('serves the SigningSecrets store the handlers use', async () => {
-    const secrets = new SigningSecrets(client, 'hookline/test/');
-    const stored = await secrets.create('fleet-9', 'wh_9', { current: 'whsec_first' });
-    expect(await secrets.get(stored.arn, stored.versionId)).toEqual({ current: 'whsec_first' });
-    const rotated = await secrets.put(stored.arn, { current: 'whsec_second', previous: 'whsec_first', previousExpiresAt: '2030-01-01T00:00:00.000Z' });
-    expect(rotated).not.toBe(stored.versionId);
-    const fresh = new SigningSecrets(client, 'hookline/test/');
-    expect((await fresh.get(stored.arn, rotated)).current).toBe('whsec_second');
-    expect((await fresh.get(stored.arn, stored.versionId)).current).toBe('whsec_first');
-    await secrets.delete(stored.arn);
-    expect(await failure(fresh.get(stored.arn, 'uncached-version-id-0000000000000'))).toMatchObject({ name: 'InvalidRequestException' });
+  it('serves the key ring to the SigningKeys loader the handlers use', async () => {
+    const { ARN: arn } = await client.send(new CreateSecretCommand({ Name: 'hookline/test/signing-key', SecretString: formatKeyRing(generateKeyRing()) }));
+    const secrets = new SigningSecrets(new SigningKeys(client, arn as string));
+    const sealed = await secrets.seal('fleet-9', 'wh_9', { current: 'whsec_first' });
+    expect(await secrets.get({ fleetId: 'fleet-9', id: 'wh_9', ...sealed })).toEqual({ current: 'whsec_first' });
+  });
+
+  it('lists secrets a page at a time, leaving out those scheduled for deletion unless asked', async () => {
+    const names = ['list/a', 'list/b', 'list/c'];
+    const arns = [];
+    for (const name of names) arns.push((await client.send(new CreateSecretCommand({ Name: name, SecretString: 'x' }))).ARN);
+    await client.send(new DeleteSecretCommand({ SecretId: arns[2] }));
+    const listed: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await client.send(new ListSecretsCommand({ MaxResults: 1, ...(token === undefined ? {} : { NextToken: token }) }));
+      expect(page.SecretList?.length ?? 0).toBeLessThanOrEqual(1);
+      listed.push(...(page.SecretList ?? []).map((entry) => entry.Name as string));
+      token = page.NextToken;
+    } while (token !== undefined);
+    expect(listed.filter((name) => name.startsWith('list/'))).toEqual(['list/a', 'list/b']);
+    const all = await client.send(new ListSecretsCommand({ IncludePlannedDeletion: true }));
+    expect(all.SecretList?.map((entry) => entry.Name)).toContain('list/c');
   });
 
   it('answers unknown operations and malformed bodies with AWS JSON errors', async () => {

@@ -74,8 +74,8 @@ describe('pipeline on the local runtime', { timeout: 30_000 }, () => {
     });
     expect(record.latencyMs).toBeGreaterThanOrEqual(0);
     expect(record.attempts).toHaveLength(1);
-    // Marked once every delivery message is sent, which may be after this delivery already succeeded.
-    await waitFor('the event marked fanned out', async () => ((await harness.events.get(fleetId, eventId))?.fannedOutAt ? true : undefined));
+    // Stored once every delivery message is sent, which may be after this delivery already succeeded.
+    await waitFor('the event stored', async () => ((await harness.events.get(fleetId, eventId)) ? true : undefined));
     // The subscription to another type got nothing.
     expect(receiver.at('/other-type')).toHaveLength(0);
   });
@@ -189,10 +189,7 @@ describe('pipeline on the local runtime', { timeout: 30_000 }, () => {
     // The same producer id twice: one stored event, one delivery id.
     await putEvent(harness, fleetId, 'thread.created', { n: 1 }, 'order-7');
     await putEvent(harness, fleetId, 'thread.created', { n: 1 }, 'order-7');
-    const event = await waitFor('the event fanned out', async () => {
-      const found = await harness.events.get(fleetId, 'order-7');
-      return found?.fannedOutAt !== undefined ? found : undefined;
-    });
+    const event = await waitFor('the event fanned out (stored)', async () => harness.events.get(fleetId, 'order-7'));
     const deliveryId = deliveryIdFor(fleetId, 'order-7', subscription.id, event.timestamp);
     await waitFor('a POST', () => (receiver.at('/dupes').length > 0 ? true : undefined));
 

@@ -8,7 +8,7 @@ import { generateSigningSecret } from '../../lambdas/core/secrets';
 import { createDocumentClient, createSecretsClient, createSqsClient } from '../../lambdas/shared/clients';
 import { DeliveriesStore } from '../../lambdas/shared/deliveries-store';
 import { EventsStore } from '../../lambdas/shared/events-store';
-import { SigningSecrets } from '../../lambdas/shared/signing-secrets';
+import { SigningKeys, SigningSecrets } from '../../lambdas/shared/signing-secrets';
 import { SubscriptionsStore } from '../../lambdas/shared/subscriptions-store';
 import { startPipeline, type Pipeline, type PipelineOptions } from '../../local/pipeline';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
@@ -117,7 +117,7 @@ export async function startHarness(options: { settings?: DeploymentSettingsInput
     subscriptions: new SubscriptionsStore(doc, runtime.tables.subscriptions),
     deliveries: new DeliveriesStore(doc, runtime.tables.deliveries),
     events: new EventsStore(doc, runtime.tables.events),
-    secrets: new SigningSecrets(secretsClient, runtime.env.HOOKLINE_SECRET_PREFIX ?? ''),
+    secrets: new SigningSecrets(new SigningKeys(secretsClient, runtime.signingKeySecretArn)),
     eventBridge,
     stop: async () => {
       await pipeline.stop();
@@ -131,20 +131,19 @@ export async function startHarness(options: { settings?: DeploymentSettingsInput
   };
 }
 
-/** A subscription created the way the API does it: secret first, then the record naming its version. */
+/** A subscription created the way the API does it: its secret sealed on the record. */
 export async function createSubscription(
   harness: Pick<PipelineHarness, 'subscriptions' | 'secrets'>,
   fields: Partial<SubscriptionRecord> & { fleetId: string; url: string },
   secretValue: SigningSecretValue = { current: generateSigningSecret() },
 ): Promise<{ subscription: SubscriptionRecord; secret: SigningSecretValue }> {
   const id = newSubscriptionId();
-  const stored = await harness.secrets.create(fields.fleetId, id, secretValue);
+  const sealed = await harness.secrets.seal(fields.fleetId, id, secretValue);
   const now = new Date().toISOString();
   const subscription: SubscriptionRecord = {
     id,
     enabled: true,
-    secretArn: stored.arn,
-    secretVersion: stored.versionId,
+    ...sealed,
     createdAt: now,
     updatedAt: now,
     ...fields,

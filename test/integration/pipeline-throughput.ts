@@ -28,7 +28,7 @@ import { createDispatcher } from '../../lambdas/dispatcher/dispatcher';
 import { DeliveriesStore } from '../../lambdas/shared/deliveries-store';
 import { createHttpDelivery } from '../../lambdas/shared/http-delivery';
 import { sendJsonBatch } from '../../lambdas/shared/queue-sender';
-import { SigningSecrets } from '../../lambdas/shared/signing-secrets';
+import { sealedSecrets, testSigningSecrets, TEST_KEY_RING_JSON } from '../support/signing-key';
 import { SubscriptionsStore } from '../../lambdas/shared/subscriptions-store';
 
 const total = Number(process.argv[2] ?? 2_000);
@@ -85,26 +85,26 @@ async function inMemory(): Promise<void> {
   const ddb = mockClient(DynamoDBDocumentClient);
   const sqs = mockClient(SQSClient);
   const secrets = mockClient(SecretsManagerClient);
+  const subscriptionId = newSubscriptionId();
   const subscription: SubscriptionRecord = {
     fleetId: 'bench',
-    id: newSubscriptionId(),
+    id: subscriptionId,
     url,
     enabled: true,
-    secretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:bench',
-    secretVersion: 'v1',
+    ...sealedSecrets('bench', subscriptionId, { current: generateSigningSecret() }),
     createdAt: '',
     updatedAt: '',
   };
   ddb.on(GetCommand).resolves({ Item: subscription });
   ddb.on(UpdateCommand).resolves({});
-  secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ current: generateSigningSecret() }) });
+  secrets.on(GetSecretValueCommand).resolves({ SecretString: TEST_KEY_RING_JSON });
   sqs.on(ChangeMessageVisibilityCommand).resolves({});
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
   const http = createHttpDelivery({ policy: createAddressPolicy(settings.allowPrivateTargets) });
   const dispatcher = createDispatcher({
     subscriptions: new SubscriptionsStore(doc, 'subs'),
     deliveries: new DeliveriesStore(doc, 'deliveries'),
-    secrets: new SigningSecrets(new SecretsManagerClient({ region: 'us-east-1' }), 'p/'),
+    secrets: testSigningSecrets(new SecretsManagerClient({ region: 'us-east-1' })),
     sqs: new SQSClient({ region: 'us-east-1' }),
     deliveriesQueueUrl: 'q',
     settings,
@@ -150,11 +150,11 @@ async function onLocalRuntime(): Promise<void> {
   runtime.applyEnv();
   const doc = createDocumentClient();
   const sqs = createSqsClient();
-  const secrets = new SigningSecrets(createSecretsClient(), runtime.env.HOOKLINE_SECRET_PREFIX ?? '');
+  const secrets = testSigningSecrets(createSecretsClient(), runtime.signingKeySecretArn);
   const id = newSubscriptionId();
-  const stored = await secrets.create('bench', id, { current: generateSigningSecret() });
+  const sealed = await secrets.seal('bench', id, { current: generateSigningSecret() });
   await new SubscriptionsStore(doc, runtime.tables.subscriptions).create({
-    fleetId: 'bench', id, url, enabled: true, secretArn: stored.arn, secretVersion: stored.versionId, createdAt: '', updatedAt: '',
+    fleetId: 'bench', id, url, enabled: true, ...sealed, createdAt: '', updatedAt: '',
   });
   const count = Math.min(total, 1_000);
   await sendJsonBatch(sqs, runtime.queues.deliveriesUrl, messages('bench', id, count), { concurrency: 10 });

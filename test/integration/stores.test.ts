@@ -1,11 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AttemptRecord, SubscriptionRecord } from '../../lambdas/core/records';
 import { TABLE_SCHEMAS } from '../../lambdas/core/table-schema';
 import { InvalidCursorError } from '../../lambdas/shared/cursor';
 import { DeliveriesStore, MAX_STORED_ATTEMPTS, type DeliveryIdentity } from '../../lambdas/shared/deliveries-store';
-import { EventsStore, eventTimeKey } from '../../lambdas/shared/events-store';
+import { EventsStore } from '../../lambdas/shared/events-store';
 import { SubscriptionsStore } from '../../lambdas/shared/subscriptions-store';
 import { TokensStore } from '../../lambdas/shared/tokens-store';
 import { ensureTables, startDynamoDb, type DynamoDbStandIn } from '../../local/dynamodb';
@@ -15,6 +15,8 @@ let subscriptions: SubscriptionsStore;
 let events: EventsStore;
 let deliveries: DeliveriesStore;
 let tokens: TokensStore;
+let doc: DynamoDBDocumentClient;
+let eventsTable: string;
 
 beforeAll(async () => {
   dynamo = await startDynamoDb();
@@ -24,7 +26,8 @@ beforeAll(async () => {
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
   const names = await ensureTables(client, 'stores', TABLE_SCHEMAS);
-  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  eventsTable = names.get('Events') as string;
   subscriptions = new SubscriptionsStore(doc, names.get('Subscriptions') as string);
   events = new EventsStore(doc, names.get('Events') as string);
   deliveries = new DeliveriesStore(doc, names.get('Deliveries') as string);
@@ -154,7 +157,6 @@ describe('EventsStore', () => {
     id: 'evt_1',
     type: 'thread.completed',
     timestamp: '2026-01-05T10:00:00.000Z',
-    timeKey: eventTimeKey('2026-01-05T10:00:00.000Z', 'evt_1'),
     data: { n: 1 },
     source: 'api' as const,
     expiresAt: 1,
@@ -165,20 +167,32 @@ describe('EventsStore', () => {
     const repeat = await events.putIfAbsent({ ...event, data: { n: 2 } });
     expect(repeat.created).toBe(false);
     expect(repeat.event.data).toEqual({ n: 1 });
-    await events.markFannedOut('fleet_1', 'evt_1', '2026-01-05T10:00:01.000Z');
-    expect((await events.get('fleet_1', 'evt_1'))?.fannedOutAt).toBe('2026-01-05T10:00:01.000Z');
+    expect(await events.get('fleet_1', 'evt_1')).toEqual(event);
+  });
+
+  it('stores an event of about 1 KB within one write unit (short attribute names)', async () => {
+    const id = 'evt_6a7e8feb-b491-4cf7-a9f1-bf3703467718';
+    const data = { summary: 'x'.repeat(880), threadId: 'thr_bench' };
+    const envelope = JSON.stringify({ id, type: 'thread.completed', timestamp: event.timestamp, fleetId: 'cost-many', data });
+    expect(Buffer.byteLength(envelope)).toBeGreaterThanOrEqual(1_024);
+    await events.putIfAbsent({ ...event, fleetId: 'cost-many', id, data, source: 'eventbridge', expiresAt: 1_800_000_000 });
+    const raw = await doc.send(new GetCommand({ TableName: eventsTable, Key: { fleetId: 'cost-many', id } }));
+    const size = Object.entries(raw.Item ?? {}).reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + (typeof value === 'number' ? 6 : Buffer.byteLength(String(value))), 0);
+    expect(size).toBeLessThanOrEqual(1_024);
   });
 
   it('binds an idempotency key to the first event id for its window only', async () => {
-    expect(await events.claimIdempotencyKey('fleet_1', 'key-1', 'evt_A', 1_000, 86_400)).toBe('evt_A');
-    expect(await events.claimIdempotencyKey('fleet_1', 'key-1', 'evt_B', 2_000, 86_400)).toBe('evt_A');
-    expect(await events.claimIdempotencyKey('fleet_2', 'key-1', 'evt_C', 2_000, 86_400)).toBe('evt_C');
-    expect(await events.claimIdempotencyKey('fleet_1', 'key-1', 'evt_D', 1_000 + 86_400, 86_400)).toBe('evt_D');
+    const claim = (fleet: string, eventId: string, now: number) =>
+      events.claimIdempotencyKey(fleet, 'key-1', { eventId, timestamp: `t-${eventId}` }, now, 86_400);
+    expect(await claim('fleet_1', 'evt_A', 1_000)).toEqual({ eventId: 'evt_A', timestamp: 't-evt_A' });
+    expect(await claim('fleet_1', 'evt_B', 2_000)).toEqual({ eventId: 'evt_A', timestamp: 't-evt_A' });
+    expect(await claim('fleet_2', 'evt_C', 2_000)).toEqual({ eventId: 'evt_C', timestamp: 't-evt_C' });
+    expect(await claim('fleet_1', 'evt_D', 1_000 + 86_400)).toEqual({ eventId: 'evt_D', timestamp: 't-evt_D' });
   });
 
   it('lists a fleet\'s events by time, both ends inclusive, with cursors', async () => {
-    await events.putIfAbsent({ ...event, id: 'evt_2', timestamp: '2026-01-06T00:00:00.000Z', timeKey: eventTimeKey('2026-01-06T00:00:00.000Z', 'evt_2') });
-    await events.putIfAbsent({ ...event, id: 'evt_3', timestamp: '2026-01-07T00:00:00.000Z', timeKey: eventTimeKey('2026-01-07T00:00:00.000Z', 'evt_3') });
+    await events.putIfAbsent({ ...event, id: 'evt_2', timestamp: '2026-01-06T00:00:00.000Z' });
+    await events.putIfAbsent({ ...event, id: 'evt_3', timestamp: '2026-01-07T00:00:00.000Z' });
     const range = { since: '2026-01-05T10:00:00.000Z', until: '2026-01-06T00:00:00.000Z' };
     const page = await events.listByTime('fleet_1', range, { limit: 1 });
     expect(page.items.map((e) => e.id)).toEqual(['evt_1']);
@@ -195,8 +209,7 @@ describe('SubscriptionsStore', () => {
     url: 'https://example.com/a',
     enabled: true,
     name: 'first',
-    secretArn: 'arn:secret',
-    secretVersion: 'v1',
+    sealedSecret: 'v1.1.aaaaaaaaaaaaaaaa.bb.cccccccccccccccccccccc',
     createdAt: '2026-01-01T00:00:00.000Z',
     updatedAt: '2026-01-01T00:00:00.000Z',
   };

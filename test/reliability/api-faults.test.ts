@@ -1,10 +1,10 @@
-import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi, type ApiHandler } from '../../lambdas/api/api';
 import { DeliveriesStore } from '../../lambdas/shared/deliveries-store';
 import { EventsStore } from '../../lambdas/shared/events-store';
-import { SigningSecrets } from '../../lambdas/shared/signing-secrets';
+import { SigningKeys, SigningSecrets } from '../../lambdas/shared/signing-secrets';
 import { SubscriptionsStore } from '../../lambdas/shared/subscriptions-store';
 import { TokensStore } from '../../lambdas/shared/tokens-store';
 import { startPipeline, type Pipeline } from '../../local/pipeline';
@@ -68,7 +68,7 @@ beforeAll(async () => {
     events: new EventsStore(clients.doc, runtime.tables.events),
     deliveries: new DeliveriesStore(clients.doc, runtime.tables.deliveries),
     tokens: new TokensStore(clients.doc, runtime.tables.tokens),
-    secrets: new SigningSecrets(clients.secrets, runtime.env.HOOKLINE_SECRET_PREFIX ?? ''),
+    secrets: new SigningSecrets(new SigningKeys(clients.secrets, runtime.signingKeySecretArn)),
     sqs: clients.sqs,
     queues: { eventsUrl: runtime.queues.eventsUrl, deliveriesUrl: runtime.queues.deliveriesUrl },
     logger: quietLogger('hookline-api'),
@@ -129,23 +129,17 @@ describe('AWS faults behind the API', () => {
     expect(JSON.parse(posts[0]?.body ?? '{}')).toMatchObject({ id: accepted.body.id, data: { order: 42 } });
   });
 
-  it('create: a failed secret creation stores nothing; a failed record write deletes the new secret; the retry works', async () => {
+  it('create: a failed record write stores nothing and leaves no secret behind; the retry works', async () => {
     const fleet = 'api-faults-create';
     createdSecrets.length = 0;
-    failNext = { command: 'CreateSecretCommand', error: awsError('ThrottlingException', 'injected-sm') };
-    expectBare500(await call('POST', `/fleets/${fleet}/webhooks`, { url: 'http://127.0.0.1:9/a' }), 'injected-sm');
-    expect((await stack.subscriptions.list(fleet, { limit: 10 })).items).toEqual([]);
-
     failNext = { command: 'PutItemCommand', when: isPut(() => stack.runtime.tables.subscriptions), error: awsError('InternalServerError', 'injected-ddb') };
     expectBare500(await call('POST', `/fleets/${fleet}/webhooks`, { url: 'http://127.0.0.1:9/b' }), 'injected-ddb');
     expect((await stack.subscriptions.list(fleet, { limit: 10 })).items).toEqual([]);
-    // The secret made for the record that was never written: no subscription names it, so it must
-    // not live on (and be billed) as an orphan.
-    expect(createdSecrets).toHaveLength(1);
+    // The secret lived only on the record that was never written: nothing to clean up, nothing billed.
+    expect(createdSecrets).toEqual([]);
     const secrets = new SecretsManagerClient({});
     try {
-      const orphan = await secrets.send(new DescribeSecretCommand({ SecretId: createdSecrets[0] }));
-      expect(orphan.DeletedDate).toBeInstanceOf(Date);
+      expect((await secrets.send(new ListSecretsCommand({}))).SecretList?.map((entry) => entry.ARN)).toEqual([stack.runtime.signingKeySecretArn]);
     } finally {
       secrets.destroy();
     }
@@ -154,13 +148,17 @@ describe('AWS faults behind the API', () => {
     expect((await stack.subscriptions.list(fleet, { limit: 10 })).items.map((item) => item.id)).toEqual([created.body.id]);
   });
 
-  it('rotate: a failed secret write keeps the old secret signing; the retry rotates', { timeout: 20_000 }, async () => {
+  it('rotate: a failed record write keeps the old secret signing; the retry rotates', { timeout: 20_000 }, async () => {
     const fleet = 'api-faults-rotate';
     const created = await call('POST', `/fleets/${fleet}/webhooks`, { url: receiver.endpoint('/rotate-faults', () => ({ status: 200 })) });
     const before = await stack.subscriptions.get(fleet, created.body.id, true);
-    failNext = { command: 'PutSecretValueCommand', error: awsError('ThrottlingException', 'injected-sm') };
-    expectBare500(await call('POST', `/fleets/${fleet}/webhooks/${created.body.id}/rotate`), 'injected-sm');
-    expect((await stack.subscriptions.get(fleet, created.body.id, true))?.secretVersion).toBe(before?.secretVersion);
+    failNext = {
+      command: 'UpdateItemCommand',
+      when: (input) => input.TableName === stack.runtime.tables.subscriptions,
+      error: awsError('InternalServerError', 'injected-ddb'),
+    };
+    expectBare500(await call('POST', `/fleets/${fleet}/webhooks/${created.body.id}/rotate`), 'injected-ddb');
+    expect((await stack.subscriptions.get(fleet, created.body.id, true))?.sealedSecret).toBe(before?.sealedSecret);
 
     const rotated = await call('POST', `/fleets/${fleet}/webhooks/${created.body.id}/rotate`);
     expect(rotated.status).toBe(200);

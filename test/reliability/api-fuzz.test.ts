@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BODY_OVERHEAD_BYTES } from '../../lambdas/api/api';
 import { deliveryIdFor, newSubscriptionId } from '../../lambdas/core/ids';
 import { encodeCursor } from '../../lambdas/shared/cursor';
-import { eventTimeKey } from '../../lambdas/shared/events-store';
 import { startApiStack, tokenSecretOf, type ApiAnswer, type ApiStack } from './support/api-stack';
 import { captureOutput, type OutputCapture } from './support/log-capture';
 import { PUBLIC_V4, PUBLIC_V6, tableResolver } from './support/resolver';
@@ -75,9 +74,7 @@ async function seedFleet(fleetId: string, token: string): Promise<{ webhooks: st
       type: 'thread.completed',
       timestamp,
       data: { seed: index },
-      timeKey: eventTimeKey(timestamp, eventId),
-      source: 'api',
-      fannedOutAt: timestamp,
+           source: 'api',
       expiresAt: 2_000_000_000,
     });
     const id = deliveryIdFor(fleetId, eventId, webhook, timestamp);

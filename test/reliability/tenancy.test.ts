@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOKEN_CACHE_TTL_MS } from '../../lambdas/api/auth';
 import { deliveryIdFor, newSubscriptionId } from '../../lambdas/core/ids';
 import { encodeCursor } from '../../lambdas/shared/cursor';
-import { eventTimeKey } from '../../lambdas/shared/events-store';
 import { startApiStack, type ApiAnswer, type ApiStack, type IssuedToken } from './support/api-stack';
 import { PUBLIC_V4, tableResolver } from './support/resolver';
 
@@ -44,9 +43,7 @@ async function seed(fleetId: string, token: string): Promise<Fleet> {
     type: 'thread.completed',
     timestamp,
     data: { owner: fleetId },
-    timeKey: eventTimeKey(timestamp, eventId),
-    source: 'api',
-    fannedOutAt: timestamp,
+       source: 'api',
     expiresAt: 2_000_000_000,
   });
   const delivery = deliveryIdFor(fleetId, eventId, webhook, timestamp);
@@ -182,7 +179,7 @@ describe('tenancy on every route', () => {
     expect(read.body).toMatchObject({ url: fleetB.url, name: fleetB.name, enabled: true });
     expect(read.body.updatedAt).toBe(read.body.createdAt);
     const stored = await stack.subscriptions.get(B, fleetB.webhook, true);
-    const secret = await stack.secrets.get(stored?.secretArn ?? '', stored?.secretVersion ?? '');
+    const secret = await stack.secrets.get(stored!);
     expect(secret.previous).toBeUndefined();
     const delivery = await stack.deliveries.get(fleetB.delivery);
     expect(delivery?.status).toBe('failed');

@@ -13,7 +13,7 @@ import { DeliveriesStore } from '../../../lambdas/shared/deliveries-store';
 import { EventsStore } from '../../../lambdas/shared/events-store';
 import { createHttpDelivery, type HttpDelivery } from '../../../lambdas/shared/http-delivery';
 import { runReplay } from '../../../lambdas/shared/replay';
-import { SigningSecrets } from '../../../lambdas/shared/signing-secrets';
+import { SigningKeys, SigningSecrets } from '../../../lambdas/shared/signing-secrets';
 import type { SqsHandler } from '../../../lambdas/shared/sqs-batch';
 import { SubscriptionsStore } from '../../../lambdas/shared/subscriptions-store';
 import type { LocalRuntime } from '../../../local/runtime';
@@ -94,7 +94,7 @@ export function buildDispatcher(
   const handler = createDispatcher({
     subscriptions: new SubscriptionsStore(clients.doc, runtime.tables.subscriptions),
     deliveries: new DeliveriesStore(clients.doc, runtime.tables.deliveries),
-    secrets: new SigningSecrets(clients.secrets, runtime.env.HOOKLINE_SECRET_PREFIX ?? ''),
+    secrets: new SigningSecrets(new SigningKeys(clients.secrets, runtime.signingKeySecretArn)),
     sqs: clients.sqs,
     deliveriesQueueUrl: runtime.queues.deliveriesUrl,
     settings: runtime.settings,
