@@ -122,7 +122,8 @@ export class EventsStore {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { fleetId, id: record.id, eventId: record.eventId, ts: record.timestamp, [EVENTS_TTL_ATTRIBUTE]: record.expiresAt },
+          // `at`, not `ts`: an idempotency record must stay out of the by-time index, which holds events only.
+          Item: { fleetId, id: record.id, eventId: record.eventId, at: record.timestamp, [EVENTS_TTL_ATTRIBUTE]: record.expiresAt },
           // TTL deletes lazily, so an expired record still present must not block a new publish.
           ConditionExpression: 'attribute_not_exists(id) OR #exp <= :now',
           ExpressionAttributeNames: { '#exp': EVENTS_TTL_ATTRIBUTE },
@@ -136,9 +137,9 @@ export class EventsStore {
     const existing = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: { fleetId, id: record.id }, ConsistentRead: true }),
     );
-    const bound = existing.Item as { eventId?: string; ts?: string } | undefined;
+    const bound = existing.Item as { eventId?: string; at?: string } | undefined;
     if (bound?.eventId === undefined) return event;
-    return { eventId: bound.eventId, timestamp: bound.ts ?? event.timestamp };
+    return { eventId: bound.eventId, timestamp: bound.at ?? event.timestamp };
   }
 
   /** Events of a fleet with `since <= timestamp <= until` (ISO-8601, UTC), oldest first. */

@@ -45,8 +45,9 @@ describe('local runtime', () => {
       tokensTable: runtime.tables.tokens,
       eventsQueueUrl: runtime.queues.eventsUrl,
       deliveriesQueueUrl: runtime.queues.deliveriesUrl,
-      secretPrefix: 'hookline/dev/',
+      signingKeySecret: runtime.signingKeySecretArn,
     });
+    expect(runtime.signingKeySecretArn).toMatch(/^arn:aws:secretsmanager:ap-southeast-2:\d{12}:secret:hookline\/dev\/signing-key-/);
     expect(readSettings(runtime.env)).toEqual(runtime.settings);
     expect(runtime.settings).toMatchObject({ maxAttempts: 4, eventSource: 'acme' });
     expect(runtime.env).toMatchObject({

@@ -106,14 +106,15 @@ const isPut = (table: () => string, idPrefix?: string) => (input: Record<string,
 };
 
 describe('AWS faults behind the API', () => {
-  it('publish: a failed event write or queue send is a 500; the retried request delivers the event once', { timeout: 30_000 }, async () => {
+  it('publish: a failed idempotency write or queue send is a 500; the retried request delivers the event once', { timeout: 30_000 }, async () => {
     const fleet = 'api-faults-publish';
     const created = await call('POST', `/fleets/${fleet}/webhooks`, { url: receiver.endpoint('/publish-faults', () => ({ status: 200 })) });
     expect(created.status).toBe(201);
     const headers = { 'idempotency-key': 'order-42' };
     const body = { type: 'thread.completed', data: { order: 42 } };
 
-    failNext = { command: 'PutItemCommand', when: isPut(() => stack.runtime.tables.events, 'evt_'), error: awsError('ProvisionedThroughputExceededException', 'injected-ddb') };
+    // The API writes only the idempotency record; the fan-out stores the event once it is fanned out.
+    failNext = { command: 'PutItemCommand', when: isPut(() => stack.runtime.tables.events, 'idem#'), error: awsError('ProvisionedThroughputExceededException', 'injected-ddb') };
     expectBare500(await call('POST', `/fleets/${fleet}/events`, body, headers), 'injected-ddb');
     failNext = { command: 'SendMessageCommand', error: awsError('ServiceUnavailable', 'injected-sqs') };
     expectBare500(await call('POST', `/fleets/${fleet}/events`, body, headers), 'injected-sqs');

@@ -32,7 +32,7 @@ describe('POST /fleets/{fleetId}/events', () => {
     const first = 'evt_01HX0000000000000000000000';
     h.ddb.on(PutCommand, { TableName: TABLES.events }).rejects(conditionalFailure());
     h.ddb.on(GetCommand, { TableName: TABLES.events, Key: { fleetId: FLEET, id: 'idem#order-42' } }).resolves({
-      Item: { fleetId: FLEET, id: 'idem#order-42', eventId: first, ts: '2024-05-10T11:00:00.000Z', exp: 2e9 },
+      Item: { fleetId: FLEET, id: 'idem#order-42', eventId: first, at: '2024-05-10T11:00:00.000Z', exp: 2e9 },
     });
     h.ddb.on(GetCommand, { TableName: TABLES.events, Key: { fleetId: FLEET, id: first } }).resolves({
       Item: { fleetId: FLEET, id: first, t: 'thread.completed', ts: '2024-05-10T11:00:00.000Z', d: '{}', src: 'api', exp: 2e9 },
@@ -42,14 +42,15 @@ describe('POST /fleets/{fleetId}/events', () => {
     expect(response.body).toEqual({ id: first });
     expect(h.sent(QUEUES.eventsUrl)).toEqual([]);
     const claim = h.ddb.commandCalls(PutCommand)[0]!.args[0].input;
-    expect(claim.Item).toMatchObject({ id: 'idem#order-42', ts: NOW.toISOString(), exp: Math.floor(NOW.getTime() / 1000) + 86_400 });
+    expect(claim.Item).toMatchObject({ id: 'idem#order-42', at: NOW.toISOString(), exp: Math.floor(NOW.getTime() / 1000) + 86_400 });
+    expect(claim.Item).not.toHaveProperty('ts');
   });
 
   it('sends a repeat whose first fan-out has not stored the event yet, with the first id and time', async () => {
     const first = 'evt_01HX0000000000000000000000';
     h.ddb.on(PutCommand, { TableName: TABLES.events }).rejects(conditionalFailure());
     h.ddb.on(GetCommand, { TableName: TABLES.events, Key: { fleetId: FLEET, id: 'idem#order-42' } }).resolves({
-      Item: { fleetId: FLEET, id: 'idem#order-42', eventId: first, ts: '2024-05-10T11:00:00.000Z', exp: 2e9 },
+      Item: { fleetId: FLEET, id: 'idem#order-42', eventId: first, at: '2024-05-10T11:00:00.000Z', exp: 2e9 },
     });
     h.ddb.on(GetCommand, { TableName: TABLES.events, Key: { fleetId: FLEET, id: first } }).resolves({});
     await publish({ type: 'thread.completed', data: { v: 2 } }, { 'Idempotency-Key': 'order-42' });
