@@ -19,7 +19,7 @@ export function runChild<T>(entry: string, message: Serializable, timeoutMs: num
     const child = fork(join(BENCH_DIR, entry), [], {
       cwd: PROJECT_ROOT,
       execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', process.env.BENCH_DEBUG_STDOUT ? 'inherit' : 'ignore', 'pipe', 'ipc'],
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     let stderr = '';
     let settled = false;
