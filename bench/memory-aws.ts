@@ -53,8 +53,19 @@ export function installMemoryAws(state: MemoryAwsState): MemoryAws {
       input.TableName === state.subscriptionsTable ? { Item: byKey.get(`${input.Key.fleetId}\0${input.Key.id}`) } : {}],
     [PutCommand, async () => ({})],
     // markFailing asks for the clock it started; the update's own value is what DynamoDB would return.
-    [UpdateCommand, async (input: { ReturnValues?: string; ExpressionAttributeValues?: Record<string, unknown> }) =>
-      input.ReturnValues === 'UPDATED_NEW' ? { Attributes: { failingSince: input.ExpressionAttributeValues?.[':now'] } } : {}],
+    [UpdateCommand, async (input: { TableName: string; Key: { fleetId?: string; id: string }; UpdateExpression?: string; ReturnValues?: string; ExpressionAttributeValues?: Record<string, unknown> }) => {
+      const values = input.ExpressionAttributeValues ?? {};
+      // lastTriggeredAt is kept, as DynamoDB would: the next read shows it, so it is written once a minute.
+      if (input.TableName === state.subscriptionsTable && input.UpdateExpression === 'SET lastTriggeredAt = :at') {
+        const key = `${input.Key.fleetId}\0${input.Key.id}`;
+        const item = byKey.get(key);
+        if (item !== undefined) byKey.set(key, { ...item, lastTriggeredAt: String(values[':at']) });
+        return {};
+      }
+      if (input.ReturnValues !== 'UPDATED_NEW') return {};
+      // The claim of a new round reads its round count back; markFailing its clock.
+      return values[':lease'] === undefined ? { Attributes: { failingSince: values[':now'] } } : { Attributes: { rounds: 1 } };
+    }],
     [QueryCommand, async (input: { TableName: string; Limit?: number; ExpressionAttributeValues?: Record<string, unknown>; ExclusiveStartKey?: { id?: string } }) => {
       if (input.TableName !== state.subscriptionsTable) return { Items: [] };
       const fleet = byFleet.get(String(input.ExpressionAttributeValues?.[':fleetId'])) ?? [];
