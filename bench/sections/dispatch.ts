@@ -124,10 +124,10 @@ export async function runDispatchSection({ options }: SectionRequest): Promise<S
   const all = Object.values(subscriptions).flat();
   const store = await startLoopbackStore({ subscriptionsTable: env[ENV.subscriptionsTable] as string, subscriptions: all, secrets });
   const baseline = await startBaselineClient();
-  const processConfig = (storeKind: 'memory' | 'loopback', traced: boolean): DispatcherProcessConfig => ({
+  const processConfig = (storeKind: 'memory' | 'loopback', traced: boolean, extraEnv: Record<string, string> = {}): DispatcherProcessConfig => ({
     store: storeKind,
     traced,
-    env,
+    env: { ...env, ...extraEnv },
     storeOrigin: store.origin,
     xrayAddress: store.xrayAddress,
     fleetId: FLEET,
@@ -139,18 +139,24 @@ export async function runDispatchSection({ options }: SectionRequest): Promise<S
   const processes: DispatcherProcess[] = [];
   const fixture: Fixture = { options, settings, receiver, store, baseline, current, previous };
   try {
-    const memory = await startDispatcherProcess(processConfig('memory', false));
-    processes.push(memory);
-    const loopback = await startDispatcherProcess(processConfig('loopback', false));
-    processes.push(loopback);
-    const traced = await startDispatcherProcess(processConfig('loopback', true));
-    processes.push(traced);
+    // Started together: each imports the handler's whole module graph.
+    const started = await Promise.allSettled([
+      startDispatcherProcess(processConfig('memory', false)),
+      startDispatcherProcess(processConfig('loopback', false)),
+      startDispatcherProcess(processConfig('loopback', true)),
+      startDispatcherProcess(processConfig('loopback', true, { HOOKLINE_TRACING: 'sdk' })),
+    ]);
+    for (const outcome of started) if (outcome.status === 'fulfilled') processes.push(outcome.value);
+    const failed = started.find((outcome) => outcome.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    const [memory, loopback, traced, tracedSdk] = processes as [DispatcherProcess, DispatcherProcess, DispatcherProcess, DispatcherProcess];
 
     const [first, ...others] = variants as [Variant, ...Variant[]];
     const main = await measure(fixture, first, [
       dispatcherContender(fixture, 'memory', 'in memory', memory, first),
       dispatcherContender(fixture, 'loopback', 'loopback store', loopback, first),
       dispatcherContender(fixture, 'traced', 'loopback store, traced as deployed', traced, first),
+      dispatcherContender(fixture, 'traced-sdk', 'loopback store, traced with the X-Ray SDK', tracedSdk, first),
       baselineContender(fixture, 'bare', 'undici POST', first, {}),
       baselineContender(fixture, 'floor', 'fair floor in memory (POST + HMACs)', first, { sign: true }),
       baselineContender(fixture, 'floor1', 'fair floor, loopback (POST + HMACs + 1 signed write)', first, { sign: true, writes: 1 }),
@@ -229,7 +235,7 @@ function dispatcherContender(fixture: Fixture, id: string, label: string, proces
       }
       if (stats.verifyFailures > 0) problems.push(`${stats.verifyFailures} deliveries failed signature verification (${stats.firstFailure})`);
       if (stats.verified === 0 && result.completed > 0) problems.push('no delivery had its signatures verified');
-      if (id === 'traced' && store.segments === 0) problems.push('tracing as deployed sent no X-Ray segment');
+      if (id === 'traced-sdk' && store.segments === 0) problems.push('tracing with the X-Ray SDK sent no segment');
       if (problems.length > 0) throw new Error(`dispatcher (${label}) ${what}: ${problems.join('; ')}`);
       return {
         perSecond: (result.completed / result.elapsedMs) * 1000,
@@ -279,9 +285,9 @@ function baselineContender(fixture: Fixture, id: string, label: string, variant:
 
 function report(first: Variant, main: Map<string, Measured>, rest: { variant: Variant; measured: Map<string, Measured> }[], concurrency: number): SectionOutcome {
   const get = (map: Map<string, Measured>, id: string) => map.get(id) as Measured;
-  const [memory, loopback, traced, bare, floor, floor1, floor2] = ['memory', 'loopback', 'traced', 'bare', 'floor', 'floor1', 'floor2'].map((id) => get(main, id)) as Measured[] as [
-    Measured, Measured, Measured, Measured, Measured, Measured, Measured,
-  ];
+  const [memory, loopback, traced, tracedSdk, bare, floor, floor1, floor2] = ['memory', 'loopback', 'traced', 'traced-sdk', 'bare', 'floor', 'floor1', 'floor2'].map((id) =>
+    get(main, id),
+  ) as [Measured, Measured, Measured, Measured, Measured, Measured, Measured, Measured];
   const throughput = (id: string, label: string, value: Measured, base: Measured, target?: number): Figure =>
     figure({
       id,
@@ -309,6 +315,7 @@ function report(first: Variant, main: Map<string, Measured>, rest: { variant: Va
     throughput('dispatch.floor.loopback2', 'loopback store ÷ floor with 2 writes: deliveries/s', loopback, floor2),
     throughput('dispatch.traced.throughput', 'traced as deployed ÷ untraced (loopback): deliveries/s', traced, loopback),
     cpu('dispatch.traced.cpu', 'traced as deployed ÷ untraced (loopback): CPU per delivery', traced, loopback, TARGETS.tracedCpu),
+    cpu('dispatch.tracedsdk.cpu', 'traced with the X-Ray SDK ÷ untraced (loopback): CPU per delivery', tracedSdk, loopback),
     cpu('dispatch.memory.cpu', 'in memory: CPU per delivery', memory, floor),
     cpu('dispatch.loopback.cpu', 'loopback store: CPU per delivery', loopback, floor1),
     cpu('dispatch.loopback2.cpu', 'loopback store: CPU per delivery vs 2 writes', loopback, floor2),
@@ -324,16 +331,16 @@ function report(first: Variant, main: Map<string, Measured>, rest: { variant: Va
       figure({ id: `dispatch.${variant.id}.p99`, label: `${variant.label}, in memory: p99 per attempt`, value: hookline.latency.p99, unit: 'ms', baselineLabel: base.contender.label, baselineValue: base.latency.p99 }),
     );
   }
-  const verified = [memory, loopback, traced, ...rest.map(({ measured }) => get(measured, 'memory'))].reduce((sum, item) => sum + item.verified, 0);
+  const verified = [memory, loopback, traced, tracedSdk, ...rest.map(({ measured }) => get(measured, 'memory'))].reduce((sum, item) => sum + item.verified, 0);
   const cpuRow = (item: Measured) => `${item.contender.label} ${Math.round(item.cpuMicros)} µs at ${Math.round(item.perSecond)}/s`;
   return {
     title: 'Dispatcher throughput and CPU (real handler in its own process; AWS in memory or a store over loopback HTTP; receiver on 127.0.0.1)',
     figures,
     notes: [
       `${concurrency} POSTs in flight: ${concurrency / BATCH_SIZE} concurrent invocations of ${BATCH_SIZE} records vs ${concurrency} bare POST loops; median of the rounds; every process warmed (${WARMUP_DELIVERIES} deliveries) before each measured run`,
-      `CPU per delivery = user + system CPU of the dispatcher's (or baseline's) own process over the run ÷ deliveries (1 KB): ${[memory, loopback, traced, bare, floor, floor1, floor2].map(cpuRow).join('; ')}`,
+      `CPU per delivery = user + system CPU of the dispatcher's (or baseline's) own process over the run ÷ deliveries (1 KB): ${[memory, loopback, traced, tracedSdk, bare, floor, floor1, floor2].map(cpuRow).join('; ')}`,
       'the dispatcher makes two store writes per attempt (claim before the POST, record after it) and reads the subscription and secret once per cache lifetime; the fair floor counts one signed write (the record), the "2 writes" floor both',
-      'traced as deployed = AWS_EXECUTION_ENV, LAMBDA_TASK_ROOT, AWS_XRAY_DAEMON_ADDRESS (a UDP sink), AWS_XRAY_CONTEXT_MISSING=LOG_ERROR and a sampled _X_AMZN_TRACE_ID per invocation (every invocation traced: the upper bound; Lambda samples 1/s + 5 % by default)',
+      'traced as deployed = AWS_EXECUTION_ENV, LAMBDA_TASK_ROOT, AWS_XRAY_DAEMON_ADDRESS (a UDP sink), AWS_XRAY_CONTEXT_MISSING=LOG_ERROR and a sampled _X_AMZN_TRACE_ID per invocation (every invocation traced: the upper bound; Lambda samples 1/s + 5 % by default); "with the X-Ray SDK" adds HOOKLINE_TRACING=sdk (Powertools Tracer: handler and AWS-call subsegments); "as deployed" is the default mode',
       `per attempt = undici request created → response complete (the webhook POST only); every delivery reached the receiver and was claimed and recorded; ${verified} sampled deliveries passed both signature checks`,
       `targets are this release's: ÷ bare POST ≥ ${TARGETS.bare}, ÷ fair floor ≥ ${TARGETS.floorMemory} in memory / ≥ ${TARGETS.floorLoopback} loopback, traced CPU ≤ ${TARGETS.tracedCpu}× untraced (compass: 0.85 and 1.0)`,
     ],
