@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from 'zod/mini';
 import { parseDeploymentSettings, type DeploymentSettings } from '../core/settings';
 
 /**
@@ -26,7 +26,7 @@ export const ENV = {
 
 export type EnvKey = keyof typeof ENV;
 
-const nonEmpty = z.string({ error: 'must be set and non-empty' }).trim().min(1, 'must be set and non-empty');
+const nonEmpty = z.string({ error: 'must be set and non-empty' }).check(z.trim(), z.minLength(1, 'must be set and non-empty'));
 
 /**
  * Reads the named variables from `source`; throws one Error naming every missing or bad one.
