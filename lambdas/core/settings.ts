@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
-import { z } from 'zod/mini';
+// A namespace import, not the exported `z` object: that one holds every export (all locales) and defeats tree-shaking.
+import * as z from 'zod/mini';
 import './zod-messages';
 
 /**

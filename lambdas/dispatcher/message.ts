@@ -1,4 +1,5 @@
-import { z } from 'zod/mini';
+// A namespace import, not the exported `z` object: that one holds every export (all locales) and defeats tree-shaking.
+import * as z from 'zod/mini';
 import { PermanentError } from '../core/errors';
 import { eventDataDepthProblem, MAX_EVENT_DATA_DEPTH } from '../core/event-data';
 import { isId } from '../core/ids';

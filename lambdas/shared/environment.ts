@@ -1,4 +1,5 @@
-import { z } from 'zod/mini';
+// A namespace import, not the exported `z` object: that one holds every export (all locales) and defeats tree-shaking.
+import * as z from 'zod/mini';
 import { parseDeploymentSettings, type DeploymentSettings } from '../core/settings';
 
 /**

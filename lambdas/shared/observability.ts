@@ -50,20 +50,26 @@ export function createObservability(serviceName: string): Observability {
   };
 }
 
+type TracerModules = [typeof import('@aws-lambda-powertools/tracer'), typeof import('@aws-lambda-powertools/tracer/middleware')];
+
 function createTracing(serviceName: string): Tracing {
-  // Spelled out in full so the bundler's define can replace it and drop the `sdk` branch.
-  if (process.env.HOOKLINE_TRACING !== 'sdk') {
-    return { mode: 'lambda', client: (client) => client, middleware: () => ({}) };
+  // Spelled out in full, with the imports inside the branch: the bundler's define turns the
+  // condition into a constant and then leaves the branch, and the X-Ray SDK, out of the bundle.
+  if (process.env.HOOKLINE_TRACING === 'sdk') {
+    return sdkTracing(serviceName, () =>
+      Promise.all([import('@aws-lambda-powertools/tracer'), import('@aws-lambda-powertools/tracer/middleware')]),
+    );
   }
+  return { mode: 'lambda', client: (client) => client, middleware: () => ({}) };
+}
+
+function sdkTracing(serviceName: string, importTracer: () => Promise<TracerModules>): Tracing {
   const clients: object[] = [];
   let loading: Promise<MiddlewareObj<unknown, unknown>> | undefined;
   const load = () => {
     loading ??= (async () => {
       // Loaded on first use: importing the X-Ray SDK installs a process-wide async hook.
-      const [{ Tracer }, { captureLambdaHandler }] = await Promise.all([
-        import('@aws-lambda-powertools/tracer'),
-        import('@aws-lambda-powertools/tracer/middleware'),
-      ]);
+      const [{ Tracer }, { captureLambdaHandler }] = await importTracer();
       const tracer = new Tracer({ serviceName, captureHTTPsRequests: false, enabled: process.env.POWERTOOLS_TRACE_ENABLED !== 'false' });
       for (const client of clients) tracer.captureAWSv3Client(client as Parameters<typeof tracer.captureAWSv3Client>[0]);
       return captureLambdaHandler(tracer) as MiddlewareObj<unknown, unknown>;
