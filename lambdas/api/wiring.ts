@@ -72,7 +72,7 @@ export function wireApi(source: NodeJS.ProcessEnv, overrides: Partial<Pick<ApiDe
     ...overrides,
   });
   return middy((event: APIGatewayProxyEvent, context: Context) => api(event, context))
-    .use(tracing.middleware())
+    .use(tracing.middlewares())
     // Never the event: it carries the Authorization header and request bodies.
     .use(injectLambdaContext(logger, { logEvent: false }))
     .use(logMetrics(metrics));

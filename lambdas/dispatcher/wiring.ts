@@ -55,7 +55,7 @@ export function wireDispatcher(source: NodeJS.ProcessEnv, options: { resolve?: R
     metrics,
   });
   const handler = middy(dispatcher)
-    .use(tracing.middleware())
+    .use(tracing.middlewares())
     .use(injectLambdaContext(logger))
     .use(logMetrics(metrics));
   return { handler, close: () => http.close() };

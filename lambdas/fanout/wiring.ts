@@ -30,5 +30,5 @@ export function wireFanout(source: NodeJS.ProcessEnv): (event: SQSEvent, context
     metrics,
     replay: runReplay,
   });
-  return middy(fanout).use(tracing.middleware()).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+  return middy(fanout).use(tracing.middlewares()).use(injectLambdaContext(logger)).use(logMetrics(metrics));
 }

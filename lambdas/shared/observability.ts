@@ -26,8 +26,8 @@ export interface Tracing {
   mode: TracingMode;
   /** Adds the SDK-call subsegments to an AWS SDK client (in `sdk` mode); returns the client. */
   client<T extends object>(client: T): T;
-  /** A middy middleware opening the handler's subsegment (in `sdk` mode); does nothing otherwise. */
-  middleware(): MiddlewareObj<unknown, unknown>;
+  /** For middy's `use`: the handler's subsegment in `sdk` mode, none otherwise (middy refuses an empty middleware). */
+  middlewares(): MiddlewareObj<unknown, unknown>[];
 }
 
 export interface Observability {
@@ -60,7 +60,7 @@ function createTracing(serviceName: string): Tracing {
       Promise.all([import('@aws-lambda-powertools/tracer'), import('@aws-lambda-powertools/tracer/middleware')]),
     );
   }
-  return { mode: 'lambda', client: (client) => client, middleware: () => ({}) };
+  return { mode: 'lambda', client: (client) => client, middlewares: () => [] };
 }
 
 function sdkTracing(serviceName: string, importTracer: () => Promise<TracerModules>): Tracing {
@@ -82,11 +82,13 @@ function sdkTracing(serviceName: string, importTracer: () => Promise<TracerModul
       clients.push(client);
       return client;
     },
-    middleware: () => ({
-      before: async (request) => (await load()).before?.(request),
-      after: async (request) => (await load()).after?.(request),
-      onError: async (request) => (await load()).onError?.(request),
-    }),
+    middlewares: () => [
+      {
+        before: async (request) => (await load()).before?.(request),
+        after: async (request) => (await load()).after?.(request),
+        onError: async (request) => (await load()).onError?.(request),
+      },
+    ],
   };
 }
 

@@ -1,4 +1,5 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
+import middy from '@middy/core';
 import { build } from 'esbuild';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { STACK_BUNDLING } from '../../../bench/sections/bundles';
@@ -41,6 +42,16 @@ describe('tracing', () => {
     expect(Object.keys(metafile.inputs).some((path) => path.includes('aws-xray-sdk-core'))).toBe(true);
   }, 120_000);
 
+  it('every handler module wires up in both modes', async () => {
+    for (const mode of ['', 'sdk']) {
+      vi.stubEnv('HOOKLINE_TRACING', mode);
+      vi.resetModules();
+      const { createObservability } = await import('../../../lambdas/shared/observability');
+      // middy refuses a middleware object without before, after or onError.
+      expect(() => middy(async () => 1).use(createObservability('hookline-test').tracing.middlewares())).not.toThrow();
+    }
+  });
+
   it('by default the middleware does nothing and clients are left as they are', async () => {
     vi.stubEnv('HOOKLINE_TRACING', '');
     const { createObservability } = await import('../../../lambdas/shared/observability');
@@ -49,7 +60,7 @@ describe('tracing', () => {
     const before = client.middlewareStack.identify();
     expect(tracing.mode).toBe('lambda');
     expect(tracing.client(client)).toBe(client);
-    expect(tracing.middleware()).toEqual({});
+    expect(tracing.middlewares()).toEqual([]);
     expect(client.middlewareStack.identify()).toEqual(before);
   });
 
@@ -64,9 +75,9 @@ describe('tracing', () => {
     const client = tracing.client(new SQSClient({ region: 'us-east-1' }));
     expect(tracing.mode).toBe('sdk');
     expect(client.middlewareStack.identify().some((entry) => /xray/i.test(entry))).toBe(false);
-    const middleware = tracing.middleware();
-    expect(middleware.before).toBeTypeOf('function');
-    await middleware.before?.({ event: {}, context: { functionName: 'hookline-test' }, response: undefined, error: undefined, internal: {} } as never);
+    const [middleware] = tracing.middlewares();
+    expect(middleware?.before).toBeTypeOf('function');
+    await middleware?.before?.({ event: {}, context: { functionName: 'hookline-test' }, response: undefined, error: undefined, internal: {} } as never);
     expect(client.middlewareStack.identify().some((entry) => /xray/i.test(entry))).toBe(true);
   });
 });
