@@ -68,11 +68,18 @@ describe('waiting retries hold nothing in flight', () => {
     // every receive (past the limit long polls return nothing) until their visibility ran out.
     await waitFor('every healthy delivery', () => (h.receiver.at('/healthy-a').length >= 5 && h.receiver.at('/healthy-b').length >= 5 ? true : undefined), 15_000);
     expect(h.receiver.at('/dead').length).toBe(200);
-    const attributes = await h.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: h.runtime.queues.deliveriesUrl, AttributeNames: ['ApproximateNumberOfMessagesDelayed', 'ApproximateNumberOfMessagesNotVisible'] }),
-    );
-    expect(Number(attributes.Attributes?.ApproximateNumberOfMessagesDelayed)).toBe(200);
-    expect(Number(attributes.Attributes?.ApproximateNumberOfMessagesNotVisible)).toBe(0);
+    // A healthy delivery's message stays in flight from its receive until the dispatcher has recorded
+    // the attempt and deleted it, a moment after the POST lands; once those settle, only the 200
+    // delayed retries remain and nothing is in flight.
+    const settled = await waitFor('healthy messages deleted, retries delayed', async () => {
+      const attributes = await h.sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: h.runtime.queues.deliveriesUrl, AttributeNames: ['ApproximateNumberOfMessagesDelayed', 'ApproximateNumberOfMessagesNotVisible'] }),
+      );
+      const notVisible = Number(attributes.Attributes?.ApproximateNumberOfMessagesNotVisible);
+      return notVisible === 0 ? attributes.Attributes : undefined;
+    }, 10_000);
+    expect(Number(settled.ApproximateNumberOfMessagesDelayed)).toBe(200);
+    expect(h.receiver.at('/dead').length).toBe(200);
   }, 120_000);
 });
 
