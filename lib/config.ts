@@ -8,140 +8,22 @@ import {
   deploymentSettingsSchema,
   parseDeploymentSettings,
   type DeploymentSettings,
+  type DeploymentSettingsInput,
 } from '../lambdas/core/settings';
+import { CONSTRUCT_SETTINGS, MAX_API_TIMEOUT_SECONDS, MAX_LAMBDA_TIMEOUT_SECONDS } from './construct-settings';
+
+/** An array prop takes a readonly array; everything else as the runtime parser accepts it. */
+type PropOf<T> = T extends (infer U)[] ? readonly U[] : T;
 
 /**
- * The deployment settings of `lambdas/core/settings.ts` as construct props. Each is validated
- * with `parseDeploymentSettings` at construction and handed to every function as `HOOKLINE_SETTINGS`.
+ * The runtime settings as construct props: one optional prop per entry of `RUNTIME_SETTINGS`
+ * (lambdas/core/settings.ts, which documents each: type, unit, default, bounds). They are
+ * validated with `parseDeploymentSettings` at construction and handed to every function as
+ * `HOOKLINE_SETTINGS`.
  */
-export interface HooklineSettingsProps {
-  /**
-   * Event types producers may publish and subscribers may choose from (dotted lower-case words).
-   * @default the built-in catalog (`DEFAULT_EVENT_CATALOG`)
-   */
-  readonly eventCatalog?: readonly string[];
-  /**
-   * EventBridge `source` the bus rule matches.
-   * @default 'hookline'
-   */
-  readonly eventSource?: string;
-  /**
-   * Attempts per delivery round (1–50), counted by Hookline: the attempt number travels in the
-   * delivery message, so throttles and crashes cost no attempt.
-   * @default 9
-   */
-  readonly maxAttempts?: number;
-  /**
-   * The deliveries queue's `maxReceiveCount` (5–1000): a poison-message bound with slack, not the
-   * retry schedule. An exhausted delivery bounces this many times on its way to the DLQ.
-   * @default 10
-   */
-  readonly deliveriesMaxReceiveCount?: number;
-  /**
-   * Delays in seconds before retry 1, 2, …; the last one repeats when `maxAttempts` needs more.
-   * @default [5, 30, 120, 600, 3600, 10800, 21600, 36000]
-   */
-  readonly retryDelaysSeconds?: readonly number[];
-  /**
-   * Each delay is multiplied by a random factor in [1 - jitter, 1 + jitter] (0–0.5).
-   * @default 0.2
-   */
-  readonly retryJitter?: number;
-  /**
-   * Upper bound in seconds applied to a receiver's `Retry-After` (at most 12 h).
-   * @default 43200 (12 h)
-   */
-  readonly retryAfterMaxSeconds?: number;
-  /**
-   * Default per-attempt HTTP timeout in seconds; a subscription may choose 1 to `maxAttemptTimeoutSeconds`.
-   * @default 10
-   */
-  readonly attemptTimeoutSeconds?: number;
-  /**
-   * Longest per-attempt timeout a subscription may choose (1–300 s). The dispatcher's default
-   * timeout is this plus 30 s (at least 60 s), and the deliveries queue's visibility six times that.
-   * @default 30
-   */
-  readonly maxAttemptTimeoutSeconds?: number;
-  /**
-   * Allow subscriptions to turn certificate verification off (`tlsVerify: false`).
-   * @default false
-   */
-  readonly allowInsecureTls?: boolean;
-  /**
-   * Prefix of the hex-scheme headers (`<prefix>-Delivery-Id`, `-Timestamp`, `-Signature`).
-   * @default 'X-Webhook'
-   */
-  readonly signatureHeaderPrefix?: string;
-  /**
-   * `false`, `true` (every private range) or CIDR ranges deliveries may target; the
-   * link-local/metadata range is never allowed.
-   * @default false
-   */
-  readonly allowPrivateTargets?: boolean | readonly string[];
-  /**
-   * Days stored events and delivery logs are kept (table TTL) for replay.
-   * @default 30
-   */
-  readonly eventRetentionDays?: number;
-  /**
-   * Hours a rotated-out signing secret keeps signing alongside the new one.
-   * @default 24
-   */
-  readonly rotationGraceHours?: number;
-  /**
-   * A subscription whose deliveries have all failed for this many days is disabled.
-   * @default 5
-   */
-  readonly autoDisableAfterDays?: number;
-  /**
-   * Largest accepted event `data`, serialised, in bytes.
-   * @default 65536
-   */
-  readonly maxPayloadBytes?: number;
-  /**
-   * Largest replay window in days.
-   * @default 14
-   */
-  readonly maxReplayDays?: number;
-  /**
-   * Failed attempts in a row (timeout, connection error, 5xx, 429) that open an endpoint's circuit
-   * (0–10000; 0 turns the breaker off).
-   * @default 10
-   */
-  readonly circuitBreakerThreshold?: number;
-  /**
-   * Seconds an open circuit waits before its probe; each failed probe doubles it.
-   * @default 30
-   */
-  readonly circuitBreakerCooldownSeconds?: number;
-  /**
-   * Longest wait between probes, in seconds.
-   * @default 1800
-   */
-  readonly circuitBreakerMaxCooldownSeconds?: number;
-  /**
-   * Deliveries per second per endpoint for subscriptions that set no `rateLimitPerSecond` (0: none).
-   * @default 0
-   */
-  readonly defaultRateLimitPerSecond?: number;
-  /**
-   * POSTs in flight at once to one slow endpoint across all dispatchers (0: no default cap; a
-   * subscription's own `maxConcurrency` always applies).
-   * @default 10
-   */
-  readonly endpointMaxConcurrency?: number;
-  /**
-   * Milliseconds after which an attempt marks its endpoint slow, putting it under the concurrency cap.
-   * @default 5000
-   */
-  readonly slowEndpointMs?: number;
-  /**
-   * https origins allowed to frame the web console (to embed customer portal links).
-   * @default [] (the console cannot be framed)
-   */
-  readonly consoleFrameAncestors?: readonly string[];
-}
+export type HooklineSettingsProps = {
+  readonly [K in keyof DeploymentSettingsInput]?: PropOf<Exclude<DeploymentSettingsInput[K], undefined>>;
+};
 
 /** Powertools log levels. */
 export type HooklineLogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'CRITICAL' | 'SILENT';
@@ -298,10 +180,6 @@ export interface ServiceConfig {
 
 /** The dispatcher's timeout must exceed its longest HTTP attempt by at least this much. */
 export const DISPATCHER_TIMEOUT_MARGIN_SECONDS = 1;
-/** Lambda's ceiling. */
-const MAX_LAMBDA_TIMEOUT_SECONDS = 900;
-/** API Gateway's default integration timeout. */
-const MAX_API_TIMEOUT_SECONDS = 29;
 /**
  * Lambda allows 4 KB for all environment variables together; the table names, queue URLs and
  * the rest take roughly 1.2 KB, so the settings JSON must fit in what remains.
@@ -379,13 +257,15 @@ function checkScheduleFitsRetention(settings: DeploymentSettings, problems: Prob
   );
 }
 
-/**
- * Validates the props and applies defaults. Throws one Error naming every offending prop, so a
- * bad `cdk.json` fails `cdk synth` instead of a deployment.
- */
-export function resolveServiceConfig(props: WebhookServiceProps, stackName: string): ServiceConfig {
-  const problems = new Problems();
+const C = CONSTRUCT_SETTINGS;
 
+/** An integer prop within its catalog bounds, with the catalog's wording of them. */
+function checkIntegerIn(problems: Problems, prop: string, value: number, min: number, max: number): void {
+  problems.check(isIntegerIn(value, min, max), prop, `must be an integer from ${min} to ${max}`, value);
+}
+
+/** The runtime settings, parsed as the functions will parse them, and their JSON's fit in the environment. */
+function resolveSettings(props: WebhookServiceProps, problems: Problems): { settings?: DeploymentSettings; settingsJson: string } {
   let settings: DeploymentSettings | undefined;
   try {
     settings = parseDeploymentSettings(pickSettings(props), 'WebhookService props');
@@ -400,9 +280,11 @@ export function resolveServiceConfig(props: WebhookServiceProps, stackName: stri
       "because HOOKLINE_SETTINGS shares Lambda's 4 KB environment limit",
     `${Buffer.byteLength(settingsJson)} bytes`,
   );
-
   if (settings !== undefined) checkScheduleFitsRetention(settings, problems);
+  return { settings, settingsJson };
+}
 
+function resolveStorage(props: WebhookServiceProps, stackName: string, problems: Problems) {
   const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
   problems.check(
     SUPPORTED_REMOVAL_POLICIES.includes(removalPolicy),
@@ -410,7 +292,6 @@ export function resolveServiceConfig(props: WebhookServiceProps, stackName: stri
     'must be RETAIN, DESTROY or RETAIN_ON_UPDATE_OR_DELETE (DynamoDB tables cannot snapshot)',
     removalPolicy,
   );
-
   const secretPrefix = props.secretPrefix ?? `hookline/${stackName}/`;
   if (!Token.isUnresolved(secretPrefix)) {
     problems.check(
@@ -420,14 +301,12 @@ export function resolveServiceConfig(props: WebhookServiceProps, stackName: stri
       secretPrefix,
     );
   }
+  return { removalPolicy, secretPrefix, tableEncryptionKey: props.tableEncryptionKey };
+}
 
-  const dispatcherMaxConcurrency = props.dispatcherMaxConcurrency ?? 50;
-  problems.check(
-    isIntegerIn(dispatcherMaxConcurrency, 2, 1000),
-    'dispatcherMaxConcurrency',
-    'must be an integer from 2 to 1000',
-    dispatcherMaxConcurrency,
-  );
+function resolveFunctions(props: WebhookServiceProps, settings: DeploymentSettings | undefined, problems: Problems) {
+  const dispatcherMaxConcurrency = props.dispatcherMaxConcurrency ?? C.dispatcherMaxConcurrency.default;
+  checkIntegerIn(problems, 'dispatcherMaxConcurrency', dispatcherMaxConcurrency, C.dispatcherMaxConcurrency.min, C.dispatcherMaxConcurrency.max);
   const dispatcherReservedConcurrency = props.dispatcherReservedConcurrency;
   if (dispatcherReservedConcurrency !== undefined) {
     problems.check(
@@ -437,54 +316,54 @@ export function resolveServiceConfig(props: WebhookServiceProps, stackName: stri
       dispatcherReservedConcurrency,
     );
   }
-  const fanoutMaxConcurrency = props.fanoutMaxConcurrency ?? 10;
-  problems.check(
-    isIntegerIn(fanoutMaxConcurrency, 2, 1000),
-    'fanoutMaxConcurrency',
-    'must be an integer from 2 to 1000',
-    fanoutMaxConcurrency,
-  );
+  const fanoutMaxConcurrency = props.fanoutMaxConcurrency ?? C.fanoutMaxConcurrency.default;
+  checkIntegerIn(problems, 'fanoutMaxConcurrency', fanoutMaxConcurrency, C.fanoutMaxConcurrency.min, C.fanoutMaxConcurrency.max);
 
   // The dispatcher and the queue follow the longest attempt a subscription may choose.
   const longestAttempt = settings?.maxAttemptTimeoutSeconds ?? 30;
   const dispatcherTimeout =
     props.dispatcherTimeout ?? Duration.seconds(defaultDispatcherTimeoutSeconds({ maxAttemptTimeoutSeconds: longestAttempt }));
   problems.check(
-    isIntegerIn(secondsOf(dispatcherTimeout), longestAttempt + DISPATCHER_TIMEOUT_MARGIN_SECONDS, MAX_LAMBDA_TIMEOUT_SECONDS),
+    isIntegerIn(secondsOf(dispatcherTimeout), longestAttempt + DISPATCHER_TIMEOUT_MARGIN_SECONDS, C.dispatcherTimeoutSeconds.max),
     'dispatcherTimeout',
     `must be whole seconds, more than the ${longestAttempt} s longest attempt timeout (maxAttemptTimeoutSeconds) ` +
-      `and at most ${MAX_LAMBDA_TIMEOUT_SECONDS} s`,
+      `and at most ${C.dispatcherTimeoutSeconds.max} s`,
     dispatcherTimeout,
   );
-  const fanoutTimeout = props.fanoutTimeout ?? Duration.seconds(60);
+  const fanoutTimeout = props.fanoutTimeout ?? Duration.seconds(C.fanoutTimeoutSeconds.default);
   problems.check(
-    isIntegerIn(secondsOf(fanoutTimeout), 1, MAX_LAMBDA_TIMEOUT_SECONDS),
+    isIntegerIn(secondsOf(fanoutTimeout), C.fanoutTimeoutSeconds.min, C.fanoutTimeoutSeconds.max),
     'fanoutTimeout',
-    `must be whole seconds from 1 to ${MAX_LAMBDA_TIMEOUT_SECONDS}`,
+    `must be whole seconds from ${C.fanoutTimeoutSeconds.min} to ${C.fanoutTimeoutSeconds.max}`,
     fanoutTimeout,
   );
-  const apiTimeout = props.apiTimeout ?? Duration.seconds(MAX_API_TIMEOUT_SECONDS);
+  const apiTimeout = props.apiTimeout ?? Duration.seconds(C.apiTimeoutSeconds.default);
   problems.check(
-    isIntegerIn(secondsOf(apiTimeout), 1, MAX_API_TIMEOUT_SECONDS),
+    isIntegerIn(secondsOf(apiTimeout), C.apiTimeoutSeconds.min, C.apiTimeoutSeconds.max),
     'apiTimeout',
-    `must be whole seconds from 1 to ${MAX_API_TIMEOUT_SECONDS} (the API Gateway integration timeout)`,
+    `must be whole seconds from ${C.apiTimeoutSeconds.min} to ${C.apiTimeoutSeconds.max} (the API Gateway integration timeout)`,
     apiTimeout,
   );
+  return {
+    dispatcherMaxConcurrency,
+    ...(dispatcherReservedConcurrency === undefined ? {} : { dispatcherReservedConcurrency }),
+    fanoutMaxConcurrency,
+    dispatcherTimeout,
+    fanoutTimeout,
+    apiTimeout,
+  };
+}
 
-  const apiThrottlingRateLimit = props.apiThrottlingRateLimit ?? 100;
+function resolveApi(props: WebhookServiceProps, problems: Problems) {
+  const apiThrottlingRateLimit = props.apiThrottlingRateLimit ?? C.apiThrottlingRateLimit.default;
   problems.check(
     Number.isFinite(apiThrottlingRateLimit) && apiThrottlingRateLimit > 0,
     'apiThrottlingRateLimit',
     'must be a positive number of requests per second',
     apiThrottlingRateLimit,
   );
-  const apiThrottlingBurstLimit = props.apiThrottlingBurstLimit ?? 200;
-  problems.check(
-    isIntegerIn(apiThrottlingBurstLimit, 1, 5_000),
-    'apiThrottlingBurstLimit',
-    'must be an integer from 1 to 5000',
-    apiThrottlingBurstLimit,
-  );
+  const apiThrottlingBurstLimit = props.apiThrottlingBurstLimit ?? C.apiThrottlingBurstLimit.default;
+  checkIntegerIn(problems, 'apiThrottlingBurstLimit', apiThrottlingBurstLimit, C.apiThrottlingBurstLimit.min, C.apiThrottlingBurstLimit.max);
 
   const inboundThrottlingRateLimit = props.inboundThrottlingRateLimit ?? Math.min(50, apiThrottlingRateLimit);
   problems.check(
@@ -501,9 +380,8 @@ export function resolveServiceConfig(props: WebhookServiceProps, stackName: stri
     inboundThrottlingBurstLimit,
   );
 
-  const apiStageName = props.apiStageName ?? 'v1';
+  const apiStageName = props.apiStageName ?? C.apiStageName.default;
   problems.check(STAGE_NAME_PATTERN.test(apiStageName), 'apiStageName', 'must be 1-128 of A-Z a-z 0-9 _ -', apiStageName);
-
   if (props.webAclArn !== undefined && !Token.isUnresolved(props.webAclArn)) {
     problems.check(
       /^arn:[a-z-]+:wafv2:[a-z0-9-]+:\d{12}:regional\/webacl\/.+/.test(props.webAclArn),
@@ -512,60 +390,54 @@ export function resolveServiceConfig(props: WebhookServiceProps, stackName: stri
       props.webAclArn,
     );
   }
+  return {
+    apiThrottlingRateLimit,
+    apiThrottlingBurstLimit,
+    inboundThrottlingRateLimit,
+    inboundThrottlingBurstLimit,
+    apiStageName,
+    apiGatewayCloudWatchRole: props.apiGatewayCloudWatchRole ?? C.apiGatewayCloudWatchRole.default,
+    webAclArn: props.webAclArn,
+  };
+}
 
-  const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+function resolveObservability(props: WebhookServiceProps, problems: Problems) {
+  const logRetention = props.logRetention ?? (C.logRetentionDays.default as RetentionDays);
   problems.check(RETENTION_VALUES.has(logRetention), 'logRetention', 'must be a RetentionDays value', logRetention);
-
-  const logLevel = props.logLevel ?? 'INFO';
+  const logLevel = props.logLevel ?? C.logLevel.default;
   problems.check(LOG_LEVELS.includes(logLevel), 'logLevel', `must be one of ${LOG_LEVELS.join(', ')}`, logLevel);
-
-  const metricsNamespace = props.metricsNamespace ?? 'Hookline';
+  const metricsNamespace = props.metricsNamespace ?? C.metricsNamespace.default;
   problems.check(
     METRICS_NAMESPACE_PATTERN.test(metricsNamespace) && !metricsNamespace.startsWith('AWS/'),
     'metricsNamespace',
     'must be 1-255 CloudWatch namespace characters and not start with "AWS/"',
     metricsNamespace,
   );
-
-  const deliveriesAgeAlarmThreshold = props.deliveriesAgeAlarmThreshold ?? Duration.minutes(15);
+  const deliveriesAgeAlarmThreshold = props.deliveriesAgeAlarmThreshold ?? Duration.minutes(C.deliveriesAgeAlarmMinutes.default);
   problems.check(
-    secondsOf(deliveriesAgeAlarmThreshold) >= 60,
+    secondsOf(deliveriesAgeAlarmThreshold) >= C.deliveriesAgeAlarmMinutes.min * 60,
     'deliveriesAgeAlarmThreshold',
     'must be at least one minute',
     deliveriesAgeAlarmThreshold,
   );
-
   const outputPrefix = props.outputPrefix ?? '';
   problems.check(OUTPUT_PREFIX_PATTERN.test(outputPrefix), 'outputPrefix', 'must be at most 64 of A-Z a-z 0-9', outputPrefix);
+  return { logRetention, logLevel, metricsNamespace, deliveriesAgeAlarmThreshold, alarmTopic: props.alarmTopic, outputPrefix };
+}
 
+/**
+ * Validates the props and applies defaults (taken from the settings catalog). Throws one Error
+ * naming every offending prop, so a bad `cdk.json` fails `cdk synth` instead of a deployment.
+ */
+export function resolveServiceConfig(props: WebhookServiceProps, stackName: string): ServiceConfig {
+  const problems = new Problems();
+  const { settings, settingsJson } = resolveSettings(props, problems);
+  const storage = resolveStorage(props, stackName, problems);
+  const functions = resolveFunctions(props, settings, problems);
+  const api = resolveApi(props, problems);
+  const observability = resolveObservability(props, problems);
   if (problems.list.length > 0 || settings === undefined) {
     throw new Error(`Invalid WebhookService props: ${problems.list.join('; ')}`);
   }
-
-  return {
-    settings,
-    settingsJson,
-    removalPolicy,
-    secretPrefix,
-    tableEncryptionKey: props.tableEncryptionKey,
-    dispatcherMaxConcurrency,
-    ...(dispatcherReservedConcurrency === undefined ? {} : { dispatcherReservedConcurrency }),
-    fanoutMaxConcurrency,
-    dispatcherTimeout,
-    fanoutTimeout,
-    apiTimeout,
-    apiThrottlingRateLimit,
-    apiThrottlingBurstLimit,
-    inboundThrottlingRateLimit,
-    inboundThrottlingBurstLimit,
-    apiStageName,
-    apiGatewayCloudWatchRole: props.apiGatewayCloudWatchRole ?? true,
-    webAclArn: props.webAclArn,
-    logRetention,
-    logLevel,
-    metricsNamespace,
-    deliveriesAgeAlarmThreshold,
-    alarmTopic: props.alarmTopic,
-    outputPrefix,
-  };
+  return { settings, settingsJson, ...storage, ...functions, ...api, ...observability };
 }
