@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseDeploymentSettings, RUNTIME_SETTINGS, RUNTIME_SETTING_NAMES } from '../../../lambdas/core/settings';
+import { parseDeploymentSettings, RUNTIME_SETTINGS, RUNTIME_SETTING_NAMES, type SettingInfo } from '../../../lambdas/core/settings';
 import { CONSTRUCT_SETTINGS } from '../../../lib/construct-settings';
 import { hooklineContextSchema, parseHooklineContext } from '../../../lib/context';
 import {
@@ -52,10 +52,11 @@ describe('the settings catalog and what is generated from it', () => {
   });
 
   it('every entry has a description and says where it applies', () => {
-    for (const [name, info] of [...Object.entries(RUNTIME_SETTINGS), ...Object.entries(CONSTRUCT_SETTINGS)]) {
+    const entries: [string, SettingInfo][] = [...Object.entries(RUNTIME_SETTINGS), ...Object.entries(CONSTRUCT_SETTINGS)];
+    for (const [name, info] of entries) {
       expect(info.description.length, name).toBeGreaterThan(10);
       expect(info.appliesTo.length, name).toBeGreaterThan(0);
-      expect(info.default !== undefined || 'defaultText' in info, name).toBe(true);
+      expect(info.default !== undefined || info.defaultText !== undefined, name).toBe(true);
     }
   });
 });
