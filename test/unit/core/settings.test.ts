@@ -8,7 +8,7 @@ import {
 import { readEnvironment, readSettings } from '../../../lambdas/shared/environment';
 
 describe('deployment settings', () => {
-  it('applies DESIGN.md defaults', () => {
+  it('applies the catalog defaults', () => {
     const settings = parseDeploymentSettings({});
     expect(settings.maxAttempts).toBe(9);
     // A poison-message bound with slack, no longer tied to maxAttempts (AWS asks for ≥ 5 behind Lambda).
