@@ -19,9 +19,9 @@ export default defineConfig({
     reporters: ['default'],
     projects: [
       // Pure functions and the handlers over in-memory fakes (loopback HTTP at most): seconds. They
-      // mock no module and set no environment, so they share worker threads and a module cache;
-      // a fresh process per file would spend most of the lane starting processes and importing.
-      lane('unit', ['test/unit/**/*.test.ts'], [], { pool: 'threads', isolate: false }),
+      // mock no module and set no environment, so a few worker processes run them all with one
+      // module cache; a fresh process per file spends most of the lane starting and importing.
+      lane('unit', ['test/unit/**/*.test.ts'], [], { isolate: false }),
       // The local AWS stand-ins (dynalite, SQS, EventBridge, Secrets Manager) and the pipeline over them.
       lane('integration', ['test/integration/**/*.test.ts']),
       // Faults, fuzzing, limits, crash safety, tenancy and SSRF.

@@ -8,7 +8,8 @@ import type { StoredToken } from './auth';
 import { DEFAULT_PORTAL_TTL_SECONDS, type ConsoleSchemas, type EventListQuery, type FleetDeliveryListQuery, type PortalSessionInput } from './console-schemas';
 import type { RouteDeps } from './deps';
 import { defineRoute, resourceNotFound, type RouteSpec } from './route';
-import { DEFAULT_PAGE_SIZE, type ApiSchemas } from './schemas';
+import { listOptions } from './list-options';
+import type { ApiSchemas } from './schemas';
 import { deliverySummaryView } from './views';
 
 /**
@@ -20,7 +21,6 @@ const PLACEHOLDER_SECRET = `whsec_${Buffer.alloc(32).toString('base64')}`;
 export const USER_AGENT = `Hookline/${version}`;
 
 /** Index keys hold toISOString() times; an offset like +02:00 must compare in the same form. */
-const utc = (value: string | undefined) => (value === undefined ? {} : { value: new Date(value).toISOString() });
 
 /**
  * What a delivery sent: the envelope rebuilt byte for byte from the stored event (the same code the
@@ -62,15 +62,7 @@ export function consoleApiRoutes(deps: RouteDeps, schemas: ConsoleSchemas, base:
     query: schemas.EventListQuery,
     responses: [{ status: 200, description: 'One page of stored events.', schema: schemas.EventPage }],
     async handle({ params, query }) {
-      const since = utc(query.since);
-      const until = utc(query.until);
-      const page = await deps.eventLog.list(params.fleetId as string, {
-        limit: query.limit ?? DEFAULT_PAGE_SIZE,
-        ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
-        ...(query.type === undefined ? {} : { type: query.type }),
-        ...(since.value === undefined ? {} : { since: since.value }),
-        ...(until.value === undefined ? {} : { until: until.value }),
-      });
+      const page = await deps.eventLog.list(params.fleetId as string, listOptions(query));
       const data = page.items.map((event) => ({
         id: event.id,
         fleetId: event.fleetId,
@@ -130,17 +122,7 @@ export function consoleApiRoutes(deps: RouteDeps, schemas: ConsoleSchemas, base:
     query: schemas.FleetDeliveryListQuery,
     responses: [{ status: 200, description: 'One page of the delivery log.', schema: base.DeliveryPage }],
     async handle({ params, query }) {
-      const since = utc(query.since);
-      const until = utc(query.until);
-      const page = await deps.deliveryLog.listByFleet(params.fleetId as string, {
-        limit: query.limit ?? DEFAULT_PAGE_SIZE,
-        ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
-        ...(query.status === undefined ? {} : { status: query.status }),
-        ...(query.eventType === undefined ? {} : { eventType: query.eventType }),
-        ...(query.httpStatus === undefined ? {} : { httpStatus: query.httpStatus }),
-        ...(since.value === undefined ? {} : { since: since.value }),
-        ...(until.value === undefined ? {} : { until: until.value }),
-      });
+      const page = await deps.deliveryLog.listByFleet(params.fleetId as string, listOptions(query));
       return { statusCode: 200, body: { data: page.items.map(deliverySummaryView), nextCursor: page.nextCursor ?? null } };
     },
   });

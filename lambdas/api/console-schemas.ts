@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { DeploymentSettings } from '../core/settings';
-import { DELIVERY_STATUSES, MAX_PAGE_SIZE, type ApiSchemas } from './schemas';
+import { DELIVERY_STATUSES, isoDateTime, PAGE_QUERY_FIELDS, sinceBeforeUntil, type ApiSchemas } from './schemas';
 
 /** A portal session lives at most a day: a link is meant to be minted per page view, not kept. */
 export const MAX_PORTAL_TTL_SECONDS = 86_400;
@@ -10,26 +10,12 @@ export const DEFAULT_PORTAL_TTL_SECONDS = 3_600;
 /** Outbound catalog types, `webhook.test` and inbound `<provider>.<event>` types all fit this. */
 const EVENT_TYPE_FILTER = /^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)+$/i;
 
-const requiredOr =
-  (message: string) =>
-  (issue: { input?: unknown }): string =>
-    issue.input === undefined ? 'is required' : message;
-
-const isoDateTime = () =>
-  z.iso
-    .datetime({ offset: true, error: requiredOr('must be an ISO-8601 date-time such as 2024-05-01T12:00:00Z') })
-    .openapi({ example: '2024-05-01T12:00:00Z' });
-
-const sinceBeforeUntil = (query: { since?: string | undefined; until?: string | undefined }) =>
-  query.since === undefined || query.until === undefined || Date.parse(query.since) <= Date.parse(query.until);
 
 /**
  * Schemas of the routes the web console needs: the events log, the fleet-wide delivery log,
  * portal sessions and health. Built beside the API's own schemas and reusing their shapes.
  */
 export function buildConsoleSchemas(settings: DeploymentSettings, base: ApiSchemas) {
-  const Cursor = z.string().min(1).max(2048).openapi({ description: 'The nextCursor of the previous page.' });
-  const Limit = z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).openapi({ description: 'Page size, default 50.', example: 20 });
   const TypeFilter = z
     .string()
     .max(200, 'must be at most 200 characters long')
@@ -37,8 +23,7 @@ export function buildConsoleSchemas(settings: DeploymentSettings, base: ApiSchem
 
   const EventListQuery = z
     .strictObject({
-      limit: Limit.optional(),
-      cursor: Cursor.optional(),
+      ...PAGE_QUERY_FIELDS,
       type: TypeFilter.optional().openapi({ description: 'Only events of this type.' }),
       since: isoDateTime().optional().openapi({ description: 'Events at or after this time.' }),
       until: isoDateTime().optional().openapi({ description: 'Events at or before this time.' }),
@@ -68,8 +53,7 @@ export function buildConsoleSchemas(settings: DeploymentSettings, base: ApiSchem
 
   const FleetDeliveryListQuery = z
     .strictObject({
-      limit: Limit.optional(),
-      cursor: Cursor.optional(),
+      ...PAGE_QUERY_FIELDS,
       status: z.enum(DELIVERY_STATUSES).optional(),
       eventType: TypeFilter.optional(),
       httpStatus: z.coerce

@@ -8,7 +8,8 @@ import { loadSubscription, requireEnabled } from './access';
 import { deliveryPayload } from './console-routes';
 import type { RouteDeps } from './deps';
 import { defineRoute, resourceNotFound, type RouteSpec } from './route';
-import { DEFAULT_PAGE_SIZE, type ApiSchemas, type DeliveryListQuery } from './schemas';
+import { listOptions } from './list-options';
+import type { ApiSchemas, DeliveryListQuery } from './schemas';
 import { deliverySummaryView, deliveryView } from './views';
 
 export function deliveryRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[] {
@@ -36,15 +37,7 @@ export function deliveryRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[
     responses: [{ status: 200, description: 'One page of the delivery log.', schema: schemas.DeliveryPage }],
     async handle({ params, query }) {
       const subscription = await loadSubscription(deps.subscriptions, params.fleetId as string, params.id as string);
-      const page = await deliveries.list(subscription.id, {
-        limit: query.limit ?? DEFAULT_PAGE_SIZE,
-        ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
-        ...(query.status === undefined ? {} : { status: query.status }),
-        ...(query.eventType === undefined ? {} : { eventType: query.eventType }),
-        // Index keys hold toISOString() times; an offset like +02:00 must compare in the same form.
-        ...(query.since === undefined ? {} : { since: new Date(query.since).toISOString() }),
-        ...(query.until === undefined ? {} : { until: new Date(query.until).toISOString() }),
-      });
+      const page = await deliveries.list(subscription.id, listOptions(query));
       return {
         statusCode: 200,
         body: { data: page.items.map(deliverySummaryView), nextCursor: page.nextCursor ?? null },

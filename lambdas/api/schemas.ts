@@ -31,15 +31,29 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]+$/;
 const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** A schema-level message replaces zod's for every issue, a missing value included; keep that one. */
-const requiredOr =
+export const requiredOr =
   (message: string) =>
   (issue: { input?: unknown }): string =>
     issue.input === undefined ? 'is required' : message;
 
-const isoDateTime = () =>
+export const isoDateTime = () =>
   z.iso
     .datetime({ offset: true, error: requiredOr('must be an ISO-8601 date-time such as 2024-05-01T12:00:00Z') })
     .openapi({ example: '2024-05-01T12:00:00Z' });
+
+/** A time-range query's rule: `until`, when both are given, is not before `since`. */
+export const sinceBeforeUntil = (query: { since?: string | undefined; until?: string | undefined }) =>
+  query.since === undefined || query.until === undefined || Date.parse(query.since) <= Date.parse(query.until);
+
+const Cursor = z.string().min(1).max(2048).openapi({ description: 'The nextCursor of the previous page.' });
+const Limit = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(MAX_PAGE_SIZE)
+  .openapi({ description: `Page size, default ${DEFAULT_PAGE_SIZE}.`, example: 20 });
+/** The paging fields of every list query. */
+export const PAGE_QUERY_FIELDS = { limit: Limit.optional(), cursor: Cursor.optional() };
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
@@ -272,15 +286,7 @@ export function buildSchemas(settings: DeploymentSettings) {
     }),
   }).openapi('WebhookWithSecret');
 
-  const Cursor = z.string().min(1).max(2048).openapi({ description: 'The nextCursor of the previous page.' });
-  const Limit = z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(MAX_PAGE_SIZE)
-    .openapi({ description: `Page size, default ${DEFAULT_PAGE_SIZE}.`, example: 20 });
-
-  const ListQuery = z.strictObject({ limit: Limit.optional(), cursor: Cursor.optional() });
+  const ListQuery = z.strictObject(PAGE_QUERY_FIELDS);
 
   const page = <T extends z.ZodType>(item: T, name: string) =>
     z
@@ -297,17 +303,13 @@ export function buildSchemas(settings: DeploymentSettings) {
 
   const DeliveryListQuery = z
     .strictObject({
-      limit: Limit.optional(),
-      cursor: Cursor.optional(),
+      ...PAGE_QUERY_FIELDS,
       status: DeliveryStatus.optional(),
       eventType: AnyEventType.optional(),
       since: isoDateTime().optional().openapi({ description: 'Deliveries created at or after this time.' }),
       until: isoDateTime().optional().openapi({ description: 'Deliveries created at or before this time.' }),
     })
-    .refine((query) => query.since === undefined || query.until === undefined || Date.parse(query.since) <= Date.parse(query.until), {
-      error: 'must not be before since',
-      path: ['until'],
-    });
+    .refine(sinceBeforeUntil, { error: 'must not be before since', path: ['until'] });
 
   const ErrorKind = z.enum(['timeout', 'connection', 'dns', 'tls', 'http', 'blocked', 'interrupted']);
 
