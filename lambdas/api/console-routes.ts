@@ -1,7 +1,7 @@
 import { version } from '../../package.json';
 import { buildEnvelope } from '../core/envelope';
 import { newTokenId } from '../core/ids';
-import type { DeliveryRecord } from '../core/records';
+import type { DeliveryRecord, EventRecord } from '../core/records';
 import { formatApiToken, generateApiTokenSecret, hashTokenSecret } from '../core/secrets';
 import { buildDeliveryHeaders } from '../core/signing';
 import type { StoredToken } from './auth';
@@ -48,6 +48,18 @@ export async function deliveryPayload(deps: RouteDeps, record: DeliveryRecord) {
   return { payload: { body, headers } };
 }
 
+/** An event as the events log lists it: everything but its data. */
+function eventSummaryView(event: Pick<EventRecord, 'id' | 'fleetId' | 'type' | 'timestamp' | 'source' | 'fannedOutAt'>) {
+  return {
+    id: event.id,
+    fleetId: event.fleetId,
+    type: event.type,
+    timestamp: event.timestamp,
+    source: event.source,
+    ...(event.fannedOutAt === undefined ? {} : { fannedOutAt: event.fannedOutAt }),
+  };
+}
+
 export function consoleApiRoutes(deps: RouteDeps, schemas: ConsoleSchemas, base: ApiSchemas): RouteSpec[] {
   const listEvents = defineRoute<EventListQuery>({
     method: 'GET',
@@ -63,15 +75,7 @@ export function consoleApiRoutes(deps: RouteDeps, schemas: ConsoleSchemas, base:
     responses: [{ status: 200, description: 'One page of stored events.', schema: schemas.EventPage }],
     async handle({ params, query }) {
       const page = await deps.eventLog.list(params.fleetId as string, listOptions(query));
-      const data = page.items.map((event) => ({
-        id: event.id,
-        fleetId: event.fleetId,
-        type: event.type,
-        timestamp: event.timestamp,
-        source: event.source,
-        ...(event.fannedOutAt === undefined ? {} : { fannedOutAt: event.fannedOutAt }),
-      }));
-      return { statusCode: 200, body: { data, nextCursor: page.nextCursor ?? null } };
+      return { statusCode: 200, body: { data: page.items.map(eventSummaryView), nextCursor: page.nextCursor ?? null } };
     },
   });
 
@@ -94,12 +98,7 @@ export function consoleApiRoutes(deps: RouteDeps, schemas: ConsoleSchemas, base:
       return {
         statusCode: 200,
         body: {
-          id: event.id,
-          fleetId: event.fleetId,
-          type: event.type,
-          timestamp: event.timestamp,
-          source: event.source,
-          ...(event.fannedOutAt === undefined ? {} : { fannedOutAt: event.fannedOutAt }),
+          ...eventSummaryView(event),
           data: event.data ?? null,
           expiresAt: new Date(event.expiresAt * 1000).toISOString(),
           deliveries: deliveries.map(deliverySummaryView),

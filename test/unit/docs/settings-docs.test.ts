@@ -3,14 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseDeploymentSettings, RUNTIME_SETTINGS, RUNTIME_SETTING_NAMES, type SettingInfo } from '../../../lambdas/core/settings';
 import { CONSTRUCT_SETTINGS } from '../../../lib/construct-settings';
 import { hooklineContextSchema, parseHooklineContext } from '../../../lib/context';
-import {
-  catalogEntries,
-  CDK_JSON_FILE,
-  cdkJsonWithExample,
-  README_FILE,
-  readmeWithTable,
-  renderSettingsTable,
-} from '../../../scripts/gen-settings';
+import { catalogEntries, CDK_JSON_FILE, cdkJsonWithExample, README_FILE, readmeWithTable, renderSettingsTable } from '../../../scripts/gen-settings';
 
 describe('the settings catalog and what is generated from it', () => {
   it('the README settings table is the one the catalog renders (npm run gen:settings)', () => {
