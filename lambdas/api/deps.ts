@@ -5,7 +5,7 @@ import type { TokenRecord } from '../core/records';
 import type { DeliveriesStore } from '../shared/deliveries-store';
 import type { DeliveryLog } from '../shared/delivery-log';
 import type { EventLog } from '../shared/event-log';
-import type { EventsStore } from '../shared/events-store';
+import type { EventsStorePort } from '../shared/events-store';
 import type { InboundSourcesStore } from '../shared/inbound-sources-store';
 import type { SigningSecrets } from '../shared/signing-secrets';
 import type { SubscriptionsStore } from '../shared/subscriptions-store';
@@ -29,7 +29,8 @@ export interface ResponseInfo {
 export interface ApiDeps {
   settings: DeploymentSettings;
   subscriptions: SubscriptionsStore;
-  events: EventsStore;
+  /** Every events store operation: publish, replay, and the reads of an event. */
+  events: EventsStorePort;
   deliveries: DeliveriesStore;
   /** Read-only index queries of the console's event and fleet-wide delivery logs. */
   eventLog: EventLog;

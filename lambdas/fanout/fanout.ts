@@ -8,7 +8,7 @@ import { deliveryMessage } from '../core/delivery-message';
 import { deliveryIdFor } from '../core/ids';
 import type { DeliveryMessage, EventRecord, ReplayJobMessage } from '../core/records';
 import type { DeploymentSettings } from '../core/settings';
-import { eventTimeKey, type EventsStore } from '../shared/events-store';
+import { eventTimeKey, type EventsStorePort } from '../shared/events-store';
 import type { runReplay } from '../shared/replay';
 import { sendJsonBatch } from '../shared/queue-sender';
 import { withKeys, type RecordLogger } from '../shared/observability';
@@ -16,8 +16,11 @@ import { processSqsBatch, type SqsHandler } from '../shared/sqs-batch';
 import type { SubscriptionsStore } from '../shared/subscriptions-store';
 import { parseEventsQueueMessage, type IncomingEvent } from './messages';
 
+/** The events store as the fan-out uses it: store once, mark fanned out, and read by time for replay jobs. */
+export type FanoutEvents = Pick<EventsStorePort, 'putIfAbsent' | 'markFannedOut' | 'listByTime'>;
+
 export interface FanoutDeps {
-  events: EventsStore;
+  events: FanoutEvents;
   subscriptions: SubscriptionsStore;
   sqs: SQSClient;
   eventsQueueUrl: string;

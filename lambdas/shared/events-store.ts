@@ -27,8 +27,21 @@ function fromItem(item: Record<string, unknown>): EventRecord {
   return { ...rest, data: typeof dataJson === 'string' ? (JSON.parse(dataJson) as unknown) : data } as EventRecord;
 }
 
+/**
+ * What every events store promises; the handlers declare the slice they use (`Pick<…>`), and
+ * test/support/conformance/events-store.ts checks each implementation against this contract
+ * (the DynamoDB one below on dynalite, the in-memory one the unit tests use).
+ */
+export interface EventsStorePort {
+  putIfAbsent(event: EventRecord): Promise<PutEventResult>;
+  get(fleetId: string, id: string): Promise<EventRecord | undefined>;
+  markFannedOut(fleetId: string, id: string, now: string): Promise<void>;
+  claimIdempotencyKey(fleetId: string, key: string, eventId: string, nowSeconds: number, windowSeconds: number): Promise<string>;
+  listByTime(fleetId: string, range: { since: string; until: string }, options: { limit: number; cursor?: string }): Promise<Page<EventRecord>>;
+}
+
 /** Events table access: stored once per (fleet, id), read back by time for replay. */
-export class EventsStore {
+export class EventsStore implements EventsStorePort {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
