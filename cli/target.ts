@@ -2,7 +2,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TABLE_SCHEMAS, TOKENS_TABLE } from '../lambdas/core/table-schema';
-import { TokensStore } from '../lambdas/shared/tokens-store';
+import { TokensStore, type TokensStorePort } from '../lambdas/shared/tokens-store';
 import { ensureTables, startDynamoDb, tableName } from '../local/dynamodb';
 import { readInstanceFile } from '../local/instance-file';
 import type { Target } from './args';
@@ -14,7 +14,7 @@ const LOCAL_CLIENT = { region: 'us-east-1', credentials: { accessKeyId: 'local',
 const TOKENS_OUTPUT = 'TokensTableName';
 
 export interface OpenedStore {
-  store: TokensStore;
+  store: TokensStorePort;
   /** Where the tokens are, for the user to read. */
   description: string;
   close(): Promise<void>;

@@ -2,8 +2,20 @@ import { DeleteCommand, GetCommand, PutCommand, ScanCommand, type DynamoDBDocume
 import type { TokenRecord } from '../core/records';
 import { encodeCursor, startKeyFromCursor, type Page } from './cursor';
 
+/**
+ * What every tokens store promises (test/support/conformance/tokens-store.ts checks each
+ * implementation); the API declares the slice it uses (`TokenLookup` and `create`).
+ */
+export interface TokensStorePort {
+  /** Refuses an id that exists (a `ConditionalCheckFailedException`). */
+  create(record: TokenRecord): Promise<void>;
+  get(id: string): Promise<TokenRecord | undefined>;
+  list(options: { limit: number; cursor?: string }): Promise<Page<Omit<TokenRecord, 'secretHash'>>>;
+  delete(id: string): Promise<boolean>;
+}
+
 /** API tokens: only the hash of each token's secret is stored. */
-export class TokensStore {
+export class TokensStore implements TokensStorePort {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
