@@ -2,7 +2,7 @@ import { ClientError } from '../core/errors';
 import { newEventId } from '../core/ids';
 import { queueSizeProblem } from '../core/queue-encoding';
 import type { EventRecord, PublishedEventMessage } from '../core/records';
-import { eventTimeKey } from '../shared/events-store';
+import { eventRecord } from '../core/event-record';
 import { sendJson } from '../shared/queue-sender';
 import type { RouteDeps } from './deps';
 
@@ -50,17 +50,11 @@ export async function publishEvent(
   if (request.idempotencyKey !== undefined) {
     eventId = await deps.events.claimIdempotencyKey(fleetId, request.idempotencyKey, proposed, nowSeconds, IDEMPOTENCY_WINDOW_SECONDS);
   }
-  const timestamp = now.toISOString();
-  const record: EventRecord = {
-    fleetId,
-    id: eventId,
-    type: request.type,
-    timestamp,
-    data: request.data,
-    timeKey: eventTimeKey(timestamp, eventId),
-    source: 'api',
-    expiresAt: nowSeconds + deps.settings.eventRetentionDays * DAY_SECONDS,
-  };
+  const record = eventRecord(
+    { fleetId, id: eventId, type: request.type, timestamp: now.toISOString(), data: request.data, source: 'api' },
+    now,
+    deps.settings,
+  );
   const { event, created } = await deps.events.putIfAbsent(record);
   // A stored event without fannedOutAt may have lost its message in a crash: send it again.
   if (event.fannedOutAt === undefined) {

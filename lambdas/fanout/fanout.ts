@@ -6,9 +6,10 @@ import { subscriptionMatches } from '../core/catalog';
 import { PermanentError } from '../core/errors';
 import { deliveryMessage } from '../core/delivery-message';
 import { deliveryIdFor } from '../core/ids';
-import type { DeliveryMessage, EventRecord, ReplayJobMessage } from '../core/records';
+import type { DeliveryMessage, ReplayJobMessage } from '../core/records';
 import type { DeploymentSettings } from '../core/settings';
-import { eventTimeKey, type EventsStorePort } from '../shared/events-store';
+import { eventRecord } from '../core/event-record';
+import type { EventsStorePort } from '../shared/events-store';
 import type { runReplay } from '../shared/replay';
 import { sendJsonBatch } from '../shared/queue-sender';
 import { withKeys, type RecordLogger } from '../shared/observability';
@@ -37,8 +38,6 @@ export interface FanoutDeps {
   sendConcurrency?: number;
 }
 
-const SECONDS_PER_DAY = 86_400;
-
 /** SendMessageBatch calls in flight at once by default. */
 export const DEFAULT_SEND_CONCURRENCY = 10;
 
@@ -53,16 +52,7 @@ export function createFanout(deps: FanoutDeps): SqsHandler {
 
   async function fanOut(incoming: IncomingEvent, logger: RecordLogger): Promise<void> {
     const at = now();
-    const record: EventRecord = {
-      fleetId: incoming.fleetId,
-      id: incoming.event.id,
-      type: incoming.event.type,
-      timestamp: incoming.event.timestamp,
-      data: incoming.event.data,
-      timeKey: eventTimeKey(incoming.event.timestamp, incoming.event.id),
-      source: incoming.source,
-      expiresAt: Math.floor(at.getTime() / 1000) + deps.settings.eventRetentionDays * SECONDS_PER_DAY,
-    };
+    const record = eventRecord({ fleetId: incoming.fleetId, source: incoming.source, ...incoming.event }, at, deps.settings);
     const stored = await deps.events.putIfAbsent(record);
     if (!stored.created && stored.event.fannedOutAt !== undefined) {
       logger.info('event already fanned out; nothing to do', { fannedOutAt: stored.event.fannedOutAt });

@@ -147,7 +147,4 @@ export class EventsStore implements EventsStorePort {
   }
 }
 
-/** The by-time index sort key of an event. */
-export function eventTimeKey(timestamp: string, id: string): string {
-  return `${timestamp}#${id}`;
-}
+export { eventTimeKey } from '../core/event-record';
