@@ -53,14 +53,70 @@ const replaySchema = z.object({
   cursor: z.string().min(1).optional(),
 });
 
+type SourceSettings = Pick<DeploymentSettings, 'eventCatalog' | 'eventSource' | 'maxPayloadBytes'>;
+
+/**
+ * One kind of input the events queue carries: how to recognise its messages and how to turn one
+ * into the fan-out's single internal form. Adding a source is one of these and a line in
+ * EVENTS_QUEUE_SOURCES; an event it yields is checked like every other (validateIncoming).
+ */
+export interface EventsQueueSource {
+  /** How the refusal of an unrecognised message names it ("an EventBridge event"). */
+  readonly description: string;
+  recognises(raw: object): boolean;
+  /** Throws PermanentError naming the reason when the message is malformed. */
+  parse(raw: object, settings: SourceSettings): EventsQueueMessage;
+}
+
+/** What the bus rule puts on the queue: the EventBridge event itself. */
+const eventBridgeSource: EventsQueueSource = {
+  description: 'an EventBridge event',
+  recognises: (raw) => 'detail-type' in raw,
+  parse(raw, settings) {
+    const parsed = check(eventBridgeSchema, raw, 'EventBridge event');
+    if (parsed.source !== settings.eventSource) {
+      throw new PermanentError(`EventBridge source ${JSON.stringify(parsed.source)} is not ${JSON.stringify(settings.eventSource)}`);
+    }
+    const event: DeliveryEvent = {
+      // EventBridge's own event id is stable across redeliveries of this message, so a re-run stores the same event.
+      id: parsed.detail.id ?? `evt_${parsed.id}`,
+      type: parsed['detail-type'],
+      timestamp: new Date(parsed.time).toISOString(),
+      data: parsed.detail.data,
+    };
+    return { kind: 'event', incoming: { fleetId: parsed.detail.fleetId, source: 'eventbridge', event } };
+  },
+};
+
+/** What the API's publish path (and with it the inbound route) sends. */
+const publishedSource: EventsQueueSource = {
+  description: 'a published event',
+  recognises: (raw) => 'kind' in raw && raw.kind === 'event',
+  parse(raw) {
+    const parsed = check(publishedSchema, raw, 'published event');
+    const event = { ...parsed.event, timestamp: new Date(parsed.event.timestamp).toISOString() };
+    return { kind: 'event', incoming: { fleetId: parsed.fleetId, source: 'api', event } };
+  },
+};
+
+/** The rest of a large replay, handed on by the API or by the previous replay job. */
+const replaySource: EventsQueueSource = {
+  description: 'a replay job',
+  recognises: (raw) => 'kind' in raw && raw.kind === 'replay',
+  parse: (raw) => ({ kind: 'replay', job: check(replaySchema, raw, 'replay job') as ReplayJobMessage }),
+};
+
+export const EVENTS_QUEUE_SOURCES: readonly EventsQueueSource[] = [eventBridgeSource, publishedSource, replaySource];
+
+const UNRECOGNISED = `message is neither ${EVENTS_QUEUE_SOURCES.slice(0, -1)
+  .map((source) => source.description)
+  .join(', ')} nor ${EVENTS_QUEUE_SOURCES.at(-1)?.description}`;
+
 /**
  * Parses and validates one events-queue message. Throws PermanentError naming the reason for
  * anything that retrying cannot fix (bad JSON, unknown shape, unknown type, oversized data).
  */
-export function parseEventsQueueMessage(
-  body: string,
-  settings: Pick<DeploymentSettings, 'eventCatalog' | 'eventSource' | 'maxPayloadBytes'>,
-): EventsQueueMessage {
+export function parseEventsQueueMessage(body: string, settings: SourceSettings): EventsQueueMessage {
   let raw: unknown;
   try {
     raw = JSON.parse(body);
@@ -72,37 +128,16 @@ export function parseEventsQueueMessage(
   const inexact = findInexactNumber(body);
   if (inexact !== undefined) throw new PermanentError(`${inexact.path.join('.')} ${inexactNumberReason(inexact)}`);
 
-  let incoming: IncomingEvent;
-  if ('detail-type' in raw) {
-    const parsed = check(eventBridgeSchema, raw, 'EventBridge event');
-    if (parsed.source !== settings.eventSource) {
-      throw new PermanentError(`EventBridge source ${JSON.stringify(parsed.source)} is not ${JSON.stringify(settings.eventSource)}`);
-    }
-    incoming = {
-      fleetId: parsed.detail.fleetId,
-      source: 'eventbridge',
-      event: {
-        // EventBridge's own event id is stable across redeliveries of this message, so a re-run stores the same event.
-        id: parsed.detail.id ?? `evt_${parsed.id}`,
-        type: parsed['detail-type'],
-        timestamp: new Date(parsed.time).toISOString(),
-        data: parsed.detail.data,
-      },
-    };
-  } else if ('kind' in raw && raw.kind === 'replay') {
-    return { kind: 'replay', job: check(replaySchema, raw, 'replay job') as ReplayJobMessage };
-  } else if ('kind' in raw && raw.kind === 'event') {
-    const parsed = check(publishedSchema, raw, 'published event');
-    incoming = {
-      fleetId: parsed.fleetId,
-      source: 'api',
-      event: { ...parsed.event, timestamp: new Date(parsed.event.timestamp).toISOString() },
-    };
-  } else {
-    throw new PermanentError('message is neither an EventBridge event, a published event nor a replay job');
-  }
+  const object = raw;
+  const source = EVENTS_QUEUE_SOURCES.find((candidate) => candidate.recognises(object));
+  if (source === undefined) throw new PermanentError(UNRECOGNISED);
+  const message = source.parse(object, settings);
+  if (message.kind === 'event') validateIncoming(message.incoming.event, settings);
+  return message;
+}
 
-  const { event } = incoming;
+/** The checks every event passes before it is stored, whichever source it came from. */
+function validateIncoming(event: DeliveryEvent, settings: SourceSettings): void {
   if (event.id.length > 128 || !EVENT_ID_PATTERN.test(event.id)) {
     throw new PermanentError(`event id ${JSON.stringify(event.id.slice(0, 140))} is not a valid event id`);
   }
@@ -119,7 +154,6 @@ export function parseEventsQueueMessage(
   // Stored events must be deliverable: data too large for a delivery message is refused before storing.
   const tooLargeForQueue = queueSizeProblem(event.data);
   if (tooLargeForQueue !== undefined) throw new PermanentError(`event data ${tooLargeForQueue}`);
-  return { kind: 'event', incoming };
 }
 
 function check<T>(schema: z.ZodType<T>, raw: unknown, what: string): T {
