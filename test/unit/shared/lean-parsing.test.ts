@@ -8,7 +8,8 @@ import { ENV, readEnvironment } from '../../../lambdas/shared/environment';
 
 /**
  * The queue messages are checked with zod/mini and the environment with plain code: the same
- * refusals, word for word, without classic zod's 444 KB in the modules that parse them.
+ * refusals, word for word, without classic zod's 444 KB in the modules that parse them; HTTP
+ * delivery loads the parts of undici it uses.
  */
 describe('lean parsing of queue messages and the environment', () => {
   it.each(['lambdas/dispatcher/message.ts', 'lambdas/fanout/messages.ts', 'lambdas/shared/environment.ts'])(
@@ -31,6 +32,13 @@ describe('lean parsing of queue messages and the environment', () => {
     },
     120_000,
   );
+
+  it('the dispatcher bundle takes undici\'s agent and request, not its fetch, WebSocket, cache or mock layers', async () => {
+    const { metafile } = await build({ ...STACK_BUNDLING, entryPoints: ['lambdas/dispatcher/handler.ts'], write: false, metafile: true, logLevel: 'silent' });
+    const undici = Object.keys(metafile.inputs).filter((path) => path.includes('node_modules/undici/'));
+    expect(undici.some((path) => path.endsWith('lib/dispatcher/agent.js'))).toBe(true);
+    expect(undici.filter((path) => /undici\/(index\.js|lib\/(web|cache|mock|interceptor)\/)/.test(path))).toEqual([]);
+  }, 120_000);
 
   it('a refused delivery message reads as classic zod wrote it', () => {
     const body = JSON.stringify({
