@@ -8,7 +8,7 @@ import { createDocumentClient, createEventBridgeClient, createSecretsClient, cre
 import { DeliveriesStore } from '../shared/deliveries-store';
 import { EndpointGates } from '../shared/endpoint-gates';
 import { BusOperatorEvents } from '../shared/operator-events';
-import { ENV, readEnvironment, readSettings } from '../shared/environment';
+import { ENV, readEnvironment, readPositiveInteger, readSettings } from '../shared/environment';
 import { createHttpDelivery, type Resolver } from '../shared/http-delivery';
 import { createObservability } from '../shared/observability';
 import { SigningSecrets } from '../shared/signing-secrets';
@@ -38,6 +38,7 @@ export function wireDispatcher(source: NodeJS.ProcessEnv, options: { resolve?: R
     ...(options.resolve === undefined ? {} : { resolve: options.resolve }),
   });
   const eventBusName = source[ENV.eventBusName];
+  const dispatcherConcurrency = readPositiveInteger('dispatcherConcurrency', source);
   const dispatcher = createDispatcher({
     subscriptions: new SubscriptionsStore(doc, env.subscriptionsTable),
     deliveries: new DeliveriesStore(doc, env.deliveriesTable),
@@ -49,6 +50,7 @@ export function wireDispatcher(source: NodeJS.ProcessEnv, options: { resolve?: R
     sqs: tracing.client(createSqsClient()),
     deliveriesQueueUrl: env.deliveriesQueueUrl,
     settings,
+    ...(dispatcherConcurrency === undefined ? {} : { dispatcherConcurrency }),
     http,
     userAgent: USER_AGENT,
     logger,
