@@ -1,6 +1,5 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { version } from '../../package.json';
@@ -9,7 +8,7 @@ import { createDocumentClient, createEventBridgeClient, createSecretsClient, cre
 import { DeliveriesStore } from '../shared/deliveries-store';
 import { EndpointGates } from '../shared/endpoint-gates';
 import { BusOperatorEvents } from '../shared/operator-events';
-import { ENV, readEnvironment, readSettings } from '../shared/environment';
+import { ENV, readEnvironment, readPositiveInteger, readSettings } from '../shared/environment';
 import { createHttpDelivery, type Resolver } from '../shared/http-delivery';
 import { createObservability } from '../shared/observability';
 import { SigningSecrets } from '../shared/signing-secrets';
@@ -32,31 +31,33 @@ export interface WiredDispatcher {
 export function wireDispatcher(source: NodeJS.ProcessEnv, options: { resolve?: Resolver } = {}): WiredDispatcher {
   const env = readEnvironment(['subscriptionsTable', 'deliveriesTable', 'deliveriesQueueUrl', 'secretPrefix'], source);
   const settings = readSettings(source);
-  const { logger, metrics, tracer } = createObservability('hookline-dispatcher');
-  const doc = tracer.captureAWSv3Client(createDocumentClient());
+  const { logger, metrics, tracing } = createObservability('hookline-dispatcher');
+  const doc = tracing.client(createDocumentClient());
   const http = createHttpDelivery({
     policy: createAddressPolicy(settings.allowPrivateTargets),
     ...(options.resolve === undefined ? {} : { resolve: options.resolve }),
   });
   const eventBusName = source[ENV.eventBusName];
+  const dispatcherConcurrency = readPositiveInteger('dispatcherConcurrency', source);
   const dispatcher = createDispatcher({
     subscriptions: new SubscriptionsStore(doc, env.subscriptionsTable),
     deliveries: new DeliveriesStore(doc, env.deliveriesTable),
     gates: new EndpointGates(doc, env.deliveriesTable),
     ...(eventBusName === undefined || eventBusName === ''
       ? {}
-      : { operatorEvents: new BusOperatorEvents(tracer.captureAWSv3Client(createEventBridgeClient()), eventBusName, settings.eventSource) }),
-    secrets: new SigningSecrets(tracer.captureAWSv3Client(createSecretsClient()), env.secretPrefix),
-    sqs: tracer.captureAWSv3Client(createSqsClient()),
+      : { operatorEvents: new BusOperatorEvents(tracing.client(createEventBridgeClient()), eventBusName, settings.eventSource) }),
+    secrets: new SigningSecrets(tracing.client(createSecretsClient()), env.secretPrefix),
+    sqs: tracing.client(createSqsClient()),
     deliveriesQueueUrl: env.deliveriesQueueUrl,
     settings,
+    ...(dispatcherConcurrency === undefined ? {} : { dispatcherConcurrency }),
     http,
     userAgent: USER_AGENT,
     logger,
     metrics,
   });
   const handler = middy(dispatcher)
-    .use(captureLambdaHandler(tracer))
+    .use(tracing.middlewares())
     .use(injectLambdaContext(logger))
     .use(logMetrics(metrics));
   return { handler, close: () => http.close() };

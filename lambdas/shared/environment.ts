@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { parseDeploymentSettings, type DeploymentSettings } from '../core/settings';
 
 /**
@@ -22,11 +21,14 @@ export const ENV = {
   settings: 'HOOKLINE_SETTINGS',
   /** The Hookline bus, where the dispatcher publishes operator events (optional: none are published without it). */
   eventBusName: 'HOOKLINE_EVENT_BUS_NAME',
+  /**
+   * The dispatcher's maximum concurrency (the event source mapping's, or local mode's pollers), so a
+   * slow endpoint's concurrency cap can leave the other endpoints most of it (optional).
+   */
+  dispatcherConcurrency: 'HOOKLINE_DISPATCHER_CONCURRENCY',
 } as const;
 
 export type EnvKey = keyof typeof ENV;
-
-const nonEmpty = z.string({ error: 'must be set and non-empty' }).trim().min(1, 'must be set and non-empty');
 
 /**
  * Reads the named variables from `source`; throws one Error naming every missing or bad one.
@@ -39,9 +41,10 @@ export function readEnvironment<K extends EnvKey>(
   const problems: string[] = [];
   for (const key of keys) {
     const name = ENV[key];
-    const parsed = nonEmpty.safeParse(source[name]);
-    if (parsed.success) values[key] = parsed.data;
-    else problems.push(`${name} ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
+    // A plain check, not a schema: every handler reads these at cold start, and this needs no library.
+    const value = source[name]?.trim();
+    if (value === undefined || value === '') problems.push(`${name} must be set and non-empty`);
+    else values[key] = value;
   }
   if (problems.length > 0) throw new Error(`Hookline configuration error: ${problems.join('; ')}`);
   return values;
@@ -59,4 +62,13 @@ export function readSettings(source: NodeJS.ProcessEnv = process.env): Deploymen
     }
   }
   return parseDeploymentSettings(parsed, ENV.settings);
+}
+
+/** An optional positive integer variable; undefined when unset, an error naming it when malformed. */
+export function readPositiveInteger(key: EnvKey, source: NodeJS.ProcessEnv = process.env): number | undefined {
+  const raw = source[ENV[key]];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`Hookline configuration error: ${ENV[key]} must be a positive integer`);
+  return value;
 }
