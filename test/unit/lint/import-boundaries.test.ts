@@ -36,6 +36,10 @@ const cases: { path: string; from: string; allowed: boolean }[] = [
   { path: 'lambdas/shared/a.ts', from: '../api/deps', allowed: false },
   { path: 'lambdas/shared/b.ts', from: '../../local/dynamodb', allowed: false },
   { path: 'lambdas/shared/c.ts', from: '../core/settings', allowed: true },
+  // A package's own folders are not this repository's: only relative paths are boundaries.
+  { path: 'lambdas/shared/d.ts', from: 'undici/lib/api/api-request.js', allowed: true },
+  { path: 'lambdas/core/j.ts', from: 'some-parser/lib/shared/util.js', allowed: true },
+  { path: 'lambdas/fanout/d.ts', from: 'some-package/local/thing', allowed: true },
   { path: 'local/a.ts', from: '../lambdas/api/wiring', allowed: true },
 ];
 
