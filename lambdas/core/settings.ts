@@ -1,10 +1,8 @@
 import ipaddr from 'ipaddr.js';
+// zod/mini: smaller and quicker to load than classic zod, which matters at cold start; its
+// messages ("Too small: expected number to be >=1") come from ./zod-messages.
 import * as z from 'zod/mini';
-import en from 'zod/v4/locales/en.js';
-
-// zod/mini (smaller and quicker to load than classic zod, which matters at cold start) ships no
-// error messages; the English ones make "Too small: expected number to be >=1" out of an issue.
-z.config(en());
+import './zod-messages';
 
 /**
  * The settings catalog: every deployment setting, declared once with its type, unit, default,

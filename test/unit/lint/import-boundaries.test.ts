@@ -62,7 +62,7 @@ describe('import boundaries (biome.jsonc)', () => {
     // Exit status 1 means "diagnostics found"; the JSON report is on stdout either way.
     let out: string;
     try {
-      out = execFileSync(biome, ['lint', '--vcs-enabled=false', '--reporter=json', '.'], { cwd: dir, encoding: 'utf8' });
+      out = execFileSync(biome, ['lint', '--vcs-enabled=false', '--reporter=json', '.'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (error) {
       out = (error as { stdout: string }).stdout;
     }
