@@ -1,26 +1,21 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll } from 'vitest';
-import { TABLE_SCHEMAS } from '../../lambdas/core/table-schema';
 import { TokensStore } from '../../lambdas/shared/tokens-store';
-import { ensureTables, startDynamoDb, type DynamoDbStandIn } from '../../local/dynamodb';
 import { describeTokensStoreConformance } from '../support/conformance/tokens-store';
+import { startDynalite, type Dynalite } from '../support/dynalite-tables';
 
-let dynamo: DynamoDbStandIn;
-let client: DynamoDBClient;
+let dynalite: Dynalite;
 let tables = 0;
 
 beforeAll(async () => {
-  dynamo = await startDynamoDb();
-  client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  dynalite = await startDynalite();
 });
 
 afterAll(async () => {
-  await dynamo?.close();
+  await dynalite?.close();
 });
 
 // Each case lists the whole table, so each gets tables of its own.
 describeTokensStoreConformance('DynamoDB on dynalite', async () => {
-  const names = await ensureTables(client, `tokens${(tables += 1)}`, TABLE_SCHEMAS);
-  return new TokensStore(DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }), names.get('Tokens') as string);
+  const names = await dynalite.tables(`tokens${(tables += 1)}`);
+  return new TokensStore(dynalite.doc, names.get('Tokens') as string);
 });
