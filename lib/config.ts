@@ -5,6 +5,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { HooklineCustomDomain } from './api';
+import type { HooklineStaticEgress } from './egress';
 import {
   defaultDispatcherTimeoutSeconds,
   deploymentSettingsSchema,
@@ -253,6 +254,14 @@ export interface WebhookServiceProps extends HooklineSettingsProps {
    * @default the execute-api URL only
    */
   readonly customDomain?: HooklineCustomDomain;
+  /**
+   * Run the dispatcher in a VPC whose NAT gateways have Elastic IPs, so every delivery comes from
+   * a fixed set of addresses (the `EgressIps` output) receivers can allowlist. Costs one NAT
+   * gateway per AZ (hourly plus per-GB processing). `allowPrivateTargets` then also reaches
+   * private endpoints routable from that VPC.
+   * @default no VPC (deliveries come from Lambda's shared address pool)
+   */
+  readonly staticEgress?: HooklineStaticEgress;
   /**
    * An EventBridge bus the app already has. Hookline adds a rule matching its `eventSource` and
    * sends its operator events there; `grantPublish` grants PutEvents on it.

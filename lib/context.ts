@@ -35,6 +35,8 @@ export const hooklineContextSchema = z
     apiStageName: z.string().optional(),
     apiGatewayCloudWatchRole: z.boolean().optional(),
     webAclArn: z.string().optional(),
+    /** Static egress IPs: the number of AZs (each a NAT gateway with an Elastic IP); absent, off. */
+    staticEgressAvailabilityZones: z.number().optional(),
     logRetentionDays: z.number().optional(),
     logLevel: z.enum(logLevels).optional(),
     metricsNamespace: z.string().optional(),

@@ -1,5 +1,6 @@
 import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -25,6 +26,27 @@ export const FUNCTION_BUNDLING = {
   forceDockerBundling: false,
 } as const satisfies BundlingOptions;
 
+/**
+ * What Lambda needs to attach a function to a VPC (the actions of AWS's
+ * AWSLambdaVPCAccessExecutionRole, restated inline because managed policies are not used here);
+ * the Describe actions support no resource-level permissions.
+ */
+export const VPC_ACCESS_ACTIONS = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+];
+
+/** Where a function runs when it is attached to a VPC. */
+export interface HooklineFunctionNetwork {
+  readonly vpc: IVpc;
+  readonly subnets: SubnetSelection;
+  readonly securityGroups: ISecurityGroup[];
+}
+
 /** X-Ray's trace APIs have no resource-level permissions. */
 export const XRAY_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'] as const;
 
@@ -38,6 +60,8 @@ export interface HooklineFunctionProps {
   readonly environment: Record<string, string>;
   readonly logRetention: RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  /** Attach the function to a VPC (static egress IPs). */
+  readonly network?: HooklineFunctionNetwork;
 }
 
 /**
@@ -84,13 +108,23 @@ export class HooklineFunction extends Construct {
       tracing: Tracing.ACTIVE,
       environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
       bundling: FUNCTION_BUNDLING,
+      ...(props.network === undefined
+        ? {}
+        : { vpc: props.network.vpc, vpcSubnets: props.network.subnets, securityGroups: props.network.securityGroups }),
     });
+    if (props.network !== undefined) {
+      this.allow(new PolicyStatement({ actions: VPC_ACCESS_ACTIONS, resources: ['*'] }));
+    }
 
     acknowledge(
       this.role,
       'AwsSolutions-IAM5[Resource::*]',
       'Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no ' +
-        'resource-level permissions, so the statement CDK adds for Tracing.ACTIVE must use "*".',
+        'resource-level permissions, so the statement CDK adds for Tracing.ACTIVE must use "*".' +
+        (props.network === undefined
+          ? ''
+          : ' In a VPC, Lambda also creates and deletes the function\'s network interfaces with its role; ' +
+            'ec2:Describe* supports no resource-level permissions and the interfaces do not exist before Lambda creates them.'),
     );
     acknowledge(
       this.function,

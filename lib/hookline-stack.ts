@@ -62,6 +62,8 @@ export class HooklineStack extends Stack {
       apiStageName: context.apiStageName,
       apiGatewayCloudWatchRole: context.apiGatewayCloudWatchRole,
       webAclArn: context.webAclArn,
+      staticEgress:
+        context.staticEgressAvailabilityZones === undefined ? undefined : { availabilityZones: context.staticEgressAvailabilityZones },
       logRetention: context.logRetentionDays as RetentionDays | undefined,
       logLevel: context.logLevel,
       metricsNamespace: context.metricsNamespace,

@@ -1,7 +1,8 @@
-import { CfnOutput, Stack, type Duration } from 'aws-cdk-lib';
+import { CfnOutput, Fn, Stack, type Duration } from 'aws-cdk-lib';
 import type { IRestApi } from 'aws-cdk-lib/aws-apigateway';
 import { MathExpression, Metric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IVpc } from 'aws-cdk-lib/aws-ec2';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Grant, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { MetricType, type IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -13,6 +14,7 @@ import { OPERATOR_SOURCE_SUFFIX } from '../lambdas/shared/operator-events';
 import { ENV } from '../lambdas/shared/environment';
 import { HooklineApi } from './api';
 import { resolveServiceConfig, type WebhookServiceProps } from './config';
+import { HooklineEgress } from './egress';
 import { HooklineEvents } from './events';
 import { HooklineFunction } from './functions';
 import { HooklineMonitoring } from './monitoring';
@@ -85,6 +87,10 @@ export class WebhookService extends Construct {
   readonly api: IRestApi;
   /** Base URL of the API (the stage URL, or the custom domain when one is configured). */
   readonly apiUrl: string;
+  /** With `staticEgress`: the public IPs deliveries come from (tokens; see the `EgressIps` output). */
+  readonly egressIps?: string[];
+  /** With `staticEgress`: the VPC the dispatcher runs in. */
+  readonly egressVpc?: IVpc;
   /** Secrets Manager name prefix of the signing secrets (IAM is scoped to `<prefix>*`). */
   readonly secretPrefix: string;
   /** EventBridge `source` producers must use. */
@@ -147,6 +153,11 @@ export class WebhookService extends Construct {
       [ENV.inboundSourcesTable]: tables.inboundSources.table.tableName,
       [ENV.inboundKeySecret]: inboundKey.secretArn,
     };
+    // Static egress: deliveries leave through NAT gateways with Elastic IPs customers can allowlist.
+    const egress =
+      props.staticEgress === undefined
+        ? undefined
+        : new HooklineEgress(this, 'Egress', { ...props.staticEgress, logRetention: config.logRetention, removalPolicy: config.removalPolicy });
     const fn = (
       fnId: string,
       handler: 'api' | 'fanout' | 'dispatcher',
@@ -162,6 +173,9 @@ export class WebhookService extends Construct {
         environment: { ...contract, ...(handler === 'api' ? inboundContract : {}), POWERTOOLS_SERVICE_NAME: handler === 'dispatcher' ? DISPATCHER_SERVICE_NAME : `hookline-${handler}` },
         logRetention: config.logRetention,
         removalPolicy: config.removalPolicy,
+        ...(handler === 'dispatcher' && egress !== undefined
+          ? { network: { vpc: egress.vpc, subnets: egress.subnets, securityGroups: [egress.securityGroup] } }
+          : {}),
       });
     const api = fn('ApiFunction', 'api', 'Hookline API: subscriptions, deliveries, replay, publish');
     const fanout = fn('FanoutFunction', 'fanout', 'Hookline fan-out: one delivery message per (event, subscription)', config.fanoutTimeout);
@@ -251,6 +265,10 @@ export class WebhookService extends Construct {
     this.api = httpApi.api;
     this.apiUrl = httpApi.url;
     this.secretPrefix = config.secretPrefix;
+    if (egress !== undefined) {
+      this.egressIps = egress.ips;
+      this.egressVpc = egress.vpc;
+    }
     this.eventSource = config.settings.eventSource;
     this.metricsNamespace = config.metricsNamespace;
     this.monitoring.addDeliveryMetrics(this);
@@ -353,6 +371,12 @@ export class WebhookService extends Construct {
     const stack = Stack.of(this);
     for (const name of OUTPUT_NAMES) {
       new CfnOutput(stack, `${prefix}${name}`, values[name]).overrideLogicalId(`${prefix}${name}`);
+    }
+    if (this.egressIps !== undefined) {
+      new CfnOutput(stack, `${prefix}EgressIps`, {
+        value: Fn.join(',', this.egressIps),
+        description: 'Public IPs deliveries come from (comma-separated): receivers may allowlist them',
+      }).overrideLogicalId(`${prefix}EgressIps`);
     }
   }
 }

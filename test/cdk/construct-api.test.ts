@@ -208,3 +208,43 @@ describe('custom domain', () => {
     template.hasResourceProperties('AWS::Route53::RecordSet', { Name: 'webhooks.example.com.', Type: 'A' });
   });
 });
+
+describe('static egress IPs', () => {
+  it('runs the dispatcher (only) in private subnets behind NAT gateways with Elastic IPs, published as an output', () => {
+    const { stack } = newStack();
+    const service = new WebhookService(stack, 'Webhooks', { staticEgress: { availabilityZones: 2 } });
+    service.addOutputs();
+    const template = Template.fromStack(stack);
+    const eips = resources(template, 'AWS::EC2::EIP');
+    expect(Object.keys(eips)).toHaveLength(2);
+    for (const eip of Object.values(eips)) expect(eip.DeletionPolicy).toBe('Retain');
+    const nats = Object.values(resources(template, 'AWS::EC2::NatGateway'));
+    expect(nats).toHaveLength(2);
+    expect(nats.map((n) => flatten(n.Properties!.AllocationId)).sort()).toEqual(Object.keys(eips).map((id) => `<${id}.AllocationId>`).sort());
+    expect(flatten(template.toJSON().Outputs.EgressIps.Value)).toBe(Object.keys(eips).map((id) => `<${id}>`).join(','));
+
+    const fns = resources(template, 'AWS::Lambda::Function');
+    const inVpc = Object.entries(fns).filter(([, f]) => f.Properties!.VpcConfig !== undefined).map(([id]) => id);
+    expect(inVpc).toEqual([logicalIdByPath(template, 'AWS::Lambda::Function', 'Webhooks/DispatcherFunction/Function/Resource')]);
+    const subnets = fns[inVpc[0]!]!.Properties!.VpcConfig.SubnetIds.map(flatten) as string[];
+    expect(subnets).toHaveLength(2);
+    for (const subnet of subnets) expect(subnet).toMatch(/DispatcherSubnet/);
+    template.resourceCountIs('AWS::EC2::VPCEndpoint', 1);
+    template.resourceCountIs('AWS::EC2::FlowLog', 1);
+    // No managed policy (AWSLambdaVPCAccessExecutionRole) and no custom-resource Lambda.
+    for (const role of Object.values(resources(template, 'AWS::IAM::Role'))) expect(role.Properties!.ManagedPolicyArns).toBeUndefined();
+    expect(Object.keys(fns)).toHaveLength(3);
+  });
+
+  it('stays clean under cdk-nag', async () => {
+    const { AwsSolutionsChecks } = await import('cdk-nag');
+    const { stack } = newStack();
+    new WebhookService(stack, 'Webhooks', { staticEgress: { availabilityZones: 1 } });
+    expect(new AwsSolutionsChecks().validateScope(stack).violations.map((v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath)}`)).toEqual([]);
+  });
+
+  it('refuses an AZ count it cannot build', () => {
+    const { stack } = newStack();
+    expect(() => new WebhookService(stack, 'Webhooks', { staticEgress: { availabilityZones: 4 } })).toThrow(/staticEgress.availabilityZones/);
+  });
+});
