@@ -1,12 +1,12 @@
 import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Code, Function as LambdaFunction, Runtime, Tracing, type FunctionProps } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledge } from './nag';
-import { LOCK_FILE, PROJECT_ROOT, handlerEntry, type HandlerName } from './paths';
+import { LOCK_FILE, PROJECT_ROOT, handlerEntry, prebuiltBundle, type HandlerName } from './paths';
 
 export const FUNCTION_RUNTIME = Runtime.NODEJS_22_X;
 export const FUNCTION_MEMORY_MB = 512;
@@ -70,7 +70,8 @@ export interface HooklineFunctionProps {
  * by the local esbuild.
  */
 export class HooklineFunction extends Construct {
-  readonly function: NodejsFunction;
+  /** A NodejsFunction bundled at synth time from the sources, or a Function over the packaged prebuilt bundle. */
+  readonly function: LambdaFunction;
   readonly role: Role;
   readonly logGroup: LogGroup;
 
@@ -92,13 +93,8 @@ export class HooklineFunction extends Construct {
       }),
     );
 
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: handlerEntry(props.handler),
-      handler: 'handler',
+    const common: Omit<FunctionProps, 'code' | 'handler' | 'runtime'> = {
       description: props.description,
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: LOCK_FILE,
-      runtime: FUNCTION_RUNTIME,
       architecture: Architecture.ARM_64,
       memorySize: FUNCTION_MEMORY_MB,
       timeout: props.timeout,
@@ -107,11 +103,30 @@ export class HooklineFunction extends Construct {
       logGroup: this.logGroup,
       tracing: Tracing.ACTIVE,
       environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
-      bundling: FUNCTION_BUNDLING,
       ...(props.network === undefined
         ? {}
         : { vpc: props.network.vpc, vpcSubnets: props.network.subnets, securityGroups: props.network.securityGroups }),
-    });
+    };
+    // The published package ships each handler prebuilt (minified, built with FUNCTION_BUNDLING
+    // at pack time), so an app that installs it needs neither esbuild nor the TypeScript sources.
+    const prebuilt = prebuiltBundle(props.handler);
+    this.function =
+      prebuilt === undefined
+        ? new NodejsFunction(this, 'Function', {
+            ...common,
+            entry: handlerEntry(props.handler),
+            handler: 'handler',
+            projectRoot: PROJECT_ROOT,
+            depsLockFilePath: LOCK_FILE,
+            runtime: FUNCTION_RUNTIME,
+            bundling: FUNCTION_BUNDLING,
+          })
+        : new LambdaFunction(this, 'Function', {
+            ...common,
+            code: Code.fromAsset(prebuilt),
+            handler: 'index.handler',
+            runtime: FUNCTION_RUNTIME,
+          });
     if (props.network !== undefined) {
       this.allow(new PolicyStatement({ actions: VPC_ACCESS_ACTIONS, resources: ['*'] }));
     }
