@@ -366,9 +366,18 @@ describe('cdk.json context', () => {
         alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:ops',
         tableEncryptionKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0b1c2d3e-aaaa-bbbb-cccc-000000000000',
         apiGatewayCloudWatchRole: false,
+        deadLetterQueueRemovalPolicy: 'destroy',
+        staticEgressAvailabilityZones: 1,
       }),
     });
     const template = Template.fromStack(stack);
+    for (const path of ['Queues/DeliveriesDlq', 'Queues/EventsDlq', 'Events/TargetDlq']) {
+      expect(resourceByPath(template, 'AWS::SQS::Queue', `${path}/Resource`).DeletionPolicy, path).toBe('Delete');
+    }
+    template.resourceCountIs('AWS::EC2::EIP', 1);
+    expect(template.toJSON().Outputs.EgressIps).toBeDefined();
+    // The standalone stack keeps its historical secret prefix, so deployed signing secrets stay in scope.
+    expect(stack.service.secretPrefix).toBe('hookline/Ctx/');
     const dispatcher = resources(template, 'AWS::Lambda::Function')[
       logicalIdByPath(template, 'AWS::Lambda::Function', 'DispatcherFunction/Function/Resource')
     ]!;
