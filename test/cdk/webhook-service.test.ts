@@ -264,7 +264,10 @@ describe('functions', () => {
         ? { [ENV.inboundSourcesTable]: { Ref: tableId('InboundSources') }, [ENV.inboundKeySecret]: { Ref: inboundKeyId() } }
         : {}),
       // Operator events go to the deployment's bus.
-      ...(handler === 'dispatcher' ? { [ENV.eventBusName]: { Ref: expect.stringMatching(/^HooklineEventsBus/) } } : {}),
+      // Operator events go to the deployment's bus; a slow endpoint's cap is held to half the concurrency.
+      ...(handler === 'dispatcher'
+        ? { [ENV.eventBusName]: { Ref: expect.stringMatching(/^HooklineEventsBus/) }, [ENV.dispatcherConcurrency]: '50' }
+        : {}),
       POWERTOOLS_SERVICE_NAME: `hookline-${handler}`,
       POWERTOOLS_METRICS_NAMESPACE: 'Hookline',
       POWERTOOLS_LOG_LEVEL: 'INFO',
