@@ -248,3 +248,26 @@ describe('static egress IPs', () => {
     expect(() => new WebhookService(stack, 'Webhooks', { staticEgress: { availabilityZones: 4 } })).toThrow(/staticEgress.availabilityZones/);
   });
 });
+
+describe('every option at once', () => {
+  it('two services with their own bus, domain, static egress and logging role stay clean under cdk-nag', async () => {
+    const { AwsSolutionsChecks } = await import('cdk-nag');
+    const { stack } = newStack();
+    const zone = new HostedZone(stack, 'Zone', { zoneName: 'example.com' });
+    const certificate = Certificate.fromCertificateArn(stack, 'Cert', 'arn:aws:acm:eu-west-1:123456789012:certificate/abc');
+    const blue = new WebhookService(stack, 'Blue', {
+      eventBus: new EventBus(stack, 'CompanyBus'),
+      customDomain: { domainName: 'webhooks.example.com', certificate, hostedZone: zone },
+      staticEgress: { availabilityZones: 2 },
+      apiGatewayCloudWatchRole: true,
+    });
+    const green = new WebhookService(stack, 'Green', { metricsNamespace: 'Green' });
+    blue.addOutputs('Blue');
+    green.addOutputs('Green');
+    const operator = new Role(stack, 'Operator', { assumedBy: new AccountPrincipal('123456789012') });
+    blue.grantRedrive(operator);
+    green.grantPublish(operator);
+    const violations = new AwsSolutionsChecks().validateScope(stack).violations;
+    expect(violations.map((v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath)}`)).toEqual([]);
+  }, 60_000);
+});

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../lib/paths';
 
@@ -115,6 +116,11 @@ describe('npm pack of the construct', () => {
         expect(code.length / code.split('\n').length).toBeGreaterThan(1_000);
         expect(statSync(join(asset, 'index.js.map')).size).toBeGreaterThan(0);
       }
+      // Exactly the packaged bundles, not something bundled at synth time.
+      const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+      const deployed = functions.map((fn) => sha(join(outdir, fn.Metadata['aws:asset:path'], 'index.js'))).sort();
+      const packaged = HANDLERS.map((name) => sha(join(app, 'node_modules', '@hookline', 'cdk', 'dist', 'assets', name, 'index.js'))).sort();
+      expect(deployed).toEqual(packaged);
       expect(Object.keys(template.Outputs)).toEqual(expect.arrayContaining(['ApiUrl', 'EventBusName', 'TokensTableName']));
       expect(JSON.stringify(template)).toContain('acme.orders');
     }, 240_000);
