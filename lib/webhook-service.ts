@@ -33,8 +33,11 @@ export const EVENT_SOURCE_BATCH_SIZE = 10;
 export const DISPATCHER_SERVICE_NAME = 'hookline-dispatcher';
 
 /**
- * What a redrive of the deliveries DLQ needs (SQS Developer Guide, "Configuring queue permissions
- * for a dead-letter queue redrive"): the move task and reads on the DLQ, SendMessage on the source.
+ * What a redrive of the deliveries DLQ needs: StartMessageMoveTask (SQS API Reference; the DLQ is
+ * the source, and without a DestinationArn messages return to the queue they came from) with the
+ * task listing and cancelling calls, plus receive, delete and attributes on the DLQ; SendMessage on
+ * the deliveries queue is granted beside it (SQS Developer Guide, "Learn how to configure a
+ * dead-letter queue redrive in Amazon SQS").
  */
 export const REDRIVE_DLQ_ACTIONS = [
   'sqs:StartMessageMoveTask',
