@@ -47,6 +47,20 @@ export interface HooklineFunctionNetwork {
   readonly securityGroups: ISecurityGroup[];
 }
 
+/** How a function traces: see lambdas/shared/observability.ts (the X-Ray SDK only with `sdk`). */
+export type FunctionTracing = 'lambda' | 'sdk';
+
+/** The tracing mode the packaged construct's prebuilt bundles are built with (the default). */
+export const PACKAGED_TRACING: FunctionTracing = 'lambda';
+
+/**
+ * The tracing mode compiled into a bundle: the code's `process.env.HOOKLINE_TRACING` becomes a
+ * constant, so esbuild drops the branch that would import the X-Ray SDK when it is not used.
+ */
+export function tracingDefine(mode: FunctionTracing): Record<string, string> {
+  return { 'process.env.HOOKLINE_TRACING': JSON.stringify(mode) };
+}
+
 /** X-Ray's trace APIs have no resource-level permissions. */
 export const XRAY_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'] as const;
 
@@ -56,6 +70,12 @@ export interface HooklineFunctionProps {
   readonly timeout: Duration;
   /** Reserved concurrency; none by default. */
   readonly reservedConcurrentExecutions?: number;
+  /**
+   * `lambda` (default): Lambda's active tracing only, no X-Ray SDK in the bundle. `sdk`: the
+   * Powertools Tracer adds the handler and AWS-call subsegments, at about twice the CPU per
+   * delivery (see lambdas/shared/observability.ts and the benchmark's section 1).
+   */
+  readonly tracing?: FunctionTracing;
   /** Variables of the lambdas/shared/environment.ts contract plus Powertools'. */
   readonly environment: Record<string, string>;
   readonly logRetention: RetentionDays;
@@ -93,6 +113,7 @@ export class HooklineFunction extends Construct {
       }),
     );
 
+    const tracing = props.tracing ?? 'lambda';
     const common: Omit<FunctionProps, 'code' | 'handler' | 'runtime'> = {
       description: props.description,
       architecture: Architecture.ARM_64,
@@ -102,7 +123,8 @@ export class HooklineFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       tracing: Tracing.ACTIVE,
-      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      // The bundle has the mode compiled in; the variable only tells readers of the console which it is.
+      environment: { ...props.environment, ...(tracing === 'sdk' ? { HOOKLINE_TRACING: tracing } : {}), NODE_OPTIONS: '--enable-source-maps' },
       ...(props.network === undefined
         ? {}
         : { vpc: props.network.vpc, vpcSubnets: props.network.subnets, securityGroups: props.network.securityGroups }),
@@ -110,6 +132,9 @@ export class HooklineFunction extends Construct {
     // The published package ships each handler prebuilt (minified, built with FUNCTION_BUNDLING
     // at pack time), so an app that installs it needs neither esbuild nor the TypeScript sources.
     const prebuilt = prebuiltBundle(props.handler);
+    if (prebuilt !== undefined && tracing !== PACKAGED_TRACING) {
+      throw new Error(`HooklineFunction ${props.handler}: the packaged construct ships bundles built for tracing '${PACKAGED_TRACING}', not '${tracing}'`);
+    }
     this.function =
       prebuilt === undefined
         ? new NodejsFunction(this, 'Function', {
@@ -119,7 +144,7 @@ export class HooklineFunction extends Construct {
             projectRoot: PROJECT_ROOT,
             depsLockFilePath: LOCK_FILE,
             runtime: FUNCTION_RUNTIME,
-            bundling: FUNCTION_BUNDLING,
+            bundling: { ...FUNCTION_BUNDLING, define: tracingDefine(tracing) },
           })
         : new LambdaFunction(this, 'Function', {
             ...common,

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { build, type BuildOptions } from 'esbuild';
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { ensureConsoleBuilt } from '../console/build';
-import { FUNCTION_BUNDLING } from '../lib/functions';
+import { FUNCTION_BUNDLING, PACKAGED_TRACING, tracingDefine } from '../lib/functions';
 import { PROJECT_ROOT, handlerEntry, type HandlerName } from '../lib/paths';
 
 export const PACKAGE_DIR = join(PROJECT_ROOT, 'packages', 'construct');
@@ -36,6 +36,8 @@ export function lambdaBuildOptions(): BuildOptions {
     sourcemap: FUNCTION_BUNDLING.sourceMap,
     sourcesContent: FUNCTION_BUNDLING.sourcesContent,
     mainFields: [...FUNCTION_BUNDLING.mainFields],
+    // The construct's default tracing mode, compiled in as HooklineFunction does.
+    define: tracingDefine(PACKAGED_TRACING),
     logLevel: 'warning',
   };
 }

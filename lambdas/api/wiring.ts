@@ -1,7 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { createDocumentClient, createSecretsClient, createSqsClient } from '../shared/clients';
@@ -42,9 +41,9 @@ export function wireApi(source: NodeJS.ProcessEnv, overrides: Partial<Pick<ApiDe
     source,
   );
   const settings = readSettings(source);
-  const { logger, metrics, tracer } = createObservability('hookline-api');
-  const doc = tracer.captureAWSv3Client(createDocumentClient());
-  const secretsClient = tracer.captureAWSv3Client(createSecretsClient());
+  const { logger, metrics, tracing } = createObservability('hookline-api');
+  const doc = tracing.client(createDocumentClient());
+  const secretsClient = tracing.client(createSecretsClient());
   const api = createApi({
     settings,
     subscriptions: new SubscriptionsStore(doc, env.subscriptionsTable),
@@ -62,7 +61,7 @@ export function wireApi(source: NodeJS.ProcessEnv, overrides: Partial<Pick<ApiDe
         metrics.addMetric(`Inbound_${provider}_${outcome}`, MetricUnit.Count, 1);
       },
     },
-    sqs: tracer.captureAWSv3Client(createSqsClient()),
+    sqs: tracing.client(createSqsClient()),
     queues: { eventsUrl: env.eventsQueueUrl, deliveriesUrl: env.deliveriesQueueUrl },
     logger,
     onResponse: ({ statusCode }) => {
@@ -73,7 +72,7 @@ export function wireApi(source: NodeJS.ProcessEnv, overrides: Partial<Pick<ApiDe
     ...overrides,
   });
   return middy((event: APIGatewayProxyEvent, context: Context) => api(event, context))
-    .use(captureLambdaHandler(tracer))
+    .use(tracing.middlewares())
     // Never the event: it carries the Authorization header and request bodies.
     .use(injectLambdaContext(logger, { logEvent: false }))
     .use(logMetrics(metrics));
