@@ -21,13 +21,29 @@ export const CONSTRUCT_SETTINGS = {
   removalPolicy: {
     type: 'string',
     default: 'retain',
-    description: 'tables and log groups when they leave the stack: `retain`, `destroy`, `retain-on-update-or-delete`',
+    description:
+      'tables, work queues, inbound key and log groups when they leave the stack: `retain`, `destroy`, `retain-on-update-or-delete`',
+    appliesTo: CONSTRUCT,
+  },
+  deadLetterQueueRemovalPolicy: {
+    type: 'string',
+    default: 'retain',
+    description: 'the three DLQs (they hold failed deliveries and events): same values as `removalPolicy`',
     appliesTo: CONSTRUCT,
   },
   secretPrefix: {
     type: 'string',
-    defaultText: '`hookline/<stackName>/`',
+    defaultText: '`hookline/<stackName>/` (a `WebhookService` in your own app: `hookline/<stackName>/<unique construct name>/`)',
     description: 'Secrets Manager name prefix of the signing secrets; every secrets permission is scoped to it',
+    appliesTo: CONSTRUCT,
+  },
+  staticEgressAvailabilityZones: {
+    type: 'integer',
+    defaultText: 'none (off)',
+    min: 1,
+    max: 3,
+    description:
+      'run the dispatcher behind NAT gateways with Elastic IPs, one per availability zone, so deliveries come from fixed addresses (output `EgressIps`)',
     appliesTo: CONSTRUCT,
   },
   tableEncryptionKeyArn: { type: 'string', defaultText: 'AWS managed key', description: 'customer-managed KMS key for the tables', appliesTo: CONSTRUCT },
@@ -112,8 +128,12 @@ export const CONSTRUCT_SETTINGS = {
   apiStageName: { type: 'string', default: 'v1', description: 'API Gateway stage name (the first path segment of the API URL)', appliesTo: CONSTRUCT },
   apiGatewayCloudWatchRole: {
     type: 'boolean',
-    default: true,
-    description: 'create the account-wide role API Gateway writes execution logs with; `false` when the account has one',
+    default: false,
+    // The construct leaves an account's existing role alone; this repository's own stack sets it.
+    example: true,
+    defaultText: "`false` in the construct, `true` in this repository's `cdk.json`",
+    description:
+      'create the account-wide role API Gateway writes execution and access logs with (see "Use the construct in your own CDK app")',
     appliesTo: CONSTRUCT,
   },
   webAclArn: { type: 'string', defaultText: 'none', description: 'regional WAFv2 web ACL to associate with the API stage', appliesTo: CONSTRUCT },

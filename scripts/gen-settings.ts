@@ -52,10 +52,13 @@ export function renderSettingsTable(): string {
   ].join('\n');
 }
 
-/** cdk.json's `hookline` object: every setting that has a default, at its default, as an example to edit. */
+/** cdk.json's `hookline` object: every setting that has a default or an example value, as an example to edit. */
 export function cdkContextExample(): Record<string, unknown> {
   const example: Record<string, unknown> = {};
-  for (const [name, info] of catalogEntries()) if (info.default !== undefined) example[name] = info.default;
+  for (const [name, info] of catalogEntries()) {
+    const value = info.example ?? info.default;
+    if (value !== undefined) example[name] = value;
+  }
   return example;
 }
 

@@ -77,6 +77,8 @@ export interface SettingInfo {
   readonly default?: unknown;
   /** How the README shows the default when the JSON value is not the whole story. */
   readonly defaultText?: string;
+  /** The value the `cdk.json` example holds, where it is not the default. */
+  readonly example?: unknown;
   readonly min?: number;
   readonly max?: number;
   readonly description: string;
