@@ -154,8 +154,8 @@ export interface WebhookServiceProps extends HooklineSettingsProps {
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
-   * Secrets Manager name prefix of the signing secrets; every secrets permission is scoped to
-   * `arn:…:secret:<prefix>*`. Must end with `/` so one stack's scope never covers another's.
+   * Secrets Manager name prefix of the deployment's one secret, the key ring that seals signing
+   * secrets and inbound credentials (`<prefix>sealing-key`). Must end with `/`.
    * @default `hookline/<stackName>/`
    */
   readonly secretPrefix?: string;

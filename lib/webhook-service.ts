@@ -6,7 +6,7 @@ import type { EventBus } from 'aws-cdk-lib/aws-events';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { MetricType } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { OPERATOR_SOURCE_SUFFIX } from '../lambdas/shared/operator-events';
@@ -16,9 +16,9 @@ import { resolveServiceConfig, type ServiceConfig, type WebhookServiceProps } fr
 import { HooklineEvents } from './events';
 import { HooklineFunction } from './functions';
 import { HooklineMonitoring } from './monitoring';
-import { acknowledge } from './nag';
 import { grantApi, grantDispatcher, grantFanout, type GrantContext } from './permissions';
 import { HooklineQueues } from './queues';
+import { HooklineSealingKey } from './sealing-key';
 import { HooklineTables } from './tables';
 
 export type { HooklineLogLevel, HooklineSettingsProps, WebhookServiceProps } from './config';
@@ -38,8 +38,8 @@ export class WebhookService extends Construct {
   readonly deliveriesTable: Table;
   readonly tokensTable: Table;
   readonly inboundSourcesTable: Table;
-  /** Secrets Manager secret keying the sealing of inbound source credentials. */
-  readonly inboundKey: Secret;
+  /** The deployment's one Secrets Manager secret: the key ring sealing signing secrets and inbound credentials. */
+  readonly sealingKey: Secret;
   readonly bus: EventBus;
   readonly eventsQueue: Queue;
   readonly eventsDlq: Queue;
@@ -72,19 +72,12 @@ export class WebhookService extends Construct {
       eventsQueue: queues.eventsQueue,
     });
 
-    // Keys the AES-256-GCM sealing of inbound source credentials (SHA-256 of this value). Named by
-    // CloudFormation, outside the signing-secret prefix, so only the API function can read it.
-    const inboundKey = new Secret(this, 'InboundKey', {
-      description: 'Hookline: key that seals inbound webhook source credentials',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+    // One secret per deployment, whatever the number of subscriptions: the key ring their signing
+    // secrets (and inbound source credentials) are sealed under, on their own table items.
+    const sealingKey = new HooklineSealingKey(this, 'SealingKey', {
+      secretPrefix: config.secretPrefix,
       removalPolicy: config.removalPolicy,
     });
-    acknowledge(
-      inboundKey,
-      'AwsSolutions-SMG4',
-      'This is a key-encryption key: every inbound source credential is sealed under it, so rotating it means ' +
-        're-sealing them all, which a Secrets Manager rotation Lambda cannot do; it never leaves the API function.',
-    );
 
     const contract: Record<string, string> = {
       [ENV.subscriptionsTable]: tables.subscriptions.table.tableName,
@@ -93,16 +86,16 @@ export class WebhookService extends Construct {
       [ENV.tokensTable]: tables.tokens.table.tableName,
       [ENV.eventsQueueUrl]: queues.eventsQueue.queueUrl,
       [ENV.deliveriesQueueUrl]: queues.deliveriesQueue.queueUrl,
-      [ENV.secretPrefix]: config.secretPrefix,
       [ENV.settings]: config.settingsJson,
       POWERTOOLS_LOG_LEVEL: config.logLevel,
       POWERTOOLS_METRICS_NAMESPACE: config.metricsNamespace,
     };
-    // Only the API serves inbound sources; the other functions are not told where their key is.
+    // Only the API serves inbound sources; the other functions are not told where their table is.
     const inboundContract: Record<string, string> = {
       [ENV.inboundSourcesTable]: tables.inboundSources.table.tableName,
-      [ENV.inboundKeySecret]: inboundKey.secretArn,
     };
+    // The API seals and opens secrets, the dispatcher opens them; fan-out never sees one.
+    const sealingContract: Record<string, string> = { [ENV.sealingKeySecret]: sealingKey.secret.secretArn };
     const fn = (
       fnId: string,
       handler: 'api' | 'fanout' | 'dispatcher',
@@ -115,7 +108,12 @@ export class WebhookService extends Construct {
         description,
         timeout,
         ...(reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions }),
-        environment: { ...contract, ...(handler === 'api' ? inboundContract : {}), POWERTOOLS_SERVICE_NAME: `hookline-${handler}` },
+        environment: {
+          ...contract,
+          ...(handler === 'api' ? inboundContract : {}),
+          ...(handler === 'fanout' ? {} : sealingContract),
+          POWERTOOLS_SERVICE_NAME: `hookline-${handler}`,
+        },
         logRetention: config.logRetention,
         removalPolicy: config.removalPolicy,
       });
@@ -129,7 +127,7 @@ export class WebhookService extends Construct {
       config.dispatcherReservedConcurrency,
     );
 
-    const grants: GrantContext = { tables, queues, secretPrefix: config.secretPrefix, tableEncryptionKey: config.tableEncryptionKey, inboundKey };
+    const grants: GrantContext = { tables, queues, sealingKey: sealingKey.secret, tableEncryptionKey: config.tableEncryptionKey };
     grantApi(api, grants);
     grantFanout(fanout, grants);
     grantDispatcher(dispatcher, grants);
@@ -193,7 +191,7 @@ export class WebhookService extends Construct {
     this.deliveriesTable = tables.deliveries.table;
     this.tokensTable = tables.tokens.table;
     this.inboundSourcesTable = tables.inboundSources.table;
-    this.inboundKey = inboundKey;
+    this.sealingKey = sealingKey.secret;
     this.bus = events.bus;
     this.eventsQueue = queues.eventsQueue;
     this.eventsDlq = queues.eventsDlq;
@@ -221,7 +219,7 @@ export class WebhookService extends Construct {
       DeliveriesTableName: { value: this.deliveriesTable.tableName, description: 'DynamoDB deliveries table' },
       TokensTableName: { value: this.tokensTable.tableName, description: 'DynamoDB tokens table (npx hookline token …)' },
       InboundSourcesTableName: { value: this.inboundSourcesTable.tableName, description: 'DynamoDB inbound webhook sources table' },
-      SecretPrefix: { value: this.config.secretPrefix, description: 'Secrets Manager name prefix of the signing secrets' },
+      SealingKeySecretArn: { value: this.sealingKey.secretArn, description: 'Secrets Manager secret holding the key ring (hookline secrets rekey)' },
     };
     for (const [name, output] of Object.entries(outputs)) {
       new CfnOutput(this, name, output).overrideLogicalId(`${this.config.outputPrefix}${name}`);

@@ -12,6 +12,7 @@ import { BusOperatorEvents } from '../shared/operator-events';
 import { ENV, readEnvironment, readSettings } from '../shared/environment';
 import { createHttpDelivery, type Resolver } from '../shared/http-delivery';
 import { createObservability } from '../shared/observability';
+import { SealingKeys } from '../shared/sealing-keys';
 import { SigningSecrets } from '../shared/signing-secrets';
 import { SubscriptionsStore } from '../shared/subscriptions-store';
 import { createDispatcher } from './dispatcher';
@@ -30,7 +31,7 @@ export interface WiredDispatcher {
  * local mode both build it here, so they run the same code.
  */
 export function wireDispatcher(source: NodeJS.ProcessEnv, options: { resolve?: Resolver } = {}): WiredDispatcher {
-  const env = readEnvironment(['subscriptionsTable', 'deliveriesTable', 'deliveriesQueueUrl', 'secretPrefix'], source);
+  const env = readEnvironment(['subscriptionsTable', 'deliveriesTable', 'deliveriesQueueUrl', 'sealingKeySecret'], source);
   const settings = readSettings(source);
   const { logger, metrics, tracer } = createObservability('hookline-dispatcher');
   const doc = tracer.captureAWSv3Client(createDocumentClient());
@@ -46,7 +47,7 @@ export function wireDispatcher(source: NodeJS.ProcessEnv, options: { resolve?: R
     ...(eventBusName === undefined || eventBusName === ''
       ? {}
       : { operatorEvents: new BusOperatorEvents(tracer.captureAWSv3Client(createEventBridgeClient()), eventBusName, settings.eventSource) }),
-    secrets: new SigningSecrets(tracer.captureAWSv3Client(createSecretsClient()), env.secretPrefix),
+    secrets: new SigningSecrets(new SealingKeys(tracer.captureAWSv3Client(createSecretsClient()), env.sealingKeySecret)),
     sqs: tracer.captureAWSv3Client(createSqsClient()),
     deliveriesQueueUrl: env.deliveriesQueueUrl,
     settings,
