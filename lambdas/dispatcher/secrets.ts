@@ -1,4 +1,5 @@
-import type { SealedSubscription } from '../core/sealed-secrets';
+import { PermanentError } from '../core/errors';
+import { SealedSecretError, type SealedSubscription } from '../core/sealed-secrets';
 import { activeSigningSecrets, signingKeyBytes } from '../core/secrets';
 import type { SigningSecrets } from '../shared/signing-secrets';
 
@@ -17,7 +18,12 @@ export class SigningSecretsLoader {
    * Manager or key-ring fault is thrown as it is and the message comes back.
    */
   async load(subscription: SealedSubscription, now: Date): Promise<string[]> {
-    const secrets = activeSigningSecrets(await this.store.get(subscription), now);
+    const value = await this.store.get(subscription).catch((error: unknown) => {
+      // Named for the delivery record and the log: which secret, and why it cannot sign.
+      if (error instanceof SealedSecretError) throw new PermanentError(`the signing secret cannot be opened: ${error.message}`, { cause: error });
+      throw error;
+    });
+    const secrets = activeSigningSecrets(value, now);
     // Decoding each key up front turns a corrupt secret into a reasoned PermanentError, not a crash mid-signing.
     for (const secret of secrets) signingKeyBytes(secret);
     return secrets;
