@@ -7,6 +7,8 @@ import { newSubscriptionId } from '../../lambdas/core/ids';
 import { generateSigningSecret } from '../../lambdas/core/secrets';
 import { DEFAULT_RETRY_DELAYS_SECONDS } from '../../lambdas/core/settings';
 import { createDocumentClient, createSecretsClient } from '../../lambdas/shared/clients';
+import { ENV } from '../../lambdas/shared/environment';
+import { SealingKeys } from '../../lambdas/shared/sealing-keys';
 import { SigningSecrets } from '../../lambdas/shared/signing-secrets';
 import { SubscriptionsStore } from '../../lambdas/shared/subscriptions-store';
 import type { LocalLogger } from '../../local/logger';
@@ -122,7 +124,7 @@ async function scenario(noise: Noise, events: number, ratePerSecond: number): Pr
   const eventBridge = new EventBridgeClient({});
   try {
     const subscriptions = new SubscriptionsStore(doc, runtime.tables.subscriptions);
-    const secrets = new SigningSecrets(secretsClient, runtime.env.HOOKLINE_SECRET_PREFIX ?? '');
+    const secrets = new SigningSecrets(new SealingKeys(secretsClient, runtime.env[ENV.sealingKeySecret] ?? ''));
     const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
     await subscribe(subscriptions, secrets, HEALTHY, `${base}/healthy`);
     if (noise !== 'none') await subscribe(subscriptions, secrets, NOISY, `${base}/noisy`);
@@ -165,9 +167,9 @@ function entry(bus: string, source: string, fleetId: string, id: string) {
 
 async function subscribe(store: SubscriptionsStore, secrets: SigningSecrets, fleetId: string, url: string): Promise<void> {
   const id = newSubscriptionId();
-  const stored = await secrets.create(fleetId, id, { current: generateSigningSecret() });
+  const sealed = await secrets.seal(fleetId, id, { current: generateSigningSecret() });
   const now = new Date().toISOString();
-  await store.create({ fleetId, id, url, events: ['thread.completed'], enabled: true, secretArn: stored.arn, secretVersion: stored.versionId, createdAt: now, updatedAt: now });
+  await store.create({ fleetId, id, url, events: ['thread.completed'], enabled: true, ...sealed, createdAt: now, updatedAt: now });
 }
 
 async function listen(handle: (path: string, body: string, answer: (status: number) => void) => void): Promise<Server> {
