@@ -141,6 +141,7 @@ export class WebhookService extends Construct {
       }),
     );
     dispatcher.function.addEnvironment(ENV.eventBusName, events.bus.eventBusName);
+    dispatcher.function.addEnvironment(ENV.dispatcherConcurrency, String(config.dispatcherMaxConcurrency));
 
     fanout.function.addEventSource(
       new SqsEventSource(queues.eventsQueue, {

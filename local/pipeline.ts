@@ -2,6 +2,7 @@ import { wireDispatcher } from '../lambdas/dispatcher/wiring';
 import { defaultDispatcherTimeoutSeconds } from '../lambdas/core/settings';
 import { wireFanout } from '../lambdas/fanout/wiring';
 import { createSqsClient } from '../lambdas/shared/clients';
+import { ENV } from '../lambdas/shared/environment';
 import type { Resolver } from '../lambdas/shared/http-delivery';
 import { startEventSourceMapping, type EventSourceMappingOptions } from './event-source-mapping';
 import type { LocalLogger } from './logger';
@@ -42,7 +43,11 @@ const DEFAULT_FUNCTION_TIMEOUT_MS = 60_000;
 export function startPipeline(runtime: LocalRuntime, options: PipelineOptions = {}): Pipeline {
   runtime.applyEnv();
   const fanout = wireFanout(runtime.env);
-  const dispatcher = wireDispatcher(runtime.env, options.resolver === undefined ? {} : { resolve: options.resolver });
+  const dispatcherConcurrency = options.dispatcherConcurrency ?? 2;
+  const dispatcher = wireDispatcher(
+    { ...runtime.env, [ENV.dispatcherConcurrency]: String(dispatcherConcurrency) },
+    options.resolver === undefined ? {} : { resolve: options.resolver },
+  );
   const sqs = createSqsClient();
   const shared = {
     sqs,
@@ -66,7 +71,7 @@ export function startPipeline(runtime: LocalRuntime, options: PipelineOptions = 
       queueArn: runtime.queues.deliveriesArn,
       handler: dispatcher.handler,
       functionName: 'hookline-dispatcher',
-      concurrency: options.dispatcherConcurrency ?? 2,
+      concurrency: dispatcherConcurrency,
       // As deployed: long attempts (maxAttemptTimeoutSeconds) get a dispatcher timeout above them.
       timeoutMs: options.dispatcherTimeoutMs ?? Math.max(DEFAULT_FUNCTION_TIMEOUT_MS, defaultDispatcherTimeoutSeconds(runtime.settings) * 1000),
       ...(options.dispatcherThrottle === undefined ? {} : { throttle: options.dispatcherThrottle }),

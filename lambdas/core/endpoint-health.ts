@@ -75,14 +75,22 @@ function jittered(seconds: number, random: () => number): number {
   return seconds + Math.floor(random() * seconds);
 }
 
-/** The concurrency cap that applies to a subscription now; undefined when none does. */
+/**
+ * The concurrency cap that applies to a subscription now; undefined when none does. A webhook's own
+ * `maxConcurrency` always applies; the deployment's `endpointMaxConcurrency` applies once the
+ * endpoint is slow. A slow endpoint's cap is also held to half the dispatcher's concurrency (when
+ * known): each POST to it occupies a whole dispatcher invocation, since a batch ends with its slowest
+ * record, so a cap at or above the dispatcher's concurrency would let one endpoint take all of it.
+ */
 export function concurrencyCap(
   subscription: Pick<SubscriptionRecord, 'maxConcurrency' | 'slowSince'>,
   settings: Pick<DeploymentSettings, 'endpointMaxConcurrency'>,
+  dispatcherConcurrency?: number,
 ): number | undefined {
-  if (subscription.maxConcurrency !== undefined) return subscription.maxConcurrency;
-  if (subscription.slowSince !== undefined && settings.endpointMaxConcurrency > 0) return settings.endpointMaxConcurrency;
-  return undefined;
+  const slow = subscription.slowSince !== undefined;
+  const cap = subscription.maxConcurrency ?? (slow && settings.endpointMaxConcurrency > 0 ? settings.endpointMaxConcurrency : undefined);
+  if (cap === undefined || !slow || dispatcherConcurrency === undefined) return cap;
+  return Math.min(cap, Math.max(1, Math.floor(dispatcherConcurrency / 2)));
 }
 
 /** The rate limit that applies to a subscription; undefined when none does. */

@@ -55,6 +55,8 @@ export interface DispatcherDeps {
   sqs: SQSClient;
   deliveriesQueueUrl: string;
   settings: DeploymentSettings;
+  /** The dispatcher's maximum concurrency, when known: a slow endpoint's cap leaves the others half of it. */
+  dispatcherConcurrency?: number;
   http: HttpDelivery;
   /** `Hookline/<version>`. */
   userAgent: string;
@@ -228,7 +230,7 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
         return defer(message, rateWait(subscription.id, limit, tokenAt), 'rateLimited');
       }
     }
-    const cap = concurrencyCap(subscription, settings);
+    const cap = concurrencyCap(subscription, settings, deps.dispatcherConcurrency);
     const slot = cap === undefined ? undefined : await deps.gates.takeSlot(subscription.id, cap, record.messageId, deadline + LEASE_MARGIN_MS, nowMs, random);
     if (cap !== undefined && slot === undefined) return defer(message, 1 + Math.floor(random() * 3), 'concurrencyCapped');
     const passage: Passage = { probe: false, ...(slot === undefined ? {} : { slot }) };
@@ -280,15 +282,53 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
       userAgent: deps.userAgent,
       ...(subscription.headers === undefined ? {} : { customHeaders: subscription.headers }),
     });
-    const result = await deps.http.post({
-      url: subscription.url,
-      headers,
-      body,
-      timeoutMs: (subscription.timeoutSeconds ?? settings.attemptTimeoutSeconds) * 1000,
-      // Only where the deployment allows it (allowInsecureTls) can a subscription hold false.
-      tlsVerify: subscription.tlsVerify !== false,
-    });
+    const watch = watchSlowness(turn);
+    let result: HttpAttemptResult;
+    try {
+      result = await deps.http.post({
+        url: subscription.url,
+        headers,
+        body,
+        timeoutMs: (subscription.timeoutSeconds ?? settings.attemptTimeoutSeconds) * 1000,
+        // Only where the deployment allows it (allowInsecureTls) can a subscription hold false.
+        tlsVerify: subscription.tlsVerify !== false,
+      });
+    } finally {
+      await watch.stop();
+    }
     await conclude(turn, classifyAttempt(result), result, at);
+  }
+
+  /**
+   * Marks the endpoint slow once an attempt has run `slowEndpointMs`, while it still runs: waiting
+   * for it to end would let every delivery queued meanwhile start a POST to the slow endpoint, each
+   * holding a dispatcher invocation, before the concurrency cap applies.
+   */
+  function watchSlowness(turn: Turn): { stop(): Promise<void> } {
+    if (turn.subscription.slowSince !== undefined) return { stop: async () => undefined };
+    let marking: Promise<void> | undefined;
+    const timer = setTimeout(() => {
+      marking = markSlow(turn);
+    }, settings.slowEndpointMs);
+    return {
+      stop: async () => {
+        clearTimeout(timer);
+        await marking;
+      },
+    };
+  }
+
+  async function markSlow(turn: Turn): Promise<void> {
+    const { subscription } = turn;
+    const slowSince = now().toISOString();
+    try {
+      await deps.subscriptions.setSlow(subscription.fleetId, subscription.id, slowSince);
+      turn.subscription = { ...subscription, slowSince };
+      cache.update(turn.subscription);
+    } catch (error) {
+      // The attempt's end marks it instead.
+      turn.logger.warn('could not mark the endpoint slow', { error: error instanceof Error ? error.name : String(error) });
+    }
   }
 
   /**

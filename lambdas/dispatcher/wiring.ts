@@ -9,7 +9,7 @@ import { createDocumentClient, createEventBridgeClient, createSecretsClient, cre
 import { DeliveriesStore } from '../shared/deliveries-store';
 import { EndpointGates } from '../shared/endpoint-gates';
 import { BusOperatorEvents } from '../shared/operator-events';
-import { ENV, readEnvironment, readSettings } from '../shared/environment';
+import { ENV, readEnvironment, readPositiveInteger, readSettings } from '../shared/environment';
 import { createHttpDelivery, type Resolver } from '../shared/http-delivery';
 import { createObservability } from '../shared/observability';
 import { SealingKeys } from '../shared/sealing-keys';
@@ -40,6 +40,7 @@ export function wireDispatcher(source: NodeJS.ProcessEnv, options: { resolve?: R
     ...(options.resolve === undefined ? {} : { resolve: options.resolve }),
   });
   const eventBusName = source[ENV.eventBusName];
+  const dispatcherConcurrency = readPositiveInteger('dispatcherConcurrency', source);
   const dispatcher = createDispatcher({
     subscriptions: new SubscriptionsStore(doc, env.subscriptionsTable),
     deliveries: new DeliveriesStore(doc, env.deliveriesTable),
@@ -51,6 +52,7 @@ export function wireDispatcher(source: NodeJS.ProcessEnv, options: { resolve?: R
     sqs: tracer.captureAWSv3Client(createSqsClient()),
     deliveriesQueueUrl: env.deliveriesQueueUrl,
     settings,
+    ...(dispatcherConcurrency === undefined ? {} : { dispatcherConcurrency }),
     http,
     userAgent: USER_AGENT,
     logger,

@@ -23,6 +23,11 @@ export const ENV = {
   settings: 'HOOKLINE_SETTINGS',
   /** The Hookline bus, where the dispatcher publishes operator events (optional: none are published without it). */
   eventBusName: 'HOOKLINE_EVENT_BUS_NAME',
+  /**
+   * The dispatcher's maximum concurrency (the event source mapping's, or local mode's pollers), so a
+   * slow endpoint's concurrency cap can leave the other endpoints most of it (optional).
+   */
+  dispatcherConcurrency: 'HOOKLINE_DISPATCHER_CONCURRENCY',
 } as const;
 
 export type EnvKey = keyof typeof ENV;
@@ -60,4 +65,13 @@ export function readSettings(source: NodeJS.ProcessEnv = process.env): Deploymen
     }
   }
   return parseDeploymentSettings(parsed, ENV.settings);
+}
+
+/** An optional positive integer variable; undefined when unset, an error naming it when malformed. */
+export function readPositiveInteger(key: EnvKey, source: NodeJS.ProcessEnv = process.env): number | undefined {
+  const raw = source[ENV[key]];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`Hookline configuration error: ${ENV[key]} must be a positive integer`);
+  return value;
 }

@@ -260,7 +260,10 @@ describe('functions', () => {
       // The fan-out never sees a secret: it is not even told where the key ring is.
       ...(handler === 'fanout' ? {} : { [ENV.sealingKeySecret]: { Ref: sealingKeyId() } }),
       // Operator events go to the deployment's bus.
-      ...(handler === 'dispatcher' ? { [ENV.eventBusName]: { Ref: expect.stringMatching(/^HooklineEventsBus/) } } : {}),
+      // Operator events go to the deployment's bus; a slow endpoint's cap is held to half the concurrency.
+      ...(handler === 'dispatcher'
+        ? { [ENV.eventBusName]: { Ref: expect.stringMatching(/^HooklineEventsBus/) }, [ENV.dispatcherConcurrency]: '50' }
+        : {}),
       POWERTOOLS_SERVICE_NAME: `hookline-${handler}`,
       POWERTOOLS_METRICS_NAMESPACE: 'Hookline',
       POWERTOOLS_LOG_LEVEL: 'INFO',

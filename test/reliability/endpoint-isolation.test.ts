@@ -25,15 +25,17 @@ afterEach(async () => {
 
 /** An endpoint that records each request's arrival, its `webhook-id`, and how many were in flight. */
 async function endpoint(answer: () => { status: number; afterMs?: number }) {
-  const seen = { requests: [] as { at: number; id: string }[], inFlight: 0, maxInFlight: 0 };
+  const seen = { requests: [] as { at: number; id: string; answeredAt?: number }[], inFlight: 0, maxInFlight: 0 };
   const server = createServer((req, res) => {
     seen.inFlight += 1;
     seen.maxInFlight = Math.max(seen.maxInFlight, seen.inFlight);
-    seen.requests.push({ at: Date.now(), id: String(req.headers['webhook-id']) });
+    const request: (typeof seen.requests)[number] = { at: Date.now(), id: String(req.headers['webhook-id']) };
+    seen.requests.push(request);
     req.resume();
     const { status, afterMs = 0 } = answer();
     setTimeout(() => {
       seen.inFlight -= 1;
+      request.answeredAt = Date.now();
       res.writeHead(status).end();
     }, afterMs);
   });
@@ -161,6 +163,57 @@ describe('rate limit and concurrency cap, across dispatchers', () => {
     expect(slow.seen.maxInFlight).toBe(2);
     expect(slow.seen.requests).toHaveLength(16);
   }, 90_000);
+});
+
+describe('a slow endpoint next to a healthy one', () => {
+  it('an endpoint answering in 4 s on half the traffic holds at most half the dispatchers once known slow; the healthy fleet is served meanwhile', async () => {
+    // 4 dispatcher pollers; an attempt of 1 s marks the endpoint slow, and from then on at most 2 POSTs
+    // to it run at once. Without the cap every poller's batch would hold a 4-second POST, and healthy
+    // deliveries would queue behind them for seconds.
+    harness = await startHarness({ settings: { slowEndpointMs: 1_000, attemptTimeoutSeconds: 6 }, pipeline: { dispatcherConcurrency: 4 } });
+    const h = harness;
+    const slow = await endpoint(() => ({ status: 204, afterMs: 4_000 }));
+    const arrivals = new Map<number, number>();
+    const healthy = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const index = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { data: { i: number } }).data.i;
+        if (!arrivals.has(index)) arrivals.set(index, Date.now());
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => healthy.listen(0, '127.0.0.1', resolve));
+    servers.push(healthy);
+    const slowId = (await createSubscription(h, { fleetId: 'fleet-slow', url: slow.url, events: ['thread.completed'] })).subscription.id;
+    await createSubscription(h, { fleetId: 'fleet-ok', url: `http://127.0.0.1:${(healthy.address() as AddressInfo).port}/hook`, events: ['thread.completed'] });
+
+    // The endpoint is marked slow as soon as one attempt has run 1 s. Until then every poller may take
+    // one of its POSTs (a batch ends with its slowest record); that start is not what is measured here.
+    for (let i = 0; i < 4; i += 1) await putEvent(h, 'fleet-slow', 'thread.completed', { i: 100 + i });
+    await waitFor('the endpoint marked slow', async () => ((await h.subscriptions.get('fleet-slow', slowId))?.slowSince === undefined ? undefined : true), 30_000);
+    const markedAt = Date.now();
+
+    for (let i = 0; i < 30; i += 1) {
+      await putEvent(h, 'fleet-ok', 'thread.completed', { i });
+      if (i % 2 === 0) await putEvent(h, 'fleet-slow', 'thread.completed', { i });
+      await sleep(150);
+    }
+    await waitFor('every healthy delivery', () => (arrivals.size >= 30 ? true : undefined), 60_000);
+    await waitFor('every slow delivery', () => (new Set(slow.seen.requests.map((r) => r.id)).size >= 19 ? true : undefined), 120_000);
+
+    // Once the endpoint was known slow (and the POSTs it had already started have ended, 4 s later),
+    // at most 2 POSTs to it ran at once: each start finds at most one other still unanswered.
+    const settledAt = markedAt + 4_500;
+    const later = slow.seen.requests.filter((request) => request.at >= settledAt);
+    expect(later.length).toBeGreaterThan(5);
+    const running = (at: number) => slow.seen.requests.filter((other) => other.at <= at && (other.answeredAt ?? Infinity) > at).length;
+    expect(Math.max(...later.map((request) => running(request.at)))).toBeLessThanOrEqual(2);
+    // Healthy deliveries did not wait for the slow backlog (about 30 s of POSTs): all of them had
+    // arrived while it was still being worked off. How fast they arrived is the benchmark's to say.
+    expect(Math.max(...arrivals.values())).toBeLessThan(slow.seen.requests.at(-1)!.at);
+    expect(slow.seen.requests).toHaveLength(19);
+  }, 150_000);
 });
 
 describe('operator events', () => {

@@ -130,6 +130,23 @@ describe('concurrencyCap: the cap that applies to a subscription now', () => {
   });
 });
 
+describe('concurrencyCap: a slow endpoint holds at most half the dispatchers', () => {
+  const SLOW = '2026-03-01T11:00:00.000Z';
+  it.each<[string, { maxConcurrency?: number; slowSince?: string }, number, number | undefined, number | undefined]>([
+    ['slow, default 10, 50 dispatchers → 10', { slowSince: SLOW }, 10, 50, 10],
+    ['slow, default 10, 4 dispatchers → 2', { slowSince: SLOW }, 10, 4, 2],
+    ['slow, default 10, 2 dispatchers → 1', { slowSince: SLOW }, 10, 2, 1],
+    ['slow, default 10, 1 dispatcher → 1 (never 0)', { slowSince: SLOW }, 10, 1, 1],
+    ['slow, own 50, 20 dispatchers → 10', { maxConcurrency: 50, slowSince: SLOW }, 10, 20, 10],
+    ['fast, own 50, 20 dispatchers → 50 (the endpoint keeps up)', { maxConcurrency: 50 }, 10, 20, 50],
+    ['fast, no own setting → none', {}, 10, 4, undefined],
+    ['slow, default off → none', { slowSince: SLOW }, 0, 4, undefined],
+    ['slow, dispatcher concurrency unknown → the default', { slowSince: SLOW }, 10, undefined, 10],
+  ])('%s', (_name, subscription, endpointMaxConcurrency, dispatchers, expected) => {
+    expect(concurrencyCap(subscription, { endpointMaxConcurrency }, dispatchers)).toBe(expected);
+  });
+});
+
 describe('rateLimit: the limit that applies to a subscription', () => {
   it.each<[string, number | undefined, number, number | undefined]>([
     ['none set, default 0 → none', undefined, 0, undefined],

@@ -1402,6 +1402,33 @@ describe('dispatcher: rate limit and concurrency cap', () => {
     expect(writes('slot-release')).toHaveLength(1);
   });
 
+  it('marks the endpoint slow while the attempt still runs, once it has run slowEndpointMs, and only once', async () => {
+    const sub = subscription({ lastTriggeredAt: clock.toISOString() });
+    mockSubscription(sub);
+    subscriptionTable();
+    const { handler } = build(
+      async () => {
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        order.push('answered');
+        return answer(200, { latencyMs: 400 });
+      },
+      { slowEndpointMs: 100 },
+    );
+    await handler(sqsEvent(sqsRecord(messageFor(sub))));
+    expect(order.filter((step) => step === 'setSlow' || step === 'answered')).toEqual(['setSlow', 'answered']);
+    expect(subscriptionWrites('setSlow')).toHaveLength(1);
+    expect(subscriptionWrites('setSlow')[0]?.ExpressionAttributeValues).toMatchObject({ ':since': clock.toISOString() });
+  });
+
+  it('an attempt that ends before slowEndpointMs marks nothing', async () => {
+    const sub = subscription({ lastTriggeredAt: clock.toISOString() });
+    mockSubscription(sub);
+    subscriptionTable();
+    await build(() => answer(200), { slowEndpointMs: 100 }).handler(sqsEvent(sqsRecord(messageFor(sub))));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(subscriptionWrites('setSlow')).toEqual([]);
+  });
+
   it('gives the slot back when the claim is refused (a duplicate)', async () => {
     const sub = subscription({ maxConcurrency: 1 });
     mockSubscription(sub);
