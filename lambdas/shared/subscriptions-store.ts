@@ -138,17 +138,19 @@ export class SubscriptionsStore {
   /**
    * Replaces the sealed secrets if the current one is still `expectedSealed`: two rotations (or a
    * rotation and a rekey) racing cannot lose a secret a caller was already shown. `now` sets
-   * updatedAt (a rotation); a rekey leaves it, as nothing a caller sees changes.
+   * updatedAt (a rotation); a rekey leaves it, as nothing a caller sees changes. `expectedSealed`
+   * undefined: the item has no sealed secret yet (one written before secrets were sealed).
    */
   async replaceSecret(
     fleetId: string,
     id: string,
-    expectedSealed: string,
+    expectedSealed: string | undefined,
     next: SealedSigningSecrets,
     now: string | undefined,
   ): Promise<SubscriptionRecord | SecretReplaceMiss> {
     const sets = ['sealedSecret = :secret'];
-    const values: Record<string, unknown> = { ':secret': next.sealedSecret, ':expected': expectedSealed };
+    const values: Record<string, unknown> = { ':secret': next.sealedSecret };
+    if (expectedSealed !== undefined) values[':expected'] = expectedSealed;
     if (now !== undefined) {
       sets.push('updatedAt = :now');
       values[':now'] = now;
@@ -166,7 +168,7 @@ export class SubscriptionsStore {
           TableName: this.tableName,
           Key: { fleetId, id },
           UpdateExpression: `SET ${sets.join(', ')}${remove}`,
-          ConditionExpression: 'sealedSecret = :expected',
+          ConditionExpression: expectedSealed === undefined ? 'attribute_exists(id) AND attribute_not_exists(sealedSecret)' : 'sealedSecret = :expected',
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
         }),

@@ -339,6 +339,21 @@ describe('POST /fleets/{fleetId}/webhooks/{id}/rotate', () => {
     expect(JSON.stringify(h.logs)).not.toContain(OLD);
   });
 
+  it('gives a subscription stored without a sealed secret one on rotation (no grace: there is nothing to keep)', async () => {
+    const id = 'wh_01JNKV3Y0RZ8W5T2P4M6Q9B7CK';
+    const { sealedSecret: _s, ...legacy } = subscription({ id });
+    h.ddb.on(GetCommand, { TableName: TABLES.subscriptions }).resolves({ Item: legacy });
+    h.ddb.on(UpdateCommand, { TableName: TABLES.subscriptions }).callsFake((input: { ExpressionAttributeValues: Record<string, string> }) => ({
+      Attributes: { ...legacy, sealedSecret: input.ExpressionAttributeValues[':secret'] },
+    }));
+    const response = await h.call('POST', `/fleets/${FLEET}/webhooks/${id}/rotate`);
+    expect(response.status).toBe(200);
+    const update = h.ddb.commandCalls(UpdateCommand)[0]!.args[0].input;
+    expect(update.ConditionExpression).toBe('attribute_exists(id) AND attribute_not_exists(sealedSecret)');
+    expect(update.ExpressionAttributeValues).not.toHaveProperty(':expected');
+    expect(openSigningSecrets(TEST_KEY_RING, { ...legacy, sealedSecret: update.ExpressionAttributeValues![':secret'] as string })).toEqual({ current: response.body.secret });
+  });
+
   it('re-seals under the newest key version after a key rotation', async () => {
     const ring = addKeyVersion(TEST_KEY_RING);
     h.sm.on(GetSecretValueCommand).resolves({ SecretString: formatKeyRing(ring) });
