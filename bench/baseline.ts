@@ -7,6 +7,8 @@ export interface BaselineRun {
   body: string;
   /** Sign each request with both schemes (bare node:crypto), as Hookline does. */
   signWith?: { secrets: string[]; headerPrefix: string };
+  /** After each POST, this many SigV4-signed DynamoDB UpdateItems to this store (the fair floor's record write). */
+  storeWrites?: { origin: string; count: number };
   count: number;
   concurrency: number;
   timeLimitMs: number;
@@ -16,6 +18,8 @@ export interface BaselineResult {
   completed: number;
   errors: number;
   elapsedMs: number;
+  /** CPU time (user + system) of the baseline process during the run, in µs. */
+  cpuMicros: number;
   /** Per request, undici request created → response complete, in ms. */
   latencies: number[];
 }

@@ -17,7 +17,7 @@ export interface WorkerProcess<Ready> {
 /** Child side: the first message announces readiness; each request carries an id its reply repeats. */
 export type WorkerEnvelope = { id: number; body: Record<string, unknown> };
 
-const START_TIMEOUT_MS = 20_000;
+const START_TIMEOUT_MS = 120_000;
 
 export async function startWorker<Ready>(entry: string, env: Record<string, string> = {}): Promise<WorkerProcess<Ready>> {
   const child = fork(join(BENCH_DIR, entry), [], {

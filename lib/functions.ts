@@ -25,6 +25,17 @@ export const FUNCTION_BUNDLING = {
   forceDockerBundling: false,
 } as const satisfies BundlingOptions;
 
+/** How a function traces: see lambdas/shared/observability.ts (the X-Ray SDK only with `sdk`). */
+export type FunctionTracing = 'lambda' | 'sdk';
+
+/**
+ * The tracing mode compiled into a bundle: the code's `process.env.HOOKLINE_TRACING` becomes a
+ * constant, so esbuild drops the branch that would import the X-Ray SDK when it is not used.
+ */
+export function tracingDefine(mode: FunctionTracing): Record<string, string> {
+  return { 'process.env.HOOKLINE_TRACING': JSON.stringify(mode) };
+}
+
 /** X-Ray's trace APIs have no resource-level permissions. */
 export const XRAY_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'] as const;
 
@@ -34,6 +45,12 @@ export interface HooklineFunctionProps {
   readonly timeout: Duration;
   /** Reserved concurrency; none by default. */
   readonly reservedConcurrentExecutions?: number;
+  /**
+   * `lambda` (default): Lambda's active tracing only, no X-Ray SDK in the bundle. `sdk`: the
+   * Powertools Tracer adds the handler and AWS-call subsegments, at about twice the CPU per
+   * delivery (see lambdas/shared/observability.ts and the benchmark's section 1).
+   */
+  readonly tracing?: FunctionTracing;
   /** Variables of the lambdas/shared/environment.ts contract plus Powertools'. */
   readonly environment: Record<string, string>;
   readonly logRetention: RetentionDays;
@@ -68,6 +85,7 @@ export class HooklineFunction extends Construct {
       }),
     );
 
+    const tracing = props.tracing ?? 'lambda';
     this.function = new NodejsFunction(this, 'Function', {
       entry: handlerEntry(props.handler),
       handler: 'handler',
@@ -82,8 +100,9 @@ export class HooklineFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       tracing: Tracing.ACTIVE,
-      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
-      bundling: FUNCTION_BUNDLING,
+      // The bundle has the mode compiled in; the variable only tells readers of the console which it is.
+      environment: { ...props.environment, ...(tracing === 'sdk' ? { HOOKLINE_TRACING: tracing } : {}), NODE_OPTIONS: '--enable-source-maps' },
+      bundling: { ...FUNCTION_BUNDLING, define: tracingDefine(tracing) },
     });
 
     acknowledge(

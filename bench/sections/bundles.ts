@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { ENV } from '../../lambdas/shared/environment';
-import { FUNCTION_BUNDLING } from '../../lib/functions';
+import { FUNCTION_BUNDLING, tracingDefine } from '../../lib/functions';
 import type { BenchOptions } from '../options';
 import { PROJECT_ROOT } from '../paths';
 import { figure, type Figure } from '../results';
@@ -36,6 +36,8 @@ export const STACK_BUNDLING: BuildOptions = {
   sourcemap: FUNCTION_BUNDLING.sourceMap,
   sourcesContent: FUNCTION_BUNDLING.sourcesContent,
   mainFields: [...FUNCTION_BUNDLING.mainFields],
+  // The construct's default tracing mode, compiled in as HooklineFunction does.
+  define: tracingDefine('lambda'),
 };
 /** The construct's function environment adds this to every function. */
 const NODE_OPTIONS_OF_STACK = ['--enable-source-maps'];

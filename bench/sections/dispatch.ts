@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { buildEnvelope } from '../../lambdas/core/envelope';
 import { newSubscriptionId } from '../../lambdas/core/ids';
 import type { SubscriptionRecord } from '../../lambdas/core/records';
@@ -6,32 +5,40 @@ import { formatKeyRing, generateKeyRing, sealSigningSecrets } from '../../lambda
 import { generateSigningSecret } from '../../lambdas/core/secrets';
 import { parseDeploymentSettings } from '../../lambdas/core/settings';
 import { ENV } from '../../lambdas/shared/environment';
-import { createLambdaContext } from '../../local/lambda-context';
-import { startBaselineClient, type BaselineClient } from '../baseline';
+import { startBaselineClient, type BaselineClient, type BaselineRun } from '../baseline';
 import type { SectionRequest } from '../child';
-import { createHttpProbe, type HttpProbe } from '../http-probe';
-import { installMemoryAws, type MemoryAws } from '../memory-aws';
+import { startDispatcherProcess, type DispatcherProcess, type DispatcherProcessConfig } from '../dispatcher-process';
 import { startReceiver, type Receiver } from '../receiver';
 import { figure, type Figure } from '../results';
-import { deadline, type SectionOutcome } from '../section';
+import type { SectionOutcome } from '../section';
 import { median, summarize, type LatencySummary } from '../stats';
-import { BENCH_ACCOUNT, BENCH_REGION, dataForEnvelopeSize, deliveryMessage, sampleEventId, sqsRecord } from '../workload';
+import { startLoopbackStore, type LoopbackStore } from '../store';
+import { BENCH_ACCOUNT, BENCH_REGION, dataForEnvelopeSize, sampleEventId } from '../workload';
 
 /**
  * Section 1: the dispatcher Lambda's own entry module (lambdas/dispatcher/handler.ts: middy,
- * Powertools, stores, real HTTP delivery) invoked with SQS batches of 10, AWS answered in memory, POSTing to a receiver
- * process on 127.0.0.1 — against a bare undici Pool POST loop of the same bodies at the same
- * concurrency.
+ * Powertools, stores, SDK clients, real HTTP delivery), each configuration alone in its own
+ * process, invoked with SQS batches of 10 and POSTing to a receiver process on 127.0.0.1:
+ *
+ * - AWS answered in memory (the SDK clients' `send` replaced), as before;
+ * - AWS answered by a store process over loopback HTTP: the SDK's middleware stack,
+ *   serialisation, SigV4 and node:http all run, as they do in Lambda;
+ * - the same with the environment as deployed with active tracing (X-Ray SDK live, a sampled
+ *   trace per invocation, segments sent to a UDP daemon stand-in).
+ *
+ * Against a bare undici POST loop and the fair floor: the same POST with both signature schemes'
+ * HMACs, plus (over loopback) a hand-signed DynamoDB write to the same store. Every process is
+ * warmed again right before each of its measured runs: an idle process runs slower at first.
  */
 
 const FLEET = 'bench-fleet';
 const SUBSCRIPTIONS_PER_VARIANT = 10;
 const BATCH_SIZE = 10;
 const QUEUE_NAME = 'bench-deliveries';
-const WARMUP_DELIVERIES = 200;
+const WARMUP_DELIVERIES = 300;
 const VERIFY_SAMPLE = 100;
-/** The issue's bar for Hookline's throughput relative to the bare POST loop. */
-const THROUGHPUT_TARGET = 0.85;
+/** This release's bars (the long-term compass is 0.85 for each ratio and 1.0 for tracing). */
+const TARGETS = { bare: 0.3, floorMemory: 0.5, floorLoopback: 0.3, tracedCpu: 1.2 } as const;
 
 interface Variant {
   id: string;
@@ -40,26 +47,41 @@ interface Variant {
   delayMs: number;
   /** The subscription's secret is mid-rotation: two Standard Webhooks signatures + the seed one. */
   rotated: boolean;
-  /** The baseline computes the same HMACs Hookline does before each POST. */
-  signedBaseline: boolean;
   deliveries: number;
-  target: boolean;
+}
+
+/** One thing measured: a dispatcher process or a baseline, run the same number of times. */
+interface Contender {
+  id: string;
+  label: string;
+  run(count: number, what: string): Promise<RunResult>;
 }
 
 interface RunResult {
-  completed: number;
-  /** Deliveries whose signatures the receiver checked. */
-  verified: number;
-  elapsedMs: number;
   perSecond: number;
+  cpuMicrosPerDelivery: number;
   latencies: number[];
+  verified: number;
 }
 
-interface VariantResult {
-  variant: Variant;
-  hookline: { perSecond: number; latency: LatencySummary; rounds: number[] };
-  baseline: { perSecond: number; latency: LatencySummary; rounds: number[] };
+interface Measured {
+  contender: Contender;
+  perSecond: number;
+  cpuMicros: number;
+  latency: LatencySummary;
+  rounds: number[];
+  cpuRounds: number[];
   verified: number;
+}
+
+interface Fixture {
+  options: SectionRequest['options'];
+  settings: ReturnType<typeof parseDeploymentSettings>;
+  receiver: Receiver;
+  store: LoopbackStore;
+  baseline: BaselineClient;
+  current: string;
+  previous: string;
 }
 
 export async function runDispatchSection({ options }: SectionRequest): Promise<SectionOutcome> {
@@ -67,14 +89,14 @@ export async function runDispatchSection({ options }: SectionRequest): Promise<S
   const current = generateSigningSecret();
   const previous = generateSigningSecret();
   const variants: Variant[] = [
-    { id: '1kb', label: '1 KB, receiver answers at once', envelopeBytes: 1_024, delayMs: 0, rotated: false, signedBaseline: false, deliveries: options.deliveries, target: true },
-    { id: 'signed', label: '1 KB, baseline signs both schemes too', envelopeBytes: 1_024, delayMs: 0, rotated: true, signedBaseline: true, deliveries: options.deliveries, target: false },
-    { id: '10ms', label: '1 KB, receiver answers after 10 ms', envelopeBytes: 1_024, delayMs: 10, rotated: false, signedBaseline: false, deliveries: options.deliveries, target: false },
-    { id: '64kb', label: '64 KB, receiver answers at once', envelopeBytes: 65_536, delayMs: 0, rotated: false, signedBaseline: false, deliveries: options.largeDeliveries, target: false },
+    { id: '1kb', label: '1 KB, receiver answers at once', envelopeBytes: 1_024, delayMs: 0, rotated: false, deliveries: options.deliveries },
+    { id: 'signed', label: '1 KB, secret mid-rotation', envelopeBytes: 1_024, delayMs: 0, rotated: true, deliveries: options.deliveries },
+    { id: '10ms', label: '1 KB, receiver answers after 10 ms', envelopeBytes: 1_024, delayMs: 10, rotated: false, deliveries: options.deliveries },
+    { id: '64kb', label: '64 KB, receiver answers at once', envelopeBytes: 65_536, delayMs: 0, rotated: false, deliveries: options.largeDeliveries },
   ];
 
   const receiver = await startReceiver({ secrets: [current, previous], headerPrefix: settings.signatureHeaderPrefix, verifySample: VERIFY_SAMPLE });
-  const subscriptions = new Map<string, SubscriptionRecord[]>();
+  const subscriptions: Record<string, SubscriptionRecord[]> = {};
   // One key ring for the deployment; every subscription's secrets sealed on its record, as the API does.
   const ring = generateKeyRing();
   const keyArn = `arn:aws:secretsmanager:${BENCH_REGION}:${BENCH_ACCOUNT}:secret:hookline/bench/sealing-key-bench1`;
@@ -82,16 +104,14 @@ export async function runDispatchSection({ options }: SectionRequest): Promise<S
   const graceEnds = new Date(Date.now() + 86_400_000).toISOString();
   for (const variant of variants) {
     const path = `${variant.rotated ? 'rotated' : 'hook'}/${variant.delayMs}`;
-    const list = Array.from({ length: SUBSCRIPTIONS_PER_VARIANT }, () => {
+    subscriptions[variant.id] = Array.from({ length: SUBSCRIPTIONS_PER_VARIANT }, () => {
       const id = newSubscriptionId();
       const sealed = sealSigningSecrets(ring, FLEET, id, variant.rotated ? { current, previous, previousExpiresAt: graceEnds } : { current });
       const now = new Date().toISOString();
       return { fleetId: FLEET, id, url: `${receiver.origin}/${path}`, enabled: true, ...sealed, createdAt: now, updatedAt: now };
     });
-    subscriptions.set(variant.id, list);
   }
-
-  const env = {
+  const env: Record<string, string> = {
     [ENV.subscriptionsTable]: 'bench-subscriptions',
     [ENV.deliveriesTable]: 'bench-deliveries',
     [ENV.deliveriesQueueUrl]: `https://sqs.${BENCH_REGION}.amazonaws.com/${BENCH_ACCOUNT}/${QUEUE_NAME}`,
@@ -104,176 +124,232 @@ export async function runDispatchSection({ options }: SectionRequest): Promise<S
     POWERTOOLS_METRICS_NAMESPACE: 'Hookline',
     POWERTOOLS_LOG_LEVEL: 'INFO',
   };
-  Object.assign(process.env, env);
-  const memory = installMemoryAws({
-    subscriptions: [...subscriptions.values()].flat(),
-    secrets,
+  const all = Object.values(subscriptions).flat();
+  const store = await startLoopbackStore({ subscriptionsTable: env[ENV.subscriptionsTable] as string, subscriptions: all, secrets });
+  const baseline = await startBaselineClient();
+  const processConfig = (storeKind: 'memory' | 'loopback', traced: boolean, extraEnv: Record<string, string> = {}): DispatcherProcessConfig => ({
+    store: storeKind,
+    traced,
+    env: { ...env, ...extraEnv },
+    storeOrigin: store.origin,
+    xrayAddress: store.xrayAddress,
+    fleetId: FLEET,
+    queueName: QUEUE_NAME,
+    subscriptions,
+    secrets: Object.fromEntries(secrets),
     subscriptionsTable: env[ENV.subscriptionsTable] as string,
   });
-  // The Lambda entry point itself, imported once its environment is set, as the runtime does.
-  const dispatcher = (await import('../../lambdas/dispatcher/handler')).handler;
-  const probe = createHttpProbe();
-  const baseline = await startBaselineClient();
-  const bench: Bench = { options, settings, receiver, baseline, memory, dispatcher, probe, subscriptions, secrets: [current, previous] };
-
+  const processes: DispatcherProcess[] = [];
+  const fixture: Fixture = { options, settings, receiver, store, baseline, current, previous };
   try {
-    const results: VariantResult[] = [];
-    for (const variant of variants) results.push(await measureVariant(bench, variant));
-    return report(results, options.concurrency);
-  } finally {
-    probe.dispose();
-    memory.restore();
-    await Promise.allSettled([baseline.close(), receiver.close()]);
-  }
-}
+    // Started together: each imports the handler's whole module graph.
+    const started = await Promise.allSettled([
+      startDispatcherProcess(processConfig('memory', false)),
+      startDispatcherProcess(processConfig('loopback', false)),
+      startDispatcherProcess(processConfig('loopback', true)),
+      startDispatcherProcess(processConfig('loopback', true, { HOOKLINE_TRACING: 'sdk' })),
+    ]);
+    for (const outcome of started) if (outcome.status === 'fulfilled') processes.push(outcome.value);
+    const failed = started.find((outcome) => outcome.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    const [memory, loopback, traced, tracedSdk] = processes as [DispatcherProcess, DispatcherProcess, DispatcherProcess, DispatcherProcess];
 
-interface Bench {
-  options: SectionRequest['options'];
-  settings: ReturnType<typeof parseDeploymentSettings>;
-  receiver: Receiver;
-  baseline: BaselineClient;
-  memory: MemoryAws;
-  dispatcher: (typeof import('../../lambdas/dispatcher/handler'))['handler'];
-  probe: HttpProbe;
-  subscriptions: Map<string, SubscriptionRecord[]>;
-  secrets: string[];
-}
-
-async function measureVariant(bench: Bench, variant: Variant): Promise<VariantResult> {
-  const data = dataForEnvelopeSize(FLEET, variant.envelopeBytes);
-  await runHookline(bench, variant, data, Math.min(WARMUP_DELIVERIES, variant.deliveries), 'warm-up');
-  await runBaseline(bench, variant, data, Math.min(WARMUP_DELIVERIES, variant.deliveries));
-  const hookline: RunResult[] = [];
-  const baseline: RunResult[] = [];
-  let verified = 0;
-  for (let round = 0; round < bench.options.rounds; round += 1) {
-    // Alternating which side goes first spreads slow drifts of a shared machine over both.
-    if (round % 2 === 1) baseline.push(await runBaseline(bench, variant, data, variant.deliveries));
-    const run = await runHookline(bench, variant, data, variant.deliveries, `round ${round + 1}`);
-    hookline.push(run);
-    verified += run.verified;
-    if (round % 2 === 0) baseline.push(await runBaseline(bench, variant, data, variant.deliveries));
-  }
-  return {
-    variant,
-    hookline: { perSecond: median(hookline.map((run) => run.perSecond)), latency: summarize(hookline.flatMap((run) => run.latencies)), rounds: hookline.map((run) => run.perSecond) },
-    baseline: { perSecond: median(baseline.map((run) => run.perSecond)), latency: summarize(baseline.flatMap((run) => run.latencies)), rounds: baseline.map((run) => run.perSecond) },
-    verified,
-  };
-}
-
-/** Invokes the dispatcher with batches of 10, `concurrency / 10` invocations at a time, and checks every delivery landed. */
-async function runHookline(bench: Bench, variant: Variant, data: object, count: number, what: string): Promise<RunResult> {
-  const subscriptions = bench.subscriptions.get(variant.id) ?? [];
-  const timestamp = new Date().toISOString();
-  const batches = Math.ceil(count / BATCH_SIZE);
-  const limit = deadline(bench.options.loopTimeLimitMs);
-  let next = 0;
-  let completed = 0;
-  let itemFailures = 0;
-  await bench.receiver.reset();
-  bench.memory.reset();
-  bench.probe.start();
-  const started = performance.now();
-  const invoker = async (): Promise<void> => {
-    while (next < batches && !limit.expired()) {
-      const first = next * BATCH_SIZE;
-      next += 1;
-      const records = [];
-      for (let index = first; index < Math.min(first + BATCH_SIZE, count); index += 1) {
-        const subscription = subscriptions[index % subscriptions.length] as SubscriptionRecord;
-        const event = { id: sampleEventId(index), type: 'thread.completed', timestamp, data };
-        records.push(sqsRecord(JSON.stringify(deliveryMessage(FLEET, subscription.id, event)), QUEUE_NAME));
-      }
-      const response = await bench.dispatcher({ Records: records }, createLambdaContext('hookline-dispatcher', 60_000));
-      itemFailures += response.batchItemFailures.length;
-      completed += records.length;
+    const [first, ...others] = variants as [Variant, ...Variant[]];
+    const main = await measure(fixture, first, [
+      dispatcherContender(fixture, 'memory', 'in memory', memory, first),
+      dispatcherContender(fixture, 'loopback', 'loopback store', loopback, first),
+      dispatcherContender(fixture, 'traced', 'loopback store, traced as deployed', traced, first),
+      dispatcherContender(fixture, 'traced-sdk', 'loopback store, traced with the X-Ray SDK', tracedSdk, first),
+      baselineContender(fixture, 'bare', 'undici POST', first, {}),
+      baselineContender(fixture, 'floor', 'fair floor in memory (POST + HMACs)', first, { sign: true }),
+      baselineContender(fixture, 'floor1', 'fair floor, loopback (POST + HMACs + 1 signed write)', first, { sign: true, writes: 1 }),
+      baselineContender(fixture, 'floor2', 'POST + HMACs + 2 signed writes', first, { sign: true, writes: 2 }),
+    ]);
+    const rest = [];
+    for (const variant of others) {
+      rest.push({
+        variant,
+        measured: await measure(fixture, variant, [
+          dispatcherContender(fixture, 'memory', 'in memory', memory, variant),
+          baselineContender(fixture, 'bare', variant.rotated ? 'undici POST + HMACs' : 'undici POST', variant, { sign: variant.rotated }),
+        ]),
+      });
     }
-  };
-  await Promise.all(Array.from({ length: bench.options.concurrency / BATCH_SIZE }, invoker));
-  const elapsedMs = performance.now() - started;
-  const latencies = bench.probe.stop();
-
-  const stats = await bench.receiver.stats();
-  const calls = bench.memory.calls();
-  const problems: string[] = [];
-  if (itemFailures > 0) problems.push(`${itemFailures} batch item failures`);
-  if (stats.hook !== completed) problems.push(`the receiver got ${stats.hook} of ${completed} deliveries`);
-  // Each delivery is claimed, then recorded (lastTriggeredAt adds one write per subscription and minute).
-  const writes = calls.UpdateCommand ?? 0;
-  if (writes < 2 * completed || writes > 2 * completed + SUBSCRIPTION_WRITES_SLACK) problems.push(`${writes} store writes for ${completed} deliveries (a claim and a record each)`);
-  if (stats.verifyFailures > 0) problems.push(`${stats.verifyFailures} deliveries failed signature verification (${stats.firstFailure})`);
-  if (stats.verified === 0 && completed > 0) problems.push('no delivery had its signatures verified');
-  if (problems.length > 0) throw new Error(`dispatcher ${variant.id} ${what}: ${problems.join('; ')}`);
-  return { completed, verified: stats.verified, elapsedMs, perSecond: (completed / elapsedMs) * 1000, latencies };
-}
-
-/** lastTriggeredAt writes a run may add beside the claims and records (one per subscription and minute). */
-const SUBSCRIPTION_WRITES_SLACK = 50;
-
-/** The same bodies POSTed by the baseline process's bare undici loops, optionally signed like Hookline signs. */
-async function runBaseline(bench: Bench, variant: Variant, data: object, count: number): Promise<RunResult> {
-  await bench.receiver.reset();
-  const result = await bench.baseline.run({
-    origin: bench.receiver.origin,
-    path: `/plain/${variant.delayMs}`,
-    body: buildEnvelope(FLEET, { id: sampleEventId(0), type: 'thread.completed', timestamp: new Date().toISOString(), data }),
-    ...(variant.signedBaseline
-      ? { signWith: { secrets: variant.rotated ? bench.secrets : bench.secrets.slice(0, 1), headerPrefix: bench.settings.signatureHeaderPrefix } }
-      : {}),
-    count,
-    concurrency: bench.options.concurrency,
-    timeLimitMs: bench.options.loopTimeLimitMs,
-  });
-  const stats = await bench.receiver.stats();
-  if (result.errors > 0 || stats.plain !== result.completed) {
-    throw new Error(`baseline ${variant.id}: ${result.errors} non-200 answers, receiver got ${stats.plain} of ${result.completed}`);
+    return report(first, main, rest, options.concurrency);
+  } finally {
+    await Promise.allSettled([...processes.map((process) => process.close()), baseline.close(), receiver.close(), store.close()]);
   }
-  return { completed: result.completed, verified: 0, elapsedMs: result.elapsedMs, perSecond: (result.completed / result.elapsedMs) * 1000, latencies: result.latencies };
 }
 
-function report(results: VariantResult[], concurrency: number): SectionOutcome {
-  const figures: Figure[] = [];
-  const baselineName = (variant: Variant) => (variant.signedBaseline ? 'undici POST + HMACs' : 'undici POST');
-  for (const { variant, hookline, baseline } of results) {
+/** Each contender warmed, then measured, once per round; the order turns around every round to spread drift. */
+async function measure(fixture: Fixture, variant: Variant, contenders: Contender[]): Promise<Map<string, Measured>> {
+  const runs = new Map<string, RunResult[]>(contenders.map((contender) => [contender.id, []]));
+  const warmup = Math.min(WARMUP_DELIVERIES, variant.deliveries);
+  for (let round = 0; round < fixture.options.rounds; round += 1) {
+    const order = round % 2 === 0 ? contenders : [...contenders].reverse();
+    for (const contender of order) {
+      await contender.run(warmup, 'warm-up');
+      runs.get(contender.id)?.push(await contender.run(variant.deliveries, `${variant.id} round ${round + 1}`));
+    }
+  }
+  return new Map(
+    contenders.map((contender) => {
+      const list = runs.get(contender.id) ?? [];
+      return [
+        contender.id,
+        {
+          contender,
+          perSecond: median(list.map((run) => run.perSecond)),
+          cpuMicros: median(list.map((run) => run.cpuMicrosPerDelivery)),
+          latency: summarize(list.flatMap((run) => run.latencies)),
+          rounds: list.map((run) => run.perSecond),
+          cpuRounds: list.map((run) => run.cpuMicrosPerDelivery),
+          verified: list.reduce((sum, run) => sum + run.verified, 0),
+        },
+      ];
+    }),
+  );
+}
+
+/** A dispatcher process's run, checked: every delivery reached the receiver and was claimed and recorded. */
+function dispatcherContender(fixture: Fixture, id: string, label: string, process: DispatcherProcess, variant: Variant): Contender {
+  return {
+    id,
+    label,
+    run: async (count, what) => {
+      await Promise.all([fixture.receiver.reset(), fixture.store.reset()]);
+      const result = await process.run({
+        variantId: variant.id,
+        count,
+        envelopeBytes: variant.envelopeBytes,
+        concurrency: fixture.options.concurrency,
+        timeLimitMs: fixture.options.loopTimeLimitMs,
+      });
+      const [stats, store] = await Promise.all([fixture.receiver.stats(), fixture.store.stats()]);
+      const updates = id === 'memory' ? (result.calls.UpdateCommand ?? 0) : (store.calls['DynamoDB_20120810.UpdateItem'] ?? 0);
+      const problems: string[] = [];
+      if (result.itemFailures > 0) problems.push(`${result.itemFailures} batch item failures`);
+      if (stats.hook !== result.completed) problems.push(`the receiver got ${stats.hook} of ${result.completed} deliveries`);
+      // A claim and a record per delivery; a subscription's lastTriggeredAt once a minute, give or take
+      // the concurrent invocations that read it before the first write.
+      const touches = SUBSCRIPTIONS_PER_VARIANT * (fixture.options.concurrency / BATCH_SIZE + 1);
+      if (updates < 2 * result.completed || updates > 2 * result.completed + touches) {
+        problems.push(`${updates} store updates for ${result.completed} deliveries (claim + record each)`);
+      }
+      if (stats.verifyFailures > 0) problems.push(`${stats.verifyFailures} deliveries failed signature verification (${stats.firstFailure})`);
+      if (stats.verified === 0 && result.completed > 0) problems.push('no delivery had its signatures verified');
+      if (id === 'traced-sdk' && store.segments === 0) problems.push('tracing with the X-Ray SDK sent no segment');
+      if (problems.length > 0) throw new Error(`dispatcher (${label}) ${what}: ${problems.join('; ')}`);
+      return {
+        perSecond: (result.completed / result.elapsedMs) * 1000,
+        cpuMicrosPerDelivery: result.cpuMicros / Math.max(1, result.completed),
+        latencies: result.latencies,
+        verified: stats.verified,
+      };
+    },
+  };
+}
+
+/** The baseline process's bare POST loops, optionally with both schemes' HMACs and signed store writes. */
+function baselineContender(fixture: Fixture, id: string, label: string, variant: Variant, extra: { sign?: boolean; writes?: number }): Contender {
+  return {
+    id,
+    label,
+    run: async (count, what) => {
+      await fixture.receiver.reset();
+      const data = dataForEnvelopeSize(FLEET, variant.envelopeBytes);
+      const request: BaselineRun = {
+        origin: fixture.receiver.origin,
+        path: `/plain/${variant.delayMs}`,
+        body: buildEnvelope(FLEET, { id: sampleEventId(0), type: 'thread.completed', timestamp: new Date().toISOString(), data }),
+        count,
+        concurrency: fixture.options.concurrency,
+        timeLimitMs: fixture.options.loopTimeLimitMs,
+      };
+      if (extra.sign === true) {
+        const secrets = variant.rotated ? [fixture.current, fixture.previous] : [fixture.current];
+        request.signWith = { secrets, headerPrefix: fixture.settings.signatureHeaderPrefix };
+      }
+      if (extra.writes !== undefined) request.storeWrites = { origin: fixture.store.origin, count: extra.writes };
+      const result = await fixture.baseline.run(request);
+      const stats = await fixture.receiver.stats();
+      if (result.errors > 0 || stats.plain !== result.completed) {
+        throw new Error(`baseline ${label} ${what}: ${result.errors} non-200 answers, receiver got ${stats.plain} of ${result.completed}`);
+      }
+      return {
+        perSecond: (result.completed / result.elapsedMs) * 1000,
+        cpuMicrosPerDelivery: result.cpuMicros / Math.max(1, result.completed),
+        latencies: result.latencies,
+        verified: 0,
+      };
+    },
+  };
+}
+
+function report(first: Variant, main: Map<string, Measured>, rest: { variant: Variant; measured: Map<string, Measured> }[], concurrency: number): SectionOutcome {
+  const get = (map: Map<string, Measured>, id: string) => map.get(id) as Measured;
+  const [memory, loopback, traced, tracedSdk, bare, floor, floor1, floor2] = ['memory', 'loopback', 'traced', 'traced-sdk', 'bare', 'floor', 'floor1', 'floor2'].map((id) =>
+    get(main, id),
+  ) as [Measured, Measured, Measured, Measured, Measured, Measured, Measured, Measured];
+  const throughput = (id: string, label: string, value: Measured, base: Measured, target?: number): Figure =>
+    figure({
+      id,
+      label,
+      value: value.perSecond,
+      unit: '/s',
+      baselineLabel: base.contender.label,
+      baselineValue: base.perSecond,
+      ...(target === undefined ? {} : { target: { op: '>=' as const, value: target } }),
+    });
+  const cpu = (id: string, label: string, value: Measured, base: Measured, target?: number): Figure =>
+    figure({
+      id,
+      label,
+      value: value.cpuMicros,
+      unit: 'µs CPU',
+      baselineLabel: base.contender.label,
+      baselineValue: base.cpuMicros,
+      ...(target === undefined ? {} : { target: { op: '<=' as const, value: target } }),
+    });
+  const figures: Figure[] = [
+    throughput(`dispatch.${first.id}.throughput`, `${first.label}, in memory: deliveries/s`, memory, bare, TARGETS.bare),
+    throughput('dispatch.floor.memory', 'in memory ÷ fair floor: deliveries/s', memory, floor, TARGETS.floorMemory),
+    throughput('dispatch.floor.loopback', 'loopback store ÷ fair floor: deliveries/s', loopback, floor1, TARGETS.floorLoopback),
+    throughput('dispatch.floor.loopback2', 'loopback store ÷ floor with 2 writes: deliveries/s', loopback, floor2),
+    throughput('dispatch.traced.throughput', 'traced as deployed ÷ untraced (loopback): deliveries/s', traced, loopback),
+    cpu('dispatch.traced.cpu', 'traced as deployed ÷ untraced (loopback): CPU per delivery', traced, loopback, TARGETS.tracedCpu),
+    cpu('dispatch.tracedsdk.cpu', 'traced with the X-Ray SDK ÷ untraced (loopback): CPU per delivery', tracedSdk, loopback),
+    cpu('dispatch.memory.cpu', 'in memory: CPU per delivery', memory, floor),
+    cpu('dispatch.loopback.cpu', 'loopback store: CPU per delivery', loopback, floor1),
+    cpu('dispatch.loopback2.cpu', 'loopback store: CPU per delivery vs 2 writes', loopback, floor2),
+    figure({ id: `dispatch.${first.id}.p50`, label: `${first.label}, in memory: p50 per attempt`, value: memory.latency.p50, unit: 'ms', baselineLabel: bare.contender.label, baselineValue: bare.latency.p50 }),
+    figure({ id: `dispatch.${first.id}.p99`, label: `${first.label}, in memory: p99 per attempt`, value: memory.latency.p99, unit: 'ms', baselineLabel: bare.contender.label, baselineValue: bare.latency.p99 }),
+  ];
+  for (const { variant, measured } of rest) {
+    const hookline = get(measured, 'memory');
+    const base = get(measured, 'bare');
     figures.push(
-      figure({
-        id: `dispatch.${variant.id}.throughput`,
-        label: `${variant.label}: deliveries/s`,
-        value: hookline.perSecond,
-        unit: '/s',
-        baselineLabel: baselineName(variant),
-        baselineValue: baseline.perSecond,
-        ...(variant.target ? { target: { op: '>=' as const, value: THROUGHPUT_TARGET } } : {}),
-      }),
-      figure({
-        id: `dispatch.${variant.id}.p50`,
-        label: `${variant.label}: p50 per attempt`,
-        value: hookline.latency.p50,
-        unit: 'ms',
-        baselineLabel: baselineName(variant),
-        baselineValue: baseline.latency.p50,
-      }),
-      figure({
-        id: `dispatch.${variant.id}.p99`,
-        label: `${variant.label}: p99 per attempt`,
-        value: hookline.latency.p99,
-        unit: 'ms',
-        baselineLabel: baselineName(variant),
-        baselineValue: baseline.latency.p99,
-      }),
+      throughput(`dispatch.${variant.id}.throughput`, `${variant.label}, in memory: deliveries/s`, hookline, base),
+      cpu(`dispatch.${variant.id}.cpu`, `${variant.label}, in memory: CPU per delivery`, hookline, base),
+      figure({ id: `dispatch.${variant.id}.p99`, label: `${variant.label}, in memory: p99 per attempt`, value: hookline.latency.p99, unit: 'ms', baselineLabel: base.contender.label, baselineValue: base.latency.p99 }),
     );
   }
-  const verified = results.reduce((sum, result) => sum + result.verified, 0);
+  const verified = [memory, loopback, traced, tracedSdk, ...rest.map(({ measured }) => get(measured, 'memory'))].reduce((sum, item) => sum + item.verified, 0);
+  const cpuRow = (item: Measured) => `${item.contender.label} ${Math.round(item.cpuMicros)} µs at ${Math.round(item.perSecond)}/s`;
   return {
-    title: 'Dispatcher throughput (real handler, AWS answered in memory, receiver on 127.0.0.1)',
+    title: 'Dispatcher throughput and CPU (real handler in its own process; AWS in memory or a store over loopback HTTP; receiver on 127.0.0.1)',
     figures,
     notes: [
-      `${concurrency} POSTs in flight: ${concurrency / BATCH_SIZE} concurrent invocations of ${BATCH_SIZE} records vs ${concurrency} bare POST loops; median of the rounds`,
-      `per attempt = undici request created → response complete, timed the same way for both; the ratio of a latency is Hookline ÷ baseline`,
-      `every Hookline delivery reached the receiver and was recorded; ${verified} sampled deliveries passed both signature checks`,
-      `"baseline signs both schemes too": the secret is mid-rotation (2 Standard Webhooks signatures + seed), the baseline computes the same HMACs`,
+      `${concurrency} POSTs in flight: ${concurrency / BATCH_SIZE} concurrent invocations of ${BATCH_SIZE} records vs ${concurrency} bare POST loops; median of the rounds; every process warmed (${WARMUP_DELIVERIES} deliveries) before each measured run`,
+      `CPU per delivery = user + system CPU of the dispatcher's (or baseline's) own process over the run ÷ deliveries (1 KB): ${[memory, loopback, traced, tracedSdk, bare, floor, floor1, floor2].map(cpuRow).join('; ')}`,
+      'the dispatcher makes two store writes per attempt (claim before the POST, record after it) and reads the subscription and secret once per cache lifetime; the fair floor counts one signed write (the record), the "2 writes" floor both',
+      'traced as deployed = AWS_EXECUTION_ENV, LAMBDA_TASK_ROOT, AWS_XRAY_DAEMON_ADDRESS (a UDP sink), AWS_XRAY_CONTEXT_MISSING=LOG_ERROR and a sampled _X_AMZN_TRACE_ID per invocation (every invocation traced: the upper bound; Lambda samples 1/s + 5 % by default); "with the X-Ray SDK" adds HOOKLINE_TRACING=sdk (Powertools Tracer: handler and AWS-call subsegments); "as deployed" is the default mode',
+      `per attempt = undici request created → response complete (the webhook POST only); every delivery reached the receiver and was claimed and recorded; ${verified} sampled deliveries passed both signature checks`,
+      `targets are this release's: ÷ bare POST ≥ ${TARGETS.bare}, ÷ fair floor ≥ ${TARGETS.floorMemory} in memory / ≥ ${TARGETS.floorLoopback} loopback, traced CPU ≤ ${TARGETS.tracedCpu}× untraced (compass: 0.85 and 1.0)`,
     ],
-    details: Object.fromEntries(results.map((result) => [result.variant.id, { ...result, variant: result.variant }])),
+    details: {
+      main: Object.fromEntries([...main].map(([id, item]) => [id, { ...item, contender: item.contender.label }])),
+      ...Object.fromEntries(rest.map(({ variant, measured }) => [variant.id, Object.fromEntries([...measured].map(([id, item]) => [id, { ...item, contender: item.contender.label }]))])),
+    },
   };
 }

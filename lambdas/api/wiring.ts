@@ -1,7 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { createDocumentClient, createSecretsClient, createSqsClient } from '../shared/clients';
@@ -42,10 +41,10 @@ export function wireApi(source: NodeJS.ProcessEnv, overrides: Partial<Pick<ApiDe
     source,
   );
   const settings = readSettings(source);
-  const { logger, metrics, tracer } = createObservability('hookline-api');
-  const doc = tracer.captureAWSv3Client(createDocumentClient());
+  const { logger, metrics, tracing } = createObservability('hookline-api');
+  const doc = tracing.client(createDocumentClient());
   // One key ring per container, shared by signing secrets and inbound credentials: loaded once.
-  const sealingKeys = new SealingKeys(tracer.captureAWSv3Client(createSecretsClient()), env.sealingKeySecret);
+  const sealingKeys = new SealingKeys(tracing.client(createSecretsClient()), env.sealingKeySecret);
   const api = createApi({
     settings,
     subscriptions: new SubscriptionsStore(doc, env.subscriptionsTable),
@@ -63,7 +62,7 @@ export function wireApi(source: NodeJS.ProcessEnv, overrides: Partial<Pick<ApiDe
         metrics.addMetric(`Inbound_${provider}_${outcome}`, MetricUnit.Count, 1);
       },
     },
-    sqs: tracer.captureAWSv3Client(createSqsClient()),
+    sqs: tracing.client(createSqsClient()),
     queues: { eventsUrl: env.eventsQueueUrl, deliveriesUrl: env.deliveriesQueueUrl },
     logger,
     onResponse: ({ statusCode }) => {
@@ -74,7 +73,7 @@ export function wireApi(source: NodeJS.ProcessEnv, overrides: Partial<Pick<ApiDe
     ...overrides,
   });
   return middy((event: APIGatewayProxyEvent, context: Context) => api(event, context))
-    .use(captureLambdaHandler(tracer))
+    .use(tracing.middlewares())
     // Never the event: it carries the Authorization header and request bodies.
     .use(injectLambdaContext(logger, { logEvent: false }))
     .use(logMetrics(metrics));

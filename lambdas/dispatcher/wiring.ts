@@ -1,6 +1,5 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { version } from '../../package.json';
@@ -33,8 +32,8 @@ export interface WiredDispatcher {
 export function wireDispatcher(source: NodeJS.ProcessEnv, options: { resolve?: Resolver } = {}): WiredDispatcher {
   const env = readEnvironment(['subscriptionsTable', 'deliveriesTable', 'deliveriesQueueUrl', 'sealingKeySecret'], source);
   const settings = readSettings(source);
-  const { logger, metrics, tracer } = createObservability('hookline-dispatcher');
-  const doc = tracer.captureAWSv3Client(createDocumentClient());
+  const { logger, metrics, tracing } = createObservability('hookline-dispatcher');
+  const doc = tracing.client(createDocumentClient());
   const http = createHttpDelivery({
     policy: createAddressPolicy(settings.allowPrivateTargets),
     ...(options.resolve === undefined ? {} : { resolve: options.resolve }),
@@ -47,9 +46,9 @@ export function wireDispatcher(source: NodeJS.ProcessEnv, options: { resolve?: R
     gates: new EndpointGates(doc, env.deliveriesTable),
     ...(eventBusName === undefined || eventBusName === ''
       ? {}
-      : { operatorEvents: new BusOperatorEvents(tracer.captureAWSv3Client(createEventBridgeClient()), eventBusName, settings.eventSource) }),
-    secrets: new SigningSecrets(new SealingKeys(tracer.captureAWSv3Client(createSecretsClient()), env.sealingKeySecret)),
-    sqs: tracer.captureAWSv3Client(createSqsClient()),
+      : { operatorEvents: new BusOperatorEvents(tracing.client(createEventBridgeClient()), eventBusName, settings.eventSource) }),
+    secrets: new SigningSecrets(new SealingKeys(tracing.client(createSecretsClient()), env.sealingKeySecret)),
+    sqs: tracing.client(createSqsClient()),
     deliveriesQueueUrl: env.deliveriesQueueUrl,
     settings,
     ...(dispatcherConcurrency === undefined ? {} : { dispatcherConcurrency }),
@@ -59,7 +58,7 @@ export function wireDispatcher(source: NodeJS.ProcessEnv, options: { resolve?: R
     metrics,
   });
   const handler = middy(dispatcher)
-    .use(captureLambdaHandler(tracer))
+    .use(tracing.middlewares())
     .use(injectLambdaContext(logger))
     .use(logMetrics(metrics));
   return { handler, close: () => http.close() };

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+// zod/mini (a namespace import, so unused parts are tree-shaken): the fan-out bundle needs no classic zod for its messages.
+import * as z from 'zod/mini';
 import { isKnownEventType } from '../core/catalog';
 import { PermanentError } from '../core/errors';
 import { eventDataDepthProblem } from '../core/event-data';
@@ -7,6 +8,7 @@ import { queueSizeProblem } from '../core/queue-encoding';
 import { isDeliveryIdTime } from '../core/ids';
 import type { DeliveryEvent, ReplayJobMessage } from '../core/records';
 import type { DeploymentSettings } from '../core/settings';
+import '../core/zod-messages';
 
 /** Same syntax the API accepts in `/fleets/{fleetId}`. */
 export const FLEET_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -23,34 +25,35 @@ export interface IncomingEvent {
 export type EventsQueueMessage = { kind: 'event'; incoming: IncomingEvent } | { kind: 'replay'; job: ReplayJobMessage };
 
 // Delivery ids encode the event time: one they cannot hold would fail after the event is stored.
-const isoTime = z.string().refine(isDeliveryIdTime, 'must be an ISO-8601 time from 1970 on');
-const fleetId = z.string().regex(FLEET_ID_PATTERN, 'must match [A-Za-z0-9._:-]{1,128}');
-const eventId = z.string().regex(EVENT_ID_PATTERN, 'must match [A-Za-z0-9._:-]{1,128}');
+const isoTime = z.string().check(z.refine(isDeliveryIdTime, 'must be an ISO-8601 time from 1970 on'));
+const fleetId = z.string().check(z.regex(FLEET_ID_PATTERN, 'must match [A-Za-z0-9._:-]{1,128}'));
+const eventId = z.string().check(z.regex(EVENT_ID_PATTERN, 'must match [A-Za-z0-9._:-]{1,128}'));
+const text = (min: number, max?: number) => z.string().check(z.minLength(min), ...(max === undefined ? [] : [z.maxLength(max)]));
 
 /** What the EventBridge rule puts on the queue (the event itself is the message body). */
 const eventBridgeSchema = z.object({
-  id: z.string().min(1).max(256),
-  'detail-type': z.string().min(1),
-  source: z.string().min(1),
+  id: text(1, 256),
+  'detail-type': text(1),
+  source: text(1),
   time: isoTime,
-  detail: z.object({ fleetId, data: z.unknown(), id: eventId.optional() }),
+  detail: z.object({ fleetId, data: z.unknown(), id: z.optional(eventId) }),
 });
 
 const publishedSchema = z.object({
   v: z.literal(1),
   kind: z.literal('event'),
   fleetId,
-  event: z.object({ id: eventId, type: z.string().min(1), timestamp: isoTime, data: z.unknown() }),
+  event: z.object({ id: eventId, type: text(1), timestamp: isoTime, data: z.unknown() }),
 });
 
 const replaySchema = z.object({
   v: z.literal(1),
   kind: z.literal('replay'),
   fleetId,
-  subscriptionId: z.string().min(1).max(64),
+  subscriptionId: text(1, 64),
   since: isoTime,
   until: isoTime,
-  cursor: z.string().min(1).optional(),
+  cursor: z.optional(text(1)),
 });
 
 /**
@@ -122,7 +125,7 @@ export function parseEventsQueueMessage(
   return { kind: 'event', incoming };
 }
 
-function check<T>(schema: z.ZodType<T>, raw: unknown, what: string): T {
+function check<T>(schema: z.ZodMiniType<T>, raw: unknown, what: string): T {
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
   const problems = result.error.issues

@@ -1,6 +1,5 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createDocumentClient, createSqsClient } from '../shared/clients';
@@ -18,12 +17,12 @@ import { createFanout } from './fanout';
 export function wireFanout(source: NodeJS.ProcessEnv): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
   const env = readEnvironment(['subscriptionsTable', 'eventsTable', 'eventsQueueUrl', 'deliveriesQueueUrl'], source);
   const settings = readSettings(source);
-  const { logger, metrics, tracer } = createObservability('hookline-fanout');
-  const doc = tracer.captureAWSv3Client(createDocumentClient());
+  const { logger, metrics, tracing } = createObservability('hookline-fanout');
+  const doc = tracing.client(createDocumentClient());
   const fanout = createFanout({
     events: new EventsStore(doc, env.eventsTable),
     subscriptions: new SubscriptionsStore(doc, env.subscriptionsTable),
-    sqs: tracer.captureAWSv3Client(createSqsClient()),
+    sqs: tracing.client(createSqsClient()),
     eventsQueueUrl: env.eventsQueueUrl,
     deliveriesQueueUrl: env.deliveriesQueueUrl,
     settings,
@@ -31,5 +30,5 @@ export function wireFanout(source: NodeJS.ProcessEnv): (event: SQSEvent, context
     metrics,
     replay: runReplay,
   });
-  return middy(fanout).use(captureLambdaHandler(tracer)).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+  return middy(fanout).use(tracing.middlewares()).use(injectLambdaContext(logger)).use(logMetrics(metrics));
 }

@@ -221,18 +221,22 @@ export class DeliveriesStore {
       condition += ' AND leaseHolder = :h';
       values[':h'] = write.holder;
     }
+    const remove = ` REMOVE ${removes.join(', ')}`;
+    // First with the attempt appended to the history; once the history is full (rare), without.
+    // The common write builds its ~20 values once: no copy of them per delivery.
+    Object.assign(values, { ':attempt': [attempt], ':empty': [], ':max': MAX_STORED_ATTEMPTS });
     for (const append of [true, false]) {
-      const appendSets = append ? ['attempts = list_append(if_not_exists(attempts, :empty), :attempt)'] : [];
-      const appendValues = append ? { ':attempt': [attempt], ':empty': [], ':max': MAX_STORED_ATTEMPTS } : {};
       try {
         await this.doc.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: { id: write.identity.id },
-            UpdateExpression: `SET ${[...sets, ...appendSets].join(', ')} REMOVE ${removes.join(', ')}`,
+            UpdateExpression: append
+              ? `SET ${sets.join(', ')}, attempts = list_append(if_not_exists(attempts, :empty), :attempt)${remove}`
+              : `SET ${sets.join(', ')}${remove}`,
             ConditionExpression: append ? `${condition} AND (attribute_not_exists(attempts) OR size(attempts) < :max)` : condition,
-            ExpressionAttributeNames: { ...PROGRESS_NAMES, '#status': 'status' },
-            ExpressionAttributeValues: { ...values, ...appendValues },
+            ExpressionAttributeNames: RECORD_NAMES,
+            ExpressionAttributeValues: append ? values : withoutAppendValues(values),
           }),
         );
         return 'recorded';
@@ -419,6 +423,8 @@ export class DeliveriesStore {
 
 /** Attribute names of the attempt bookkeeping (some are DynamoDB reserved words). */
 const PROGRESS_NAMES = { '#round': 'round', '#started': 'started', '#completed': 'completed' } as const;
+/** The names an attempt's record write uses: one shared object, not a copy per delivery. */
+const RECORD_NAMES: Readonly<Record<string, string>> = { ...PROGRESS_NAMES, '#status': 'status' };
 
 const NOT_SUCCEEDED = '(attribute_not_exists(#status) OR #status <> :succeeded)';
 
@@ -433,6 +439,12 @@ const IDENTITY_SETS = [
   'createdKey = if_not_exists(createdKey, :createdKey)',
   'expiresAt = :expiresAt',
 ];
+
+/** The record write's values for its second try, the one that leaves a full history as it is. */
+function withoutAppendValues(values: Record<string, unknown>): Record<string, unknown> {
+  const { ':attempt': _attempt, ':empty': _empty, ':max': _max, ...rest } = values;
+  return rest;
+}
 
 function optionalBound(name: 'min' | 'max', value: unknown): { min?: string; max?: string } {
   return typeof value === 'string' ? { [name]: value } : {};

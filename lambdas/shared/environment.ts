@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { parseDeploymentSettings, type DeploymentSettings } from '../core/settings';
 
 /**
@@ -32,8 +31,6 @@ export const ENV = {
 
 export type EnvKey = keyof typeof ENV;
 
-const nonEmpty = z.string({ error: 'must be set and non-empty' }).trim().min(1, 'must be set and non-empty');
-
 /**
  * Reads the named variables from `source`; throws one Error naming every missing or bad one.
  */
@@ -45,9 +42,10 @@ export function readEnvironment<K extends EnvKey>(
   const problems: string[] = [];
   for (const key of keys) {
     const name = ENV[key];
-    const parsed = nonEmpty.safeParse(source[name]);
-    if (parsed.success) values[key] = parsed.data;
-    else problems.push(`${name} ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
+    // A plain check, not a schema: every handler reads these at cold start, and this needs no library.
+    const value = source[name]?.trim();
+    if (value === undefined || value === '') problems.push(`${name} must be set and non-empty`);
+    else values[key] = value;
   }
   if (problems.length > 0) throw new Error(`Hookline configuration error: ${problems.join('; ')}`);
   return values;
