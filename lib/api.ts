@@ -10,10 +10,14 @@ import {
   LogGroupLogDestination,
   MethodLoggingLevel,
   ResponseType,
+  SecurityPolicy,
 } from 'aws-cdk-lib/aws-apigateway';
 import { PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ICertificate } from 'aws-cdk-lib/aws-certificatemanager';
+import { ARecord, RecordTarget, type IHostedZone } from 'aws-cdk-lib/aws-route53';
+import { ApiGatewayDomain } from 'aws-cdk-lib/aws-route53-targets';
 import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { acknowledge, wildcardResourceFinding } from './nag';
@@ -30,6 +34,17 @@ export interface HooklineApiProps {
   readonly removalPolicy: RemovalPolicy;
   readonly cloudWatchRole: boolean;
   readonly webAclArn?: string;
+  readonly customDomain?: HooklineCustomDomain;
+}
+
+/** A custom domain for the API: the certificate must be in the stack's region (a REGIONAL endpoint). */
+export interface HooklineCustomDomain {
+  /** e.g. `webhooks.example.com`. */
+  readonly domainName: string;
+  /** ACM certificate covering `domainName`, in the same region as the stack. */
+  readonly certificate: ICertificate;
+  /** When given, an alias A record for `domainName` is created in this zone. */
+  readonly hostedZone?: IHostedZone;
 }
 
 /** Where providers post inbound webhooks; GET answers URL verifications (WeCom echostr). */
@@ -79,6 +94,10 @@ export class HooklineApi extends Construct {
   readonly api: LambdaRestApi;
   readonly accessLogs: LogGroup;
   readonly executionLogs: LogGroup;
+  /** Base URL clients use: `https://<domainName>/` with a custom domain, else the stage URL. */
+  readonly url: string;
+  /** With a custom domain: the API Gateway hostname to point a CNAME or alias at. */
+  readonly domainTarget?: string;
 
   constructor(scope: Construct, id: string, props: HooklineApiProps) {
     super(scope, id);
@@ -143,6 +162,26 @@ export class HooklineApi extends Construct {
     this.api.deploymentStage.node.addDependency(this.executionLogs);
 
     if (props.cloudWatchRole) this.addAccountLoggingRole();
+
+    if (props.customDomain === undefined) {
+      this.url = this.api.url;
+    } else {
+      const domain = this.api.addDomainName('Domain', {
+        domainName: props.customDomain.domainName,
+        certificate: props.customDomain.certificate,
+        endpointType: EndpointType.REGIONAL,
+        securityPolicy: SecurityPolicy.TLS_1_2,
+      });
+      this.url = `https://${props.customDomain.domainName}/`;
+      this.domainTarget = domain.domainNameAliasDomainName;
+      if (props.customDomain.hostedZone !== undefined) {
+        new ARecord(this, 'DomainRecord', {
+          zone: props.customDomain.hostedZone,
+          recordName: props.customDomain.domainName,
+          target: RecordTarget.fromAlias(new ApiGatewayDomain(domain)),
+        });
+      }
+    }
 
     if (props.webAclArn !== undefined) {
       new CfnWebACLAssociation(this, 'WebAcl', {

@@ -2,7 +2,10 @@ import { scheduleSpanSeconds } from '../lambdas/core/delivery-policy';
 import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { HooklineCustomDomain } from './api';
+import type { HooklineStaticEgress } from './egress';
 import {
   defaultDispatcherTimeoutSeconds,
   deploymentSettingsSchema,
@@ -148,15 +151,23 @@ export type HooklineLogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | '
 
 export interface WebhookServiceProps extends HooklineSettingsProps {
   /**
-   * What happens to the tables and log groups when they leave the stack. DynamoDB cannot
-   * snapshot on delete, so `SNAPSHOT` is refused.
+   * What happens to the tables, the events and deliveries queues, the inbound key and the log
+   * groups when they leave the stack. DynamoDB cannot snapshot on delete, so `SNAPSHOT` is refused.
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
-   * Secrets Manager name prefix of the deployment's one secret, the key ring that seals signing
-   * secrets and inbound credentials (`<prefix>sealing-key`). Must end with `/`.
-   * @default `hookline/<stackName>/`
+   * What happens to the dead-letter queues (failed deliveries and events waiting for a redrive)
+   * when they leave the stack. Kept apart from `removalPolicy` so a `DESTROY` development stack
+   * still has to opt in to losing them.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly deadLetterQueueRemovalPolicy?: RemovalPolicy;
+  /**
+   * Secrets Manager name prefix of the service's one secret, the key ring that seals signing
+   * secrets and inbound credentials (`<prefix>sealing-key`). Must end with `/`; two services in
+   * one stack must not have prefixes where one starts with the other.
+   * @default `hookline/<stackName>/<unique construct name>/`
    */
   readonly secretPrefix?: string;
   /**
@@ -225,9 +236,12 @@ export interface WebhookServiceProps extends HooklineSettingsProps {
    */
   readonly apiStageName?: string;
   /**
-   * Create the account-wide role API Gateway writes execution logs with (`AWS::ApiGateway::Account`).
-   * Set `false` when the account already has one configured.
-   * @default true
+   * Create the account-wide role API Gateway writes execution and access logs with
+   * (`AWS::ApiGateway::Account`, one per account and region, retained on delete). Off by default:
+   * it replaces whatever role the account had. In an account and region where no role was ever
+   * set, deploying fails on the stage with "CloudWatch Logs role ARN must be set in account
+   * settings to enable logging"; set this once, or set the role in the API Gateway console.
+   * @default false
    */
   readonly apiGatewayCloudWatchRole?: boolean;
   /**
@@ -235,6 +249,25 @@ export interface WebhookServiceProps extends HooklineSettingsProps {
    * @default no web ACL
    */
   readonly webAclArn?: string;
+  /**
+   * Serve the API on your own domain (REGIONAL endpoint, TLS 1.2); `hostedZone` adds the alias record.
+   * @default the execute-api URL only
+   */
+  readonly customDomain?: HooklineCustomDomain;
+  /**
+   * Run the dispatcher in a VPC whose NAT gateways have Elastic IPs, so every delivery comes from
+   * a fixed set of addresses (the `EgressIps` output) receivers can allowlist. Costs one NAT
+   * gateway per AZ (hourly plus per-GB processing). `allowPrivateTargets` then also reaches
+   * private endpoints routable from that VPC.
+   * @default no VPC (deliveries come from Lambda's shared address pool)
+   */
+  readonly staticEgress?: HooklineStaticEgress;
+  /**
+   * An EventBridge bus the app already has. Hookline adds a rule matching its `eventSource` and
+   * sends its operator events there; `grantPublish` grants PutEvents on it.
+   * @default a bus of its own
+   */
+  readonly eventBus?: IEventBus;
   /**
    * Retention of every log group (functions and API access logs).
    * @default RetentionDays.ONE_MONTH
@@ -260,12 +293,6 @@ export interface WebhookServiceProps extends HooklineSettingsProps {
    * @default alarms without actions
    */
   readonly alarmTopic?: ITopic;
-  /**
-   * Prefix of the CfnOutput logical ids (`<prefix>ApiUrl`, …); set it when a stack holds more
-   * than one WebhookService.
-   * @default ''
-   */
-  readonly outputPrefix?: string;
 }
 
 /** Everything the parts of the construct need, validated and with defaults applied. */
@@ -273,6 +300,7 @@ export interface ServiceConfig {
   readonly settings: DeploymentSettings;
   readonly settingsJson: string;
   readonly removalPolicy: RemovalPolicy;
+  readonly deadLetterQueueRemovalPolicy: RemovalPolicy;
   readonly secretPrefix: string;
   readonly tableEncryptionKey?: IKey;
   readonly dispatcherMaxConcurrency: number;
@@ -293,7 +321,6 @@ export interface ServiceConfig {
   readonly metricsNamespace: string;
   readonly deliveriesAgeAlarmThreshold: Duration;
   readonly alarmTopic?: ITopic;
-  readonly outputPrefix: string;
 }
 
 /** The dispatcher's timeout must exceed its longest HTTP attempt by at least this much. */
@@ -319,7 +346,6 @@ const RETENTION_VALUES = new Set(Object.values(RetentionDays).filter((v): v is n
 const SECRET_PREFIX_PATTERN = /^[A-Za-z0-9/_+=.@-]+\/$/;
 const METRICS_NAMESPACE_PATTERN = /^[A-Za-z0-9.\-_/#: ]{1,255}$/;
 const STAGE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
-const OUTPUT_PREFIX_PATTERN = /^[A-Za-z0-9]{0,64}$/;
 
 /**
  * Takes the settings fields out of the props. Indexing the props with every settings key makes
@@ -383,7 +409,7 @@ function checkScheduleFitsRetention(settings: DeploymentSettings, problems: Prob
  * Validates the props and applies defaults. Throws one Error naming every offending prop, so a
  * bad `cdk.json` fails `cdk synth` instead of a deployment.
  */
-export function resolveServiceConfig(props: WebhookServiceProps, stackName: string): ServiceConfig {
+export function resolveServiceConfig(props: WebhookServiceProps, defaultSecretPrefix: string): ServiceConfig {
   const problems = new Problems();
 
   let settings: DeploymentSettings | undefined;
@@ -410,8 +436,15 @@ export function resolveServiceConfig(props: WebhookServiceProps, stackName: stri
     'must be RETAIN, DESTROY or RETAIN_ON_UPDATE_OR_DELETE (DynamoDB tables cannot snapshot)',
     removalPolicy,
   );
+  const deadLetterQueueRemovalPolicy = props.deadLetterQueueRemovalPolicy ?? RemovalPolicy.RETAIN;
+  problems.check(
+    SUPPORTED_REMOVAL_POLICIES.includes(deadLetterQueueRemovalPolicy),
+    'deadLetterQueueRemovalPolicy',
+    'must be RETAIN, DESTROY or RETAIN_ON_UPDATE_OR_DELETE',
+    deadLetterQueueRemovalPolicy,
+  );
 
-  const secretPrefix = props.secretPrefix ?? `hookline/${stackName}/`;
+  const secretPrefix = props.secretPrefix ?? defaultSecretPrefix;
   if (!Token.isUnresolved(secretPrefix)) {
     problems.check(
       SECRET_PREFIX_PATTERN.test(secretPrefix) && secretPrefix.length <= 256,
@@ -535,9 +568,6 @@ export function resolveServiceConfig(props: WebhookServiceProps, stackName: stri
     deliveriesAgeAlarmThreshold,
   );
 
-  const outputPrefix = props.outputPrefix ?? '';
-  problems.check(OUTPUT_PREFIX_PATTERN.test(outputPrefix), 'outputPrefix', 'must be at most 64 of A-Z a-z 0-9', outputPrefix);
-
   if (problems.list.length > 0 || settings === undefined) {
     throw new Error(`Invalid WebhookService props: ${problems.list.join('; ')}`);
   }
@@ -546,6 +576,7 @@ export function resolveServiceConfig(props: WebhookServiceProps, stackName: stri
     settings,
     settingsJson,
     removalPolicy,
+    deadLetterQueueRemovalPolicy,
     secretPrefix,
     tableEncryptionKey: props.tableEncryptionKey,
     dispatcherMaxConcurrency,
@@ -559,13 +590,12 @@ export function resolveServiceConfig(props: WebhookServiceProps, stackName: stri
     inboundThrottlingRateLimit,
     inboundThrottlingBurstLimit,
     apiStageName,
-    apiGatewayCloudWatchRole: props.apiGatewayCloudWatchRole ?? true,
+    apiGatewayCloudWatchRole: props.apiGatewayCloudWatchRole ?? false,
     webAclArn: props.webAclArn,
     logRetention,
     logLevel,
     metricsNamespace,
     deliveriesAgeAlarmThreshold,
     alarmTopic: props.alarmTopic,
-    outputPrefix,
   };
 }

@@ -19,6 +19,7 @@ export const hooklineContextSchema = z
     /** CloudFormation stack name (and construct id). */
     stackName: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'must be a CloudFormation stack name').optional(),
     removalPolicy: z.enum(['retain', 'destroy', 'retain-on-update-or-delete']).optional(),
+    deadLetterQueueRemovalPolicy: z.enum(['retain', 'destroy', 'retain-on-update-or-delete']).optional(),
     secretPrefix: z.string().optional(),
     tableEncryptionKeyArn: z.string().startsWith('arn:').optional(),
     dispatcherMaxConcurrency: z.number().optional(),
@@ -34,6 +35,8 @@ export const hooklineContextSchema = z
     apiStageName: z.string().optional(),
     apiGatewayCloudWatchRole: z.boolean().optional(),
     webAclArn: z.string().optional(),
+    /** Static egress IPs: the number of AZs (each a NAT gateway with an Elastic IP); absent, off. */
+    staticEgressAvailabilityZones: z.number().optional(),
     logRetentionDays: z.number().optional(),
     logLevel: z.enum(logLevels).optional(),
     metricsNamespace: z.string().optional(),

@@ -1,5 +1,5 @@
-import { Duration } from 'aws-cdk-lib';
-import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { EventBus, Rule, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import type { IQueue, Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -14,6 +14,9 @@ export interface HooklineEventsProps {
   /** settings.eventSource. */
   readonly eventSource: string;
   readonly eventsQueue: IQueue;
+  /** A bus the app already has; absent, Hookline creates its own. */
+  readonly eventBus?: IEventBus;
+  readonly deadLetterQueueRemovalPolicy: RemovalPolicy;
 }
 
 /**
@@ -22,15 +25,15 @@ export interface HooklineEventsProps {
  * reason, which an EventBridge pattern could not do.
  */
 export class HooklineEvents extends Construct {
-  readonly bus: EventBus;
+  readonly bus: IEventBus;
   readonly rule: Rule;
   /** Events EventBridge could not put on the events queue. */
   readonly targetDlq: Queue;
 
   constructor(scope: Construct, id: string, props: HooklineEventsProps) {
     super(scope, id);
-    this.bus = new EventBus(this, 'Bus');
-    this.targetDlq = hooklineQueue(this, 'TargetDlq');
+    this.bus = props.eventBus ?? new EventBus(this, 'Bus');
+    this.targetDlq = hooklineQueue(this, 'TargetDlq', { removalPolicy: props.deadLetterQueueRemovalPolicy });
     acknowledge(
       this.targetDlq,
       'AwsSolutions-SQS3',
@@ -40,6 +43,7 @@ export class HooklineEvents extends Construct {
     this.rule = new Rule(this, 'ToEventsQueue', {
       eventBus: this.bus,
       description: 'Every Hookline event of the deployment source goes to the events queue for fan-out.',
+      // On a shared bus other sources pass by: only this deployment's source reaches its queue.
       eventPattern: { source: [props.eventSource] },
       targets: [
         new SqsQueue(props.eventsQueue, {

@@ -1,11 +1,12 @@
 import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
+import { Architecture, Code, Function as LambdaFunction, Runtime, Tracing, type FunctionProps } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledge } from './nag';
-import { LOCK_FILE, PROJECT_ROOT, handlerEntry, type HandlerName } from './paths';
+import { LOCK_FILE, PROJECT_ROOT, handlerEntry, prebuiltBundle, type HandlerName } from './paths';
 
 export const FUNCTION_RUNTIME = Runtime.NODEJS_22_X;
 export const FUNCTION_MEMORY_MB = 512;
@@ -25,8 +26,32 @@ export const FUNCTION_BUNDLING = {
   forceDockerBundling: false,
 } as const satisfies BundlingOptions;
 
+/**
+ * What Lambda needs to attach a function to a VPC (the actions of AWS's
+ * AWSLambdaVPCAccessExecutionRole, restated inline because managed policies are not used here);
+ * the Describe actions support no resource-level permissions.
+ */
+export const VPC_ACCESS_ACTIONS = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+];
+
+/** Where a function runs when it is attached to a VPC. */
+export interface HooklineFunctionNetwork {
+  readonly vpc: IVpc;
+  readonly subnets: SubnetSelection;
+  readonly securityGroups: ISecurityGroup[];
+}
+
 /** How a function traces: see lambdas/shared/observability.ts (the X-Ray SDK only with `sdk`). */
 export type FunctionTracing = 'lambda' | 'sdk';
+
+/** The tracing mode the packaged construct's prebuilt bundles are built with (the default). */
+export const PACKAGED_TRACING: FunctionTracing = 'lambda';
 
 /**
  * The tracing mode compiled into a bundle: the code's `process.env.HOOKLINE_TRACING` becomes a
@@ -55,6 +80,8 @@ export interface HooklineFunctionProps {
   readonly environment: Record<string, string>;
   readonly logRetention: RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  /** Attach the function to a VPC (static egress IPs). */
+  readonly network?: HooklineFunctionNetwork;
 }
 
 /**
@@ -63,7 +90,8 @@ export interface HooklineFunctionProps {
  * by the local esbuild.
  */
 export class HooklineFunction extends Construct {
-  readonly function: NodejsFunction;
+  /** A NodejsFunction bundled at synth time from the sources, or a Function over the packaged prebuilt bundle. */
+  readonly function: LambdaFunction;
   readonly role: Role;
   readonly logGroup: LogGroup;
 
@@ -86,13 +114,8 @@ export class HooklineFunction extends Construct {
     );
 
     const tracing = props.tracing ?? 'lambda';
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: handlerEntry(props.handler),
-      handler: 'handler',
+    const common: Omit<FunctionProps, 'code' | 'handler' | 'runtime'> = {
       description: props.description,
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: LOCK_FILE,
-      runtime: FUNCTION_RUNTIME,
       architecture: Architecture.ARM_64,
       memorySize: FUNCTION_MEMORY_MB,
       timeout: props.timeout,
@@ -102,14 +125,46 @@ export class HooklineFunction extends Construct {
       tracing: Tracing.ACTIVE,
       // The bundle has the mode compiled in; the variable only tells readers of the console which it is.
       environment: { ...props.environment, ...(tracing === 'sdk' ? { HOOKLINE_TRACING: tracing } : {}), NODE_OPTIONS: '--enable-source-maps' },
-      bundling: { ...FUNCTION_BUNDLING, define: tracingDefine(tracing) },
-    });
+      ...(props.network === undefined
+        ? {}
+        : { vpc: props.network.vpc, vpcSubnets: props.network.subnets, securityGroups: props.network.securityGroups }),
+    };
+    // The published package ships each handler prebuilt (minified, built with FUNCTION_BUNDLING
+    // at pack time), so an app that installs it needs neither esbuild nor the TypeScript sources.
+    const prebuilt = prebuiltBundle(props.handler);
+    if (prebuilt !== undefined && tracing !== PACKAGED_TRACING) {
+      throw new Error(`HooklineFunction ${props.handler}: the packaged construct ships bundles built for tracing '${PACKAGED_TRACING}', not '${tracing}'`);
+    }
+    this.function =
+      prebuilt === undefined
+        ? new NodejsFunction(this, 'Function', {
+            ...common,
+            entry: handlerEntry(props.handler),
+            handler: 'handler',
+            projectRoot: PROJECT_ROOT,
+            depsLockFilePath: LOCK_FILE,
+            runtime: FUNCTION_RUNTIME,
+            bundling: { ...FUNCTION_BUNDLING, define: tracingDefine(tracing) },
+          })
+        : new LambdaFunction(this, 'Function', {
+            ...common,
+            code: Code.fromAsset(prebuilt),
+            handler: 'index.handler',
+            runtime: FUNCTION_RUNTIME,
+          });
+    if (props.network !== undefined) {
+      this.allow(new PolicyStatement({ actions: VPC_ACCESS_ACTIONS, resources: ['*'] }));
+    }
 
     acknowledge(
       this.role,
       'AwsSolutions-IAM5[Resource::*]',
       'Active tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no ' +
-        'resource-level permissions, so the statement CDK adds for Tracing.ACTIVE must use "*".',
+        'resource-level permissions, so the statement CDK adds for Tracing.ACTIVE must use "*".' +
+        (props.network === undefined
+          ? ''
+          : ' In a VPC, Lambda also creates and deletes the function\'s network interfaces with its role; ' +
+            'ec2:Describe* supports no resource-level permissions and the interfaces do not exist before Lambda creates them.'),
     );
     acknowledge(
       this.function,

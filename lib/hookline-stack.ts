@@ -29,6 +29,7 @@ export class HooklineStack extends Stack {
   constructor(scope: Construct, id: string, props: HooklineStackProps = {}) {
     super(scope, id, props);
     this.service = new WebhookService(this, 'Hookline', this.serviceProps(props.settings ?? {}));
+    this.service.addOutputs();
   }
 
   private serviceProps(context: HooklineContext): WebhookServiceProps {
@@ -40,7 +41,10 @@ export class HooklineStack extends Stack {
     return {
       ...(settings as HooklineSettingsProps),
       removalPolicy: context.removalPolicy === undefined ? undefined : REMOVAL_POLICIES[context.removalPolicy],
-      secretPrefix: context.secretPrefix,
+      deadLetterQueueRemovalPolicy:
+        context.deadLetterQueueRemovalPolicy === undefined ? undefined : REMOVAL_POLICIES[context.deadLetterQueueRemovalPolicy],
+      // The standalone stack keeps the prefix it has always had, so existing signing secrets stay in scope.
+      secretPrefix: context.secretPrefix ?? `hookline/${this.stackName}/`,
       tableEncryptionKey:
         context.tableEncryptionKeyArn === undefined
           ? undefined
@@ -58,6 +62,8 @@ export class HooklineStack extends Stack {
       apiStageName: context.apiStageName,
       apiGatewayCloudWatchRole: context.apiGatewayCloudWatchRole,
       webAclArn: context.webAclArn,
+      staticEgress:
+        context.staticEgressAvailabilityZones === undefined ? undefined : { availabilityZones: context.staticEgressAvailabilityZones },
       logRetention: context.logRetentionDays as RetentionDays | undefined,
       logLevel: context.logLevel,
       metricsNamespace: context.metricsNamespace,

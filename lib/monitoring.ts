@@ -9,6 +9,7 @@ import {
   TreatMissingData,
   type IMetric,
   type Metric,
+  type MetricOptions,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -29,6 +30,15 @@ export interface HooklineMonitoringProps {
   readonly dispatcherFunction: IFunction;
   readonly deliveriesAgeThreshold: Duration;
   readonly alarmTopic?: ITopic;
+}
+
+/** The delivery metrics a service offers (WebhookService's metric…() helpers). */
+export interface DeliveryMetricSource {
+  metricDeliveryAttempts(options?: MetricOptions): IMetric;
+  metricDeliveriesSucceeded(options?: MetricOptions): IMetric;
+  metricDeliveriesFailedByKind(period?: Duration): IMetric;
+  metricDeliveriesExhausted(options?: MetricOptions): IMetric;
+  metricDeliveryLatency(options?: MetricOptions): IMetric;
 }
 
 const ONE_MINUTE = Duration.minutes(1);
@@ -123,6 +133,38 @@ export class HooklineMonitoring extends Construct {
       this.deliveriesInFlightAlarm,
       this.dispatcherThrottlesAlarm,
     ];
+  }
+
+  /** A dashboard row of the dispatcher's own delivery metrics, beside the queue widgets above it. */
+  addDeliveryMetrics(source: DeliveryMetricSource): void {
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Delivery attempts',
+        width: 6,
+        left: [
+          source.metricDeliveryAttempts({ label: 'attempts', period: FIVE_MINUTES }),
+          source.metricDeliveriesSucceeded({ label: 'succeeded', period: FIVE_MINUTES }),
+          source.metricDeliveriesExhausted({ label: 'exhausted (to DLQ)', period: FIVE_MINUTES }),
+        ],
+      }),
+      new GraphWidget({ title: 'Failed attempts by kind', width: 6, left: [source.metricDeliveriesFailedByKind(FIVE_MINUTES)] }),
+      new GraphWidget({
+        title: 'Delivery latency (ms)',
+        width: 6,
+        left: [
+          source.metricDeliveryLatency({ statistic: 'p50', label: 'p50', period: FIVE_MINUTES }),
+          source.metricDeliveryLatency({ statistic: 'p99', label: 'p99', period: FIVE_MINUTES }),
+        ],
+      }),
+      new GraphWidget({
+        title: 'Deliveries queue',
+        width: 6,
+        left: [
+          this.props.deliveriesQueue.metricApproximateNumberOfMessagesVisible({ label: 'visible' }),
+          this.props.deliveriesDlq.metricApproximateNumberOfMessagesVisible({ label: 'DLQ' }),
+        ],
+      }),
+    );
   }
 
   private alarm(id: string, options: { metric: IMetric; threshold: number; description: string }): Alarm {

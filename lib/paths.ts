@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,4 +15,14 @@ export type HandlerName = 'api' | 'fanout' | 'dispatcher';
 
 export function handlerEntry(name: HandlerName): string {
   return join(PROJECT_ROOT, 'lambdas', name, 'handler.ts');
+}
+
+/**
+ * The prebuilt bundle directory of a handler (`index.js` + source map) when this code runs from
+ * the packaged construct (`dist/assets/<name>` beside the compiled module); undefined in the
+ * repository, where the handler is bundled from its sources at synth time.
+ */
+export function prebuiltBundle(name: HandlerName): string | undefined {
+  const dir = join(dirname(fileURLToPath(import.meta.url)), 'assets', name);
+  return existsSync(join(dir, 'index.js')) ? dir : undefined;
 }

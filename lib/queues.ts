@@ -1,5 +1,5 @@
-import { Duration, Names, Stack } from 'aws-cdk-lib';
-import { Queue, QueueEncryption, RedrivePermission, type QueueProps } from 'aws-cdk-lib/aws-sqs';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Queue, QueueEncryption, type QueueProps } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 /** SQS's longest retention: a delivery's whole retry schedule must fit in it (see config.ts). */
@@ -11,7 +11,9 @@ export const EVENTS_MAX_RECEIVE_COUNT = 5;
 
 /**
  * Every Hookline queue: 14-day retention, SQS-managed SSE (EventBridge can deliver to it without
- * a key policy, and there is no per-request KMS cost), TLS-only queue policy.
+ * a key policy, and there is no per-request KMS cost), TLS-only queue policy. No physical name:
+ * CloudFormation names each queue, so nested stacks and several deployments per account never
+ * collide, and a replacement never has to reuse a name.
  */
 export function hooklineQueue(scope: Construct, id: string, props: QueueProps = {}): Queue {
   return new Queue(scope, id, {
@@ -27,6 +29,10 @@ export interface HooklineQueuesProps {
   readonly deliveriesMaxReceiveCount: number;
   readonly dispatcherTimeout: Duration;
   readonly fanoutTimeout: Duration;
+  /** The events and deliveries queues: they hold work in progress. */
+  readonly removalPolicy: RemovalPolicy;
+  /** The DLQs hold failed deliveries and events that wait for a redrive. */
+  readonly deadLetterQueueRemovalPolicy: RemovalPolicy;
 }
 
 /** The events and deliveries queues with their DLQs. */
@@ -39,29 +45,21 @@ export class HooklineQueues extends Construct {
   constructor(scope: Construct, id: string, props: HooklineQueuesProps) {
     super(scope, id);
 
-    this.eventsDlq = hooklineQueue(this, 'EventsDlq');
+    this.eventsDlq = hooklineQueue(this, 'EventsDlq', { removalPolicy: props.deadLetterQueueRemovalPolicy });
     this.eventsQueue = hooklineQueue(this, 'Events', {
+      removalPolicy: props.removalPolicy,
       visibilityTimeout: Duration.seconds(VISIBILITY_PER_CONSUMER_TIMEOUT * props.fanoutTimeout.toSeconds()),
       deadLetterQueue: { queue: this.eventsDlq, maxReceiveCount: EVENTS_MAX_RECEIVE_COUNT },
     });
 
-    // The DLQ's RedriveAllowPolicy names the deliveries queue, whose RedrivePolicy names the DLQ;
-    // with GetAtt on both sides CloudFormation sees a cycle, so the deliveries queue gets a
-    // deterministic name and the DLQ refers to it by a formatted ARN instead.
-    // Queue names are per account and region, like stack names, so the stack name keeps two
-    // deployments apart even when their construct paths (and so the hash) are the same.
-    const stackName = Stack.of(this).stackName.slice(0, 32);
-    const unique = Names.uniqueResourceName(this, { maxLength: 34, separator: '-' });
-    const deliveriesQueueName = `${stackName}-${unique}-deliveries`;
-    const deliveriesQueueArn = Stack.of(this).formatArn({ service: 'sqs', resource: deliveriesQueueName });
-    this.deliveriesDlq = hooklineQueue(this, 'DeliveriesDlq', {
-      redriveAllowPolicy: {
-        redrivePermission: RedrivePermission.BY_QUEUE,
-        sourceQueues: [Queue.fromQueueArn(this, 'DeliveriesSource', deliveriesQueueArn)],
-      },
-    });
+    // No RedriveAllowPolicy on the DLQ: naming the deliveries queue in it while the deliveries
+    // queue's RedrivePolicy names the DLQ is a cycle CloudFormation can only break with a physical
+    // queue name, and a physical name built from the stack name breaks in nested stacks (a token)
+    // and can pass SQS's 80-character limit. The DLQ is only ever read by a redrive, which sends
+    // each message back to the queue it came from.
+    this.deliveriesDlq = hooklineQueue(this, 'DeliveriesDlq', { removalPolicy: props.deadLetterQueueRemovalPolicy });
     this.deliveriesQueue = hooklineQueue(this, 'Deliveries', {
-      queueName: deliveriesQueueName,
+      removalPolicy: props.removalPolicy,
       visibilityTimeout: Duration.seconds(VISIBILITY_PER_CONSUMER_TIMEOUT * props.dispatcherTimeout.toSeconds()),
       // SQS moves a delivery to the DLQ on the receive after its last attempt, which is what
       // lets the console's "Start DLQ redrive" send it back as a fresh round.

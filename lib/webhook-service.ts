@@ -1,24 +1,27 @@
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { CfnOutput, Stack } from 'aws-cdk-lib';
-import type { LambdaRestApi } from 'aws-cdk-lib/aws-apigateway';
-import type { Table } from 'aws-cdk-lib/aws-dynamodb';
-import type { EventBus } from 'aws-cdk-lib/aws-events';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { MetricType } from 'aws-cdk-lib/aws-lambda';
+import { CfnOutput, Fn, Stack, type Duration } from 'aws-cdk-lib';
+import type { IRestApi } from 'aws-cdk-lib/aws-apigateway';
+import { MathExpression, Metric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IVpc } from 'aws-cdk-lib/aws-ec2';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { Grant, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import { MetricType, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import type { Queue } from 'aws-cdk-lib/aws-sqs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { OPERATOR_SOURCE_SUFFIX } from '../lambdas/shared/operator-events';
 import { ENV } from '../lambdas/shared/environment';
 import { HooklineApi } from './api';
-import { resolveServiceConfig, type ServiceConfig, type WebhookServiceProps } from './config';
+import { resolveServiceConfig, type WebhookServiceProps } from './config';
+import { HooklineEgress } from './egress';
 import { HooklineEvents } from './events';
 import { HooklineFunction } from './functions';
 import { HooklineMonitoring } from './monitoring';
 import { grantApi, grantDispatcher, grantFanout, type GrantContext } from './permissions';
 import { HooklineQueues } from './queues';
 import { HooklineSealingKey } from './sealing-key';
+import { claimSecretScope, defaultSecretPrefix } from './secret-scope';
 import { HooklineTables } from './tables';
 
 export type { HooklineLogLevel, HooklineSettingsProps, WebhookServiceProps } from './config';
@@ -26,37 +29,83 @@ export type { HooklineLogLevel, HooklineSettingsProps, WebhookServiceProps } fro
 /** SQS event sources: the largest batch that still lets one invocation finish every message in time. */
 export const EVENT_SOURCE_BATCH_SIZE = 10;
 
+/** `POWERTOOLS_SERVICE_NAME` of the dispatcher: the `service` dimension of every delivery metric. */
+export const DISPATCHER_SERVICE_NAME = 'hookline-dispatcher';
+
 /**
- * Hookline as one L3 construct: tables, bus, queues, the API, fan-out and dispatcher functions,
- * alarms and a dashboard. Drop it into any stack; `HooklineStack` is the thin wrapper `cdk.json` drives.
+ * What a redrive of the deliveries DLQ needs: StartMessageMoveTask (SQS API Reference; the DLQ is
+ * the source, and without a DestinationArn messages return to the queue they came from) with the
+ * task listing and cancelling calls, plus receive, delete and attributes on the DLQ; SendMessage on
+ * the deliveries queue is granted beside it (SQS Developer Guide, "Learn how to configure a
+ * dead-letter queue redrive in Amazon SQS").
+ */
+export const REDRIVE_DLQ_ACTIONS = [
+  'sqs:StartMessageMoveTask',
+  'sqs:ListMessageMoveTasks',
+  'sqs:CancelMessageMoveTask',
+  'sqs:ReceiveMessage',
+  'sqs:DeleteMessage',
+  'sqs:GetQueueAttributes',
+];
+
+/** Names of the outputs `addOutputs` creates (scripts and `npx hookline token --stack` look them up). */
+export const OUTPUT_NAMES = [
+  'ApiUrl',
+  'EventBusName',
+  'EventsQueueUrl',
+  'DeliveriesQueueUrl',
+  'DeliveriesDlqUrl',
+  'SubscriptionsTableName',
+  'EventsTableName',
+  'DeliveriesTableName',
+  'TokensTableName',
+  'InboundSourcesTableName',
+  'SealingKeySecretArn',
+] as const;
+
+/**
+ * Hookline as one L3 construct: tables, bus rule, queues, the API, fan-out and dispatcher
+ * functions, alarms and a dashboard. Drop it into any stack (nested stacks and several services per
+ * stack work); `HooklineStack` is the thin wrapper `cdk.json` drives.
  */
 export class WebhookService extends Construct {
-  /** Validated settings and props with defaults applied. */
-  readonly config: ServiceConfig;
-  readonly subscriptionsTable: Table;
-  readonly eventsTable: Table;
-  readonly deliveriesTable: Table;
-  readonly tokensTable: Table;
-  readonly inboundSourcesTable: Table;
+  readonly subscriptionsTable: ITable;
+  readonly eventsTable: ITable;
+  readonly deliveriesTable: ITable;
+  readonly tokensTable: ITable;
+  readonly inboundSourcesTable: ITable;
   /** The deployment's one Secrets Manager secret: the key ring sealing signing secrets and inbound credentials. */
-  readonly sealingKey: Secret;
-  readonly bus: EventBus;
-  readonly eventsQueue: Queue;
-  readonly eventsDlq: Queue;
+  readonly sealingKey: ISecret;
+  /** The bus producers PutEvents to: the one passed as `eventBus`, or Hookline's own. */
+  readonly bus: IEventBus;
+  readonly eventsQueue: IQueue;
+  readonly eventsDlq: IQueue;
   /** Events EventBridge could not put on the events queue. */
-  readonly eventsTargetDlq: Queue;
-  readonly deliveriesQueue: Queue;
-  readonly deliveriesDlq: Queue;
-  readonly apiFunction: NodejsFunction;
-  readonly fanoutFunction: NodejsFunction;
-  readonly dispatcherFunction: NodejsFunction;
-  readonly api: LambdaRestApi;
+  readonly eventsTargetDlq: IQueue;
+  readonly deliveriesQueue: IQueue;
+  readonly deliveriesDlq: IQueue;
+  readonly apiFunction: IFunction;
+  readonly fanoutFunction: IFunction;
+  readonly dispatcherFunction: IFunction;
+  readonly api: IRestApi;
+  /** Base URL of the API (the stage URL, or the custom domain when one is configured). */
+  readonly apiUrl: string;
+  /** With `staticEgress`: the public IPs deliveries come from (tokens; see the `EgressIps` output). */
+  readonly egressIps?: string[];
+  /** With `staticEgress`: the VPC the dispatcher runs in. */
+  readonly egressVpc?: IVpc;
+  /** Secrets Manager name prefix of the service's one secret, the key ring (`<prefix>sealing-key`). */
+  readonly secretPrefix: string;
+  /** EventBridge `source` producers must use. */
+  readonly eventSource: string;
+  /** CloudWatch namespace of the delivery metrics. */
+  readonly metricsNamespace: string;
   readonly monitoring: HooklineMonitoring;
 
   constructor(scope: Construct, id: string, props: WebhookServiceProps = {}) {
     super(scope, id);
-    const config = resolveServiceConfig(props, Stack.of(this).stackName);
-    this.config = config;
+    const config = resolveServiceConfig(props, defaultSecretPrefix(this));
+    claimSecretScope(this, config.secretPrefix);
 
     const tables = new HooklineTables(this, 'Tables', {
       removalPolicy: config.removalPolicy,
@@ -66,13 +115,17 @@ export class WebhookService extends Construct {
       deliveriesMaxReceiveCount: config.settings.deliveriesMaxReceiveCount,
       dispatcherTimeout: config.dispatcherTimeout,
       fanoutTimeout: config.fanoutTimeout,
+      removalPolicy: config.removalPolicy,
+      deadLetterQueueRemovalPolicy: config.deadLetterQueueRemovalPolicy,
     });
     const events = new HooklineEvents(this, 'Events', {
       eventSource: config.settings.eventSource,
       eventsQueue: queues.eventsQueue,
+      eventBus: props.eventBus,
+      deadLetterQueueRemovalPolicy: config.deadLetterQueueRemovalPolicy,
     });
 
-    // One secret per deployment, whatever the number of subscriptions: the key ring their signing
+    // One secret per service, whatever the number of subscriptions: the key ring their signing
     // secrets (and inbound source credentials) are sealed under, on their own table items.
     const sealingKey = new HooklineSealingKey(this, 'SealingKey', {
       secretPrefix: config.secretPrefix,
@@ -94,8 +147,13 @@ export class WebhookService extends Construct {
     const inboundContract: Record<string, string> = {
       [ENV.inboundSourcesTable]: tables.inboundSources.table.tableName,
     };
-    // The API seals and opens secrets, the dispatcher opens them; fan-out never sees one.
+    // The API seals and opens secrets, the dispatcher opens them; the fan-out never sees one.
     const sealingContract: Record<string, string> = { [ENV.sealingKeySecret]: sealingKey.secret.secretArn };
+    // Static egress: deliveries leave through NAT gateways with Elastic IPs customers can allowlist.
+    const egress =
+      props.staticEgress === undefined
+        ? undefined
+        : new HooklineEgress(this, 'Egress', { ...props.staticEgress, logRetention: config.logRetention, removalPolicy: config.removalPolicy });
     const fn = (
       fnId: string,
       handler: 'api' | 'fanout' | 'dispatcher',
@@ -112,10 +170,13 @@ export class WebhookService extends Construct {
           ...contract,
           ...(handler === 'api' ? inboundContract : {}),
           ...(handler === 'fanout' ? {} : sealingContract),
-          POWERTOOLS_SERVICE_NAME: `hookline-${handler}`,
+          POWERTOOLS_SERVICE_NAME: handler === 'dispatcher' ? DISPATCHER_SERVICE_NAME : `hookline-${handler}`,
         },
         logRetention: config.logRetention,
         removalPolicy: config.removalPolicy,
+        ...(handler === 'dispatcher' && egress !== undefined
+          ? { network: { vpc: egress.vpc, subnets: egress.subnets, securityGroups: [egress.securityGroup] } }
+          : {}),
       });
     const api = fn('ApiFunction', 'api', 'Hookline API: subscriptions, deliveries, replay, publish');
     const fanout = fn('FanoutFunction', 'fanout', 'Hookline fan-out: one delivery message per (event, subscription)', config.fanoutTimeout);
@@ -171,6 +232,7 @@ export class WebhookService extends Construct {
       removalPolicy: config.removalPolicy,
       cloudWatchRole: config.apiGatewayCloudWatchRole,
       webAclArn: config.webAclArn,
+      customDomain: props.customDomain,
     });
 
     this.monitoring = new HooklineMonitoring(this, 'Monitoring', {
@@ -203,14 +265,100 @@ export class WebhookService extends Construct {
     this.fanoutFunction = fanout.function;
     this.dispatcherFunction = dispatcher.function;
     this.api = httpApi.api;
-
-    this.addOutputs();
+    this.apiUrl = httpApi.url;
+    this.secretPrefix = config.secretPrefix;
+    if (egress !== undefined) {
+      this.egressIps = egress.ips;
+      this.egressVpc = egress.vpc;
+    }
+    this.eventSource = config.settings.eventSource;
+    this.metricsNamespace = config.metricsNamespace;
+    this.monitoring.addDeliveryMetrics(this);
   }
 
-  /** Stable output keys (`ApiUrl`, …) so scripts and the token CLI can find the resources. */
-  private addOutputs(): void {
-    const outputs: Record<string, { value: string; description: string }> = {
-      ApiUrl: { value: this.api.url, description: 'Base URL of the Hookline API (routes start with /fleets/{fleetId})' },
+  /**
+   * Lets `grantee` publish Hookline events: PutEvents on the bus, only with this deployment's
+   * `source` (the condition keeps it from forging the dispatcher's operator events).
+   */
+  grantPublish(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({
+      grantee,
+      actions: ['events:PutEvents'],
+      resourceArns: [this.bus.eventBusArn],
+      conditions: { StringEquals: { 'events:source': [this.eventSource] } },
+    });
+  }
+
+  /** Lets `grantee` redrive failed deliveries from the DLQ back to the deliveries queue (StartMessageMoveTask). */
+  grantRedrive(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({
+      grantee,
+      actions: REDRIVE_DLQ_ACTIONS,
+      resourceArns: [this.deliveriesDlq.queueArn],
+    }).combine(this.deliveriesQueue.grantSendMessages(grantee));
+  }
+
+  /**
+   * One delivery metric of the dispatcher (Powertools EMF: namespace `metricsNamespace`, dimension
+   * `service`). Services sharing a namespace in one account and region share these metrics; give
+   * each its own `metricsNamespace` to tell them apart.
+   */
+  private deliveryMetric(metricName: string, statistic: string, options: MetricOptions = {}, dimensions: Record<string, string> = {}): Metric {
+    return new Metric({
+      namespace: this.metricsNamespace,
+      metricName,
+      dimensionsMap: { service: DISPATCHER_SERVICE_NAME, ...dimensions },
+      statistic,
+      ...options,
+    });
+  }
+
+  /** HTTP attempts made (Sum). */
+  metricDeliveryAttempts(options?: MetricOptions): Metric {
+    return this.deliveryMetric('attempts', 'Sum', options);
+  }
+
+  /** Attempts the receiver answered with 2xx (Sum). */
+  metricDeliveriesSucceeded(options?: MetricOptions): Metric {
+    return this.deliveryMetric('succeeded', 'Sum', options);
+  }
+
+  /** Failed attempts of one kind (`timeout`, `connection`, `dns`, `tls`, `http`, `blocked`, `interrupted`), Sum. */
+  metricDeliveriesFailed(errorKind: string, options?: MetricOptions): Metric {
+    return this.deliveryMetric('failed', 'Sum', options, { errorKind });
+  }
+
+  /** Failed attempts of every kind, one series per kind (a CloudWatch SEARCH expression). */
+  metricDeliveriesFailedByKind(period?: Duration): MathExpression {
+    const seconds = period?.toSeconds() ?? 300;
+    const namespace = this.metricsNamespace.replace(/"/g, '');
+    return new MathExpression({
+      expression: `SEARCH('{"${namespace}",errorKind,service} MetricName="failed" service="${DISPATCHER_SERVICE_NAME}"', 'Sum', ${seconds})`,
+      usingMetrics: {},
+      label: 'failed',
+      ...(period === undefined ? {} : { period }),
+    });
+  }
+
+  /** Deliveries that used every attempt of a round (Sum). */
+  metricDeliveriesExhausted(options?: MetricOptions): Metric {
+    return this.deliveryMetric('exhausted', 'Sum', options);
+  }
+
+  /** Attempt latency in milliseconds, request to response (p99 unless `statistic` says otherwise). */
+  metricDeliveryLatency(options?: MetricOptions): Metric {
+    return this.deliveryMetric('latency', 'p99', options);
+  }
+
+  /**
+   * Stack outputs with stable names (`<prefix>ApiUrl`, `<prefix>TokensTableName`, …) for scripts
+   * and `npx hookline token --stack <name> [--output-prefix <prefix>]`. Opt-in: outputs belong to
+   * the stack, and a stack with several services gives each its own prefix.
+   */
+  addOutputs(prefix = ''): void {
+    if (!/^[A-Za-z0-9]{0,64}$/.test(prefix)) throw new Error(`addOutputs: prefix must be at most 64 of A-Z a-z 0-9 (got ${JSON.stringify(prefix)})`);
+    const values: Record<(typeof OUTPUT_NAMES)[number], { value: string; description: string }> = {
+      ApiUrl: { value: this.apiUrl, description: 'Base URL of the Hookline API (routes start with /fleets/{fleetId})' },
       EventBusName: { value: this.bus.eventBusName, description: 'EventBridge bus producers PutEvents to' },
       EventsQueueUrl: { value: this.eventsQueue.queueUrl, description: 'SQS events queue (fan-out input)' },
       DeliveriesQueueUrl: { value: this.deliveriesQueue.queueUrl, description: 'SQS deliveries queue (dispatcher input)' },
@@ -222,8 +370,15 @@ export class WebhookService extends Construct {
       InboundSourcesTableName: { value: this.inboundSourcesTable.tableName, description: 'DynamoDB inbound webhook sources table' },
       SealingKeySecretArn: { value: this.sealingKey.secretArn, description: 'Secrets Manager secret holding the key ring (hookline secrets rekey)' },
     };
-    for (const [name, output] of Object.entries(outputs)) {
-      new CfnOutput(this, name, output).overrideLogicalId(`${this.config.outputPrefix}${name}`);
+    const stack = Stack.of(this);
+    for (const name of OUTPUT_NAMES) {
+      new CfnOutput(stack, `${prefix}${name}`, values[name]).overrideLogicalId(`${prefix}${name}`);
+    }
+    if (this.egressIps !== undefined) {
+      new CfnOutput(stack, `${prefix}EgressIps`, {
+        value: Fn.join(',', this.egressIps),
+        description: 'Public IPs deliveries come from (comma-separated): receivers may allowlist them',
+      }).overrideLogicalId(`${prefix}EgressIps`);
     }
   }
 }

@@ -147,6 +147,8 @@ describe('props change the template', () => {
         .flatMap((s) => asArray(s.Resource).map(flatten));
       expect(secretResources).toEqual([`<${keyId}>`]);
     }
+    // Outputs are the stack's business: the construct adds none unless asked (addOutputs).
+    expect(template.toJSON().Outputs).toBeUndefined();
     const env = resources(template, 'AWS::Lambda::Function')[fnId(template, 'ApiFunction')]!.Properties!.Environment.Variables;
     expect(env).toMatchObject({
       HOOKLINE_SEALING_KEY_SECRET: { Ref: keyId },
@@ -161,6 +163,13 @@ describe('props change the template', () => {
       expect(group.DeletionPolicy).toBe('Delete');
     }
     for (const table of Object.values(resources(template, 'AWS::DynamoDB::Table'))) expect(table.DeletionPolicy).toBe('Delete');
+    // The work queues follow removalPolicy; the DLQs hold failed deliveries and stay unless told otherwise.
+    for (const path of ['Queues/Events', 'Queues/Deliveries']) {
+      expect(resources(template, 'AWS::SQS::Queue')[queueId(template, path)]!.DeletionPolicy, path).toBe('Delete');
+    }
+    for (const path of ['Queues/EventsDlq', 'Queues/DeliveriesDlq', 'Events/TargetDlq']) {
+      expect(resources(template, 'AWS::SQS::Queue')[queueId(template, path)]!.DeletionPolicy, path).toBe('Retain');
+    }
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       StageName: 'live',
       MethodSettings: [
@@ -179,9 +188,8 @@ describe('props change the template', () => {
     expect(resourceByPath(template, 'AWS::CloudWatch::Alarm', 'Monitoring/DeliveriesBacklog/Resource').Properties!.Threshold).toBe(1800);
   });
 
-  it('the deliveries queue name carries the stack name', () => {
-    const name = resources(template, 'AWS::SQS::Queue')[queueId(template, 'Queues/Deliveries')]!.Properties!.QueueName;
-    expect(name).toMatch(/^Acme-.+-deliveries$/);
+  it('no queue carries a physical name', () => {
+    for (const queue of Object.values(resources(template, 'AWS::SQS::Queue'))) expect(queue.Properties!.QueueName).toBeUndefined();
     expect(stack.stackName).toBe('Acme');
   });
 });
@@ -357,9 +365,18 @@ describe('cdk.json context', () => {
         alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:ops',
         tableEncryptionKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/0b1c2d3e-aaaa-bbbb-cccc-000000000000',
         apiGatewayCloudWatchRole: false,
+        deadLetterQueueRemovalPolicy: 'destroy',
+        staticEgressAvailabilityZones: 1,
       }),
     });
     const template = Template.fromStack(stack);
+    for (const path of ['Queues/DeliveriesDlq', 'Queues/EventsDlq', 'Events/TargetDlq']) {
+      expect(resourceByPath(template, 'AWS::SQS::Queue', `${path}/Resource`).DeletionPolicy, path).toBe('Delete');
+    }
+    template.resourceCountIs('AWS::EC2::EIP', 1);
+    expect(template.toJSON().Outputs.EgressIps).toBeDefined();
+    // The standalone stack keeps its historical secret prefix, so deployed signing secrets stay in scope.
+    expect(stack.service.secretPrefix).toBe('hookline/Ctx/');
     const dispatcher = resources(template, 'AWS::Lambda::Function')[
       logicalIdByPath(template, 'AWS::Lambda::Function', 'DispatcherFunction/Function/Resource')
     ]!;

@@ -12,8 +12,7 @@ import { parseHooklineContext } from '../../lib/context';
 import { HooklineStack } from '../../lib/hookline-stack';
 import {
   SEALING_KEY_ACTIONS,
-  TABLE_READ_ACTIONS,
-  TABLE_READ_WRITE_ACTIONS,
+  TABLE_ACTIONS,
 } from '../../lib/permissions';
 import { XRAY_ACTIONS } from '../../lib/functions';
 import {
@@ -51,7 +50,7 @@ const tableId = (name: TableSchema['logicalName']) => logicalIdByPath(template, 
 const queueId = (path: string) => logicalIdByPath(template, 'AWS::SQS::Queue', `${path}/Resource`);
 const functionId = (name: string) => logicalIdByPath(template, 'AWS::Lambda::Function', `${name}/Function/Resource`);
 const roleId = (name: string) => logicalIdByPath(template, 'AWS::IAM::Role', `${name}/Role/Resource`);
-/** The key ring secret, the deployment's only secret; as a flattened Ref, its ARN. */
+/** The inbound key secret, as a flattened Ref (its ARN). */
 const sealingKeyId = () => logicalIdByPath(template, 'AWS::SecretsManager::Secret', 'SealingKey/Secret/Resource');
 const busId = () => logicalIdByPath(template, 'AWS::Events::EventBus', 'Events/Bus/Resource');
 const sealingKey = () => `<${sealingKeyId()}>`;
@@ -155,16 +154,18 @@ describe('queues', () => {
     });
   });
 
-  it('deliveries DLQ may be redriven only to the deliveries queue', () => {
-    const deliveries = resources(template, 'AWS::SQS::Queue')[queueId('Queues/Deliveries')]!;
-    const dlq = resources(template, 'AWS::SQS::Queue')[queueId('Queues/DeliveriesDlq')]!;
-    const policy = dlq.Properties!.RedriveAllowPolicy;
-    expect(policy.redrivePermission).toBe('byQueue');
-    expect(policy.sourceQueueArns.map(flatten)).toEqual([
-      `arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:${deliveries.Properties!.QueueName}`,
-    ]);
-    expect(deliveries.Properties!.QueueName).toMatch(/^Hookline-[A-Za-z0-9-]+-deliveries$/);
-    expect(deliveries.Properties!.QueueName.length).toBeLessThanOrEqual(80);
+  it('no queue has a physical name (nested stacks, several deployments per account, replacements)', () => {
+    for (const queue of Object.values(resources(template, 'AWS::SQS::Queue'))) {
+      expect(queue.Properties!.QueueName).toBeUndefined();
+    }
+  });
+
+  it('work queues follow removalPolicy (retain here) and the DLQs are retained', () => {
+    for (const path of ['Queues/Events', 'Queues/Deliveries', 'Queues/EventsDlq', 'Queues/DeliveriesDlq', 'Events/TargetDlq']) {
+      const queue = resources(template, 'AWS::SQS::Queue')[queueId(path)]!;
+      expect(queue.DeletionPolicy, path).toBe('Retain');
+      expect(queue.UpdateReplacePolicy, path).toBe('Retain');
+    }
   });
 
   it('every consumed queue has a visibility timeout of at least 6 × its consumer timeout', () => {
@@ -335,47 +336,56 @@ describe('IAM: least privilege', () => {
   const logs = (name: string) => ({ [`<${logGroupId(name)}.Arn>`]: ['logs:CreateLogStream', 'logs:PutLogEvents'] });
   const xray = { '*': sorted(XRAY_ACTIONS) };
 
-  it('API: tables RW except tokens (read + PutItem for portal sessions), sends to both queues, reads the key ring secret only', () => {
+  const QUERY = ['dynamodb:Query'];
+
+  it('API: the table calls its code makes (tokens: GetItem + PutItem for portal sessions), sends to both queues, reads the key ring secret only', () => {
     expect(grants(roleId('ApiFunction'))).toEqual({
-      [table('InboundSources')]: sorted(TABLE_READ_WRITE_ACTIONS),
-      [`${table('InboundSources')}/index/byFleet`]: sorted(TABLE_READ_WRITE_ACTIONS),
+      [table('InboundSources')]: sorted(TABLE_ACTIONS.api.inboundSources),
+      [`${table('InboundSources')}/index/byFleet`]: QUERY,
       ...logs('ApiFunction'),
       ...xray,
-      [table('Subscriptions')]: sorted(TABLE_READ_WRITE_ACTIONS),
-      [table('Events')]: sorted(TABLE_READ_WRITE_ACTIONS),
-      [`${table('Events')}/index/byTime`]: sorted(TABLE_READ_WRITE_ACTIONS),
-      [table('Deliveries')]: sorted(TABLE_READ_WRITE_ACTIONS),
-      [`${table('Deliveries')}/index/bySubscription`]: sorted(TABLE_READ_WRITE_ACTIONS),
-      [`${table('Deliveries')}/index/bySubscriptionStatus`]: sorted(TABLE_READ_WRITE_ACTIONS),
-      [`${table('Deliveries')}/index/byFleet`]: sorted(TABLE_READ_WRITE_ACTIONS),
-      [table('Tokens')]: sorted([...TABLE_READ_ACTIONS, 'dynamodb:PutItem']),
+      [table('Subscriptions')]: sorted(TABLE_ACTIONS.api.subscriptions),
+      [table('Events')]: sorted(TABLE_ACTIONS.api.events),
+      [`${table('Events')}/index/byTime`]: QUERY,
+      [table('Deliveries')]: sorted(TABLE_ACTIONS.api.deliveries),
+      [`${table('Deliveries')}/index/bySubscription`]: QUERY,
+      [`${table('Deliveries')}/index/bySubscriptionStatus`]: QUERY,
+      [`${table('Deliveries')}/index/byFleet`]: QUERY,
+      [table('Tokens')]: ['dynamodb:GetItem', 'dynamodb:PutItem'],
       [queue('Queues/Events')]: SEND,
       [queue('Queues/Deliveries')]: SEND,
       [sealingKey()]: SEALING_KEY_ACTIONS,
     });
   });
 
-  it('fan-out: events RW, subscriptions read, sends to both queues, consumes the events queue, no secrets', () => {
+  it('no table grant includes an action no Lambda sends (batch, transaction, ConditionCheck, Scan, DescribeTable)', () => {
+    const all = Object.values(TABLE_ACTIONS).flatMap((byTable) => Object.values(byTable).flat());
+    for (const action of all) expect(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query']).toContain(action);
+    expect(TABLE_ACTIONS.api.events).not.toContain('dynamodb:DeleteItem');
+    expect(TABLE_ACTIONS.api.deliveries).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query']);
+  });
+
+  it('fan-out: events as fan-out and replay use them, subscriptions read, sends to both queues, consumes the events queue, no secrets', () => {
     expect(grants(roleId('FanoutFunction'))).toEqual({
       ...logs('FanoutFunction'),
       ...xray,
-      [table('Events')]: sorted(TABLE_READ_WRITE_ACTIONS),
-      [`${table('Events')}/index/byTime`]: sorted(TABLE_READ_WRITE_ACTIONS),
-      [table('Subscriptions')]: sorted(TABLE_READ_ACTIONS),
+      [table('Events')]: sorted(TABLE_ACTIONS.fanout.events),
+      [`${table('Events')}/index/byTime`]: QUERY,
+      [table('Subscriptions')]: sorted(TABLE_ACTIONS.fanout.subscriptions),
       [queue('Queues/Deliveries')]: SEND,
       [queue('Queues/Events')]: sorted([...new Set([...SEND, ...CONSUME])]),
     });
   });
 
-  it('dispatcher: subscriptions read + UpdateItem, deliveries RW, reads the key ring secret only, consumes deliveries', () => {
+  it('dispatcher: subscriptions GetItem + UpdateItem, deliveries read and update, secrets read, consumes deliveries', () => {
     expect(grants(roleId('DispatcherFunction'))).toEqual({
       ...logs('DispatcherFunction'),
       ...xray,
-      [table('Subscriptions')]: sorted([...TABLE_READ_ACTIONS, 'dynamodb:UpdateItem']),
-      [table('Deliveries')]: sorted(TABLE_READ_WRITE_ACTIONS),
-      [`${table('Deliveries')}/index/bySubscription`]: sorted(TABLE_READ_WRITE_ACTIONS),
-      [`${table('Deliveries')}/index/bySubscriptionStatus`]: sorted(TABLE_READ_WRITE_ACTIONS),
-      [`${table('Deliveries')}/index/byFleet`]: sorted(TABLE_READ_WRITE_ACTIONS),
+      [table('Subscriptions')]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      [table('Deliveries')]: sorted(TABLE_ACTIONS.dispatcher.deliveries),
+      [`${table('Deliveries')}/index/bySubscription`]: QUERY,
+      [`${table('Deliveries')}/index/bySubscriptionStatus`]: QUERY,
+      [`${table('Deliveries')}/index/byFleet`]: QUERY,
       [sealingKey()]: ['secretsmanager:GetSecretValue'],
       // Consumes the deliveries queue and sends each retry's next message to it.
       [queue('Queues/Deliveries')]: sorted([...CONSUME, 'sqs:SendMessage']),

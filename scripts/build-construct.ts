@@ -1,0 +1,92 @@
+/**
+ * Builds the construct package (packages/construct/dist) at `npm pack` time:
+ * - dist/assets/<handler>/index.js(.map): each Lambda bundled with FUNCTION_BUNDLING, the options
+ *   `cdk synth` uses in this repository, so a consumer deploys the same code without esbuild;
+ * - dist/index.mjs and dist/index.cjs: lib/ compiled, with aws-cdk-lib and constructs left to the
+ *   consumer (peer dependencies) and everything else it imports inlined;
+ * - dist/types: declarations of the public surface.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { build, type BuildOptions } from 'esbuild';
+import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { ensureConsoleBuilt } from '../console/build';
+import { FUNCTION_BUNDLING, PACKAGED_TRACING, tracingDefine } from '../lib/functions';
+import { PROJECT_ROOT, handlerEntry, type HandlerName } from '../lib/paths';
+
+export const PACKAGE_DIR = join(PROJECT_ROOT, 'packages', 'construct');
+const DIST = join(PACKAGE_DIR, 'dist');
+const HANDLERS: readonly HandlerName[] = ['api', 'fanout', 'dispatcher'];
+
+/** FUNCTION_BUNDLING as esbuild options; an option this does not know fails the build rather than being dropped. */
+export function lambdaBuildOptions(): BuildOptions {
+  const known = new Set(['minify', 'sourceMap', 'sourcesContent', 'target', 'format', 'bundleAwsSDK', 'mainFields', 'forceDockerBundling']);
+  const unknown = Object.keys(FUNCTION_BUNDLING).filter((key) => !known.has(key));
+  if (unknown.length > 0) throw new Error(`scripts/build-construct.ts does not map FUNCTION_BUNDLING.${unknown.join(', ')} to esbuild`);
+  if (!FUNCTION_BUNDLING.bundleAwsSDK) throw new Error('the prebuilt bundles include the AWS SDK, as FUNCTION_BUNDLING says');
+  return {
+    bundle: true,
+    platform: 'node',
+    target: FUNCTION_BUNDLING.target,
+    format: FUNCTION_BUNDLING.format === OutputFormat.CJS ? 'cjs' : 'esm',
+    minify: FUNCTION_BUNDLING.minify,
+    sourcemap: FUNCTION_BUNDLING.sourceMap,
+    sourcesContent: FUNCTION_BUNDLING.sourcesContent,
+    mainFields: [...FUNCTION_BUNDLING.mainFields],
+    // The construct's default tracing mode, compiled in as HooklineFunction does.
+    define: tracingDefine(PACKAGED_TRACING),
+    logLevel: 'warning',
+  };
+}
+
+async function buildHandlers(): Promise<void> {
+  await Promise.all(
+    HANDLERS.map((name) =>
+      build({ ...lambdaBuildOptions(), entryPoints: [handlerEntry(name)], outfile: join(DIST, 'assets', name, 'index.js') }),
+    ),
+  );
+}
+
+async function buildLibrary(): Promise<void> {
+  const common: BuildOptions = {
+    entryPoints: [join(PROJECT_ROOT, 'lib', 'index.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    // Peers: one copy of the CDK in the consumer's app, or its constructs would not be ours.
+    external: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs'],
+    sourcemap: true,
+    logLevel: 'warning',
+  };
+  await build({ ...common, format: 'esm', outfile: join(DIST, 'index.mjs') });
+  // CommonJS has no import.meta: give lib/paths.ts the module's own URL instead.
+  await build({
+    ...common,
+    format: 'cjs',
+    outfile: join(DIST, 'index.cjs'),
+    banner: { js: 'const __hooklineModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
+    define: { 'import.meta.url': '__hooklineModuleUrl' },
+  });
+}
+
+async function buildTypes(): Promise<void> {
+  const tsc = join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  await promisify(execFile)(process.execPath, [tsc, '-p', join(PACKAGE_DIR, 'tsconfig.types.json')], { cwd: PACKAGE_DIR });
+}
+
+export async function buildConstructPackage(): Promise<void> {
+  await rm(DIST, { recursive: true, force: true });
+  await mkdir(DIST, { recursive: true });
+  // The API bundle embeds the web console.
+  await ensureConsoleBuilt();
+  await buildHandlers();
+  await buildLibrary();
+  await buildTypes();
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await buildConstructPackage();
+}
