@@ -1,4 +1,4 @@
-import type { SigningSecretValue, SubscriptionRecord } from '../lambdas/core/records';
+import type { SubscriptionRecord } from '../lambdas/core/records';
 import { startWorker } from './worker';
 
 /** How the dispatcher under test reaches AWS, and whether it traces as the stack deploys it. */
@@ -17,8 +17,8 @@ export interface DispatcherProcessConfig {
   queueName: string;
   /** Subscriptions by variant id. */
   subscriptions: Record<string, SubscriptionRecord[]>;
-  /** For the in-memory AWS. */
-  secrets: Record<string, SigningSecretValue>;
+  /** For the in-memory AWS: SecretString by secret ARN (the key ring). */
+  secrets: Record<string, string>;
   subscriptionsTable: string;
 }
 

@@ -6,7 +6,7 @@ import {
   type SendMessageBatchCommandInput,
 } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { SigningSecretValue, SubscriptionRecord } from '../lambdas/core/records';
+import type { SubscriptionRecord } from '../lambdas/core/records';
 
 /**
  * In-memory answers for every AWS call the fan-out and dispatcher make, installed on the SDK
@@ -19,8 +19,8 @@ import type { SigningSecretValue, SubscriptionRecord } from '../lambdas/core/rec
 export interface MemoryAwsState {
   /** The subscriptions table; a Query pages through the fleet's items ordered by id. */
   subscriptions: SubscriptionRecord[];
-  /** Secret values by ARN; every version of an ARN answers the same value. */
-  secrets: Map<string, SigningSecretValue>;
+  /** SecretString by ARN (the key ring); every version of an ARN answers the same value. */
+  secrets: Map<string, string>;
   subscriptionsTable: string;
   /** Sees every SendMessageBatch, e.g. to count the delivery messages of a fan-out. */
   onSendBatch?: (input: SendMessageBatchCommandInput) => void;
@@ -83,7 +83,7 @@ export function installMemoryAws(state: MemoryAwsState): MemoryAws {
     [GetSecretValueCommand, async (input: { SecretId: string; VersionId?: string }) => {
       const value = state.secrets.get(input.SecretId);
       if (value === undefined) throw Object.assign(new Error('secret not found'), { name: 'ResourceNotFoundException' });
-      return { ARN: input.SecretId, VersionId: input.VersionId, SecretString: JSON.stringify(value) };
+      return { ARN: input.SecretId, VersionId: input.VersionId, SecretString: value };
     }],
   ]);
 

@@ -1,4 +1,4 @@
-import type { SigningSecretValue, SubscriptionRecord } from '../lambdas/core/records';
+import type { SubscriptionRecord } from '../lambdas/core/records';
 import { startWorker } from './worker';
 
 /** What the loopback store answers from (sent to its process as JSON). */
@@ -32,12 +32,13 @@ const REPLY_TIMEOUT_MS = 10_000;
 export async function startLoopbackStore(input: {
   subscriptionsTable: string;
   subscriptions: SubscriptionRecord[];
-  secrets: Map<string, SigningSecretValue>;
+  /** SecretString by secret ARN (the key ring). */
+  secrets: Map<string, string>;
 }): Promise<LoopbackStore> {
   const config: StoreConfig = {
     subscriptionsTable: input.subscriptionsTable,
     subscriptionItems: input.subscriptions.map((item) => (toAttributeValue(item) as { M: Record<string, { S?: string }> }).M),
-    secrets: Object.fromEntries([...input.secrets].map(([arn, value]) => [arn, JSON.stringify(value)])),
+    secrets: Object.fromEntries(input.secrets),
   };
   const worker = await startWorker<{ port: number; xrayPort: number }>('store-main.ts', { BENCH_STORE_CONFIG: JSON.stringify(config) });
   return {

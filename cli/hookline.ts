@@ -5,6 +5,7 @@ import { API_GROUPS, apiUsage, CONNECTION_HELP, parseApiCommand } from './comman
 import { connect, resolveConnection } from './connection';
 import { TargetError } from './errors';
 import type { OpenedStore } from './target';
+import { runSecretsCli } from './secrets';
 import { createToken, listTokens, revokeToken } from './tokens';
 
 export interface CliIo {
@@ -30,6 +31,7 @@ export const OVERVIEW = `Usage: hookline <command> [options]
 
 ${apiUsage()}
   ${'tokens create|list|revoke'.padEnd(58)} API tokens (hookline tokens --help)
+  ${'secrets rekey'.padEnd(58)} re-seal secrets after a key rotation (hookline secrets --help)
 
 ${CONNECTION_HELP}
 Exit codes: 0 done, 1 the API or the service refused or failed (the reason is printed), 2 usage mistake.
@@ -42,8 +44,8 @@ export function cliVersion(): string {
 }
 
 /**
- * \`hookline …\`: the API commands (webhooks, events, deliveries, replay, inbound-sources) and
- * \`tokens create|list|revoke\`. Returns the exit code: 0 done, 1 failed, 2 usage error.
+ * \`hookline …\`: the API commands (webhooks, events, deliveries, replay, inbound-sources),
+ * \`tokens create|list|revoke\` and \`secrets rekey\`. Returns the exit code: 0 done, 1 failed, 2 usage error.
  */
 export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
   const [first] = argv;
@@ -57,6 +59,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
   }
   const group = argv.find((arg) => !arg.startsWith('-'));
   if (group !== undefined && API_GROUPS.has(group)) return runApi(argv, group, io);
+  if (group === 'secrets') return runSecretsCli(argv.slice(argv.indexOf('secrets') + 1), io);
   if (group !== 'token' && group !== 'tokens') {
     return usageError(io, `Unknown command ${JSON.stringify(group ?? first)}`, 'hookline --help');
   }

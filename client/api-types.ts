@@ -44,7 +44,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a webhook subscription
-         * @description Deletes the subscription and schedules its secret for deletion (recoverable for a few days); its pending deliveries end as `disabled`.
+         * @description Deletes the subscription and, with it, its signing secret (sealed on the subscription, so erased at once); its pending deliveries end as `disabled`.
          */
         delete: operations["deleteWebhook"];
         options?: never;

@@ -46,9 +46,9 @@ export interface WebhookServiceProps extends HooklineSettingsProps {
    */
   readonly deadLetterQueueRemovalPolicy?: RemovalPolicy;
   /**
-   * Secrets Manager name prefix of the signing secrets; every secrets permission is scoped to
-   * `arn:…:secret:<prefix>*`. Must end with `/`; two services in one stack must not have
-   * prefixes where one starts with the other, or one could read the other's secrets.
+   * Secrets Manager name prefix of the service's one secret, the key ring that seals signing
+   * secrets and inbound credentials (`<prefix>sealing-key`). Must end with `/`; two services in
+   * one stack must not have prefixes where one starts with the other.
    * @default `hookline/<stackName>/<unique construct name>/`
    */
   readonly secretPrefix?: string;

@@ -22,7 +22,7 @@ export const CONSTRUCT_SETTINGS = {
     type: 'string',
     default: 'retain',
     description:
-      'tables, work queues, inbound key and log groups when they leave the stack: `retain`, `destroy`, `retain-on-update-or-delete`',
+      'tables, work queues, the key ring secret and log groups when they leave the stack: `retain`, `destroy`, `retain-on-update-or-delete`',
     appliesTo: CONSTRUCT,
   },
   deadLetterQueueRemovalPolicy: {
@@ -34,7 +34,7 @@ export const CONSTRUCT_SETTINGS = {
   secretPrefix: {
     type: 'string',
     defaultText: '`hookline/<stackName>/` (a `WebhookService` in your own app: `hookline/<stackName>/<unique construct name>/`)',
-    description: 'Secrets Manager name prefix of the signing secrets; every secrets permission is scoped to it',
+    description: "Secrets Manager name prefix of the service's one secret, the key ring (`<prefix>sealing-key`); every secrets permission is scoped to it",
     appliesTo: CONSTRUCT,
   },
   staticEgressAvailabilityZones: {

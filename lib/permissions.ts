@@ -1,10 +1,7 @@
-import { ArnFormat, Stack } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
-import type { Construct } from 'constructs';
 import type { HooklineFunction } from './functions';
-import { acknowledge, wildcardResourceFinding } from './nag';
 import type { HooklineQueues } from './queues';
 import type { HooklineTable, HooklineTables } from './tables';
 
@@ -51,15 +48,8 @@ export const TABLE_ACTIONS = {
 
 /** What DynamoDB asks of the caller's principal when a table uses a customer-managed key. */
 export const TABLE_KEY_ACTIONS = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'];
-export const API_SECRET_ACTIONS = [
-  'secretsmanager:CreateSecret',
-  'secretsmanager:PutSecretValue',
-  'secretsmanager:GetSecretValue',
-  'secretsmanager:DeleteSecret',
-  'secretsmanager:DescribeSecret',
-  'secretsmanager:TagResource',
-];
-export const DISPATCHER_SECRET_ACTIONS = ['secretsmanager:GetSecretValue'];
+/** All the API and the dispatcher do with Secrets Manager: read the one key-encryption key secret. */
+export const SEALING_KEY_ACTIONS = ['secretsmanager:GetSecretValue'];
 
 /** The actions on the table itself, and Query alone on each of its indexes when the function queries. */
 export function tableStatements(target: HooklineTable, actions: readonly string[]): PolicyStatement[] {
@@ -75,34 +65,17 @@ function allowTable(fn: HooklineFunction, target: HooklineTable, actions: readon
   for (const statement of tableStatements(target, actions)) fn.allow(statement);
 }
 
-/** `arn:<partition>:secretsmanager:<region>:<account>:secret:<prefix>*`, every signing secret and only those. */
-export function secretPrefixArn(scope: Construct, secretPrefix: string): string {
-  return Stack.of(scope).formatArn({
-    service: 'secretsmanager',
-    resource: 'secret',
-    resourceName: `${secretPrefix}*`,
-    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-  });
-}
-
 export interface GrantContext {
   readonly tables: HooklineTables;
-  /** The secret whose value keys the sealing of inbound source credentials; only the API reads it. */
-  readonly inboundKey?: ISecret;
   readonly queues: HooklineQueues;
-  readonly secretPrefix: string;
+  /** The key ring sealing every signing secret and inbound credential; the API and dispatcher read it. */
+  readonly sealingKey: ISecret;
   readonly tableEncryptionKey?: IKey;
 }
 
-function allowSecrets(fn: HooklineFunction, context: GrantContext, actions: readonly string[]): void {
-  const arn = secretPrefixArn(fn, context.secretPrefix);
-  fn.allow(new PolicyStatement({ actions: [...actions], resources: [arn] }));
-  acknowledge(
-    fn.role,
-    wildcardResourceFinding(fn, arn),
-    'Signing secrets are created at run time, one per subscription, under the deployment secret prefix; ' +
-      'the prefix wildcard is the narrowest ARN that covers them and no other secret.',
-  );
+/** GetSecretValue on the key ring secret's own ARN: no prefix wildcard, no other secret, no writes. */
+function allowSealingKey(fn: HooklineFunction, context: GrantContext): void {
+  fn.allow(new PolicyStatement({ actions: SEALING_KEY_ACTIONS, resources: [context.sealingKey.secretArn] }));
 }
 
 function allowTableKey(fn: HooklineFunction, context: GrantContext): void {
@@ -111,7 +84,8 @@ function allowTableKey(fn: HooklineFunction, context: GrantContext): void {
 }
 
 /**
- * API: the tables it serves, publish to both queues, manage signing secrets, read the inbound key.
+ * API: the tables it serves, publish to both queues, read the key ring that seals signing secrets
+ * and inbound credentials.
  */
 export function grantApi(fn: HooklineFunction, context: GrantContext): void {
   const { tables, queues } = context;
@@ -121,12 +95,9 @@ export function grantApi(fn: HooklineFunction, context: GrantContext): void {
   allowTable(fn, tables.deliveries, actions.deliveries);
   allowTable(fn, tables.tokens, actions.tokens);
   allowTable(fn, tables.inboundSources, actions.inboundSources);
-  if (context.inboundKey !== undefined) {
-    fn.allow(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [context.inboundKey.secretArn] }));
-  }
   queues.eventsQueue.grantSendMessages(fn.role);
   queues.deliveriesQueue.grantSendMessages(fn.role);
-  allowSecrets(fn, context, API_SECRET_ACTIONS);
+  allowSealingKey(fn, context);
   allowTableKey(fn, context);
 }
 
@@ -147,7 +118,7 @@ export function grantFanout(fn: HooklineFunction, context: GrantContext): void {
 /**
  * Dispatcher: subscriptions read plus UpdateItem (failure tracking, auto-disable), deliveries
  * read and update (attempt records; Query on the by-status index ends pending deliveries as
- * disabled), signing secrets read, and SendMessage on the deliveries queue (the next attempt's
+ * disabled), the key ring read (to open signing secrets), and SendMessage on the deliveries queue (the next attempt's
  * delayed message). Consuming the deliveries queue, ChangeMessageVisibility included, is granted
  * by its event source.
  */
@@ -156,6 +127,6 @@ export function grantDispatcher(fn: HooklineFunction, context: GrantContext): vo
   queues.deliveriesQueue.grantSendMessages(fn.role);
   allowTable(fn, tables.subscriptions, TABLE_ACTIONS.dispatcher.subscriptions);
   allowTable(fn, tables.deliveries, TABLE_ACTIONS.dispatcher.deliveries);
-  allowSecrets(fn, context, DISPATCHER_SECRET_ACTIONS);
+  allowSealingKey(fn, context);
   allowTableKey(fn, context);
 }

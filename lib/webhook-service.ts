@@ -7,7 +7,7 @@ import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Grant, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { MetricType, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { OPERATOR_SOURCE_SUFFIX } from '../lambdas/shared/operator-events';
@@ -18,9 +18,9 @@ import { HooklineEgress } from './egress';
 import { HooklineEvents } from './events';
 import { HooklineFunction } from './functions';
 import { HooklineMonitoring } from './monitoring';
-import { acknowledge } from './nag';
 import { grantApi, grantDispatcher, grantFanout, type GrantContext } from './permissions';
 import { HooklineQueues } from './queues';
+import { HooklineSealingKey } from './sealing-key';
 import { claimSecretScope, defaultSecretPrefix } from './secret-scope';
 import { HooklineTables } from './tables';
 
@@ -60,7 +60,7 @@ export const OUTPUT_NAMES = [
   'DeliveriesTableName',
   'TokensTableName',
   'InboundSourcesTableName',
-  'SecretPrefix',
+  'SealingKeySecretArn',
 ] as const;
 
 /**
@@ -74,8 +74,8 @@ export class WebhookService extends Construct {
   readonly deliveriesTable: ITable;
   readonly tokensTable: ITable;
   readonly inboundSourcesTable: ITable;
-  /** Secrets Manager secret keying the sealing of inbound source credentials. */
-  readonly inboundKey: ISecret;
+  /** The deployment's one Secrets Manager secret: the key ring sealing signing secrets and inbound credentials. */
+  readonly sealingKey: ISecret;
   /** The bus producers PutEvents to: the one passed as `eventBus`, or Hookline's own. */
   readonly bus: IEventBus;
   readonly eventsQueue: IQueue;
@@ -94,7 +94,7 @@ export class WebhookService extends Construct {
   readonly egressIps?: string[];
   /** With `staticEgress`: the VPC the dispatcher runs in. */
   readonly egressVpc?: IVpc;
-  /** Secrets Manager name prefix of the signing secrets (IAM is scoped to `<prefix>*`). */
+  /** Secrets Manager name prefix of the service's one secret, the key ring (`<prefix>sealing-key`). */
   readonly secretPrefix: string;
   /** EventBridge `source` producers must use. */
   readonly eventSource: string;
@@ -125,19 +125,12 @@ export class WebhookService extends Construct {
       deadLetterQueueRemovalPolicy: config.deadLetterQueueRemovalPolicy,
     });
 
-    // Keys the AES-256-GCM sealing of inbound source credentials (SHA-256 of this value). Named by
-    // CloudFormation, outside the signing-secret prefix, so only the API function can read it.
-    const inboundKey = new Secret(this, 'InboundKey', {
-      description: 'Hookline: key that seals inbound webhook source credentials',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+    // One secret per service, whatever the number of subscriptions: the key ring their signing
+    // secrets (and inbound source credentials) are sealed under, on their own table items.
+    const sealingKey = new HooklineSealingKey(this, 'SealingKey', {
+      secretPrefix: config.secretPrefix,
       removalPolicy: config.removalPolicy,
     });
-    acknowledge(
-      inboundKey,
-      'AwsSolutions-SMG4',
-      'This is a key-encryption key: every inbound source credential is sealed under it, so rotating it means ' +
-        're-sealing them all, which a Secrets Manager rotation Lambda cannot do; it never leaves the API function.',
-    );
 
     const contract: Record<string, string> = {
       [ENV.subscriptionsTable]: tables.subscriptions.table.tableName,
@@ -146,16 +139,16 @@ export class WebhookService extends Construct {
       [ENV.tokensTable]: tables.tokens.table.tableName,
       [ENV.eventsQueueUrl]: queues.eventsQueue.queueUrl,
       [ENV.deliveriesQueueUrl]: queues.deliveriesQueue.queueUrl,
-      [ENV.secretPrefix]: config.secretPrefix,
       [ENV.settings]: config.settingsJson,
       POWERTOOLS_LOG_LEVEL: config.logLevel,
       POWERTOOLS_METRICS_NAMESPACE: config.metricsNamespace,
     };
-    // Only the API serves inbound sources; the other functions are not told where their key is.
+    // Only the API serves inbound sources; the other functions are not told where their table is.
     const inboundContract: Record<string, string> = {
       [ENV.inboundSourcesTable]: tables.inboundSources.table.tableName,
-      [ENV.inboundKeySecret]: inboundKey.secretArn,
     };
+    // The API seals and opens secrets, the dispatcher opens them; the fan-out never sees one.
+    const sealingContract: Record<string, string> = { [ENV.sealingKeySecret]: sealingKey.secret.secretArn };
     // Static egress: deliveries leave through NAT gateways with Elastic IPs customers can allowlist.
     const egress =
       props.staticEgress === undefined
@@ -173,7 +166,12 @@ export class WebhookService extends Construct {
         description,
         timeout,
         ...(reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions }),
-        environment: { ...contract, ...(handler === 'api' ? inboundContract : {}), POWERTOOLS_SERVICE_NAME: handler === 'dispatcher' ? DISPATCHER_SERVICE_NAME : `hookline-${handler}` },
+        environment: {
+          ...contract,
+          ...(handler === 'api' ? inboundContract : {}),
+          ...(handler === 'fanout' ? {} : sealingContract),
+          POWERTOOLS_SERVICE_NAME: handler === 'dispatcher' ? DISPATCHER_SERVICE_NAME : `hookline-${handler}`,
+        },
         logRetention: config.logRetention,
         removalPolicy: config.removalPolicy,
         ...(handler === 'dispatcher' && egress !== undefined
@@ -190,7 +188,7 @@ export class WebhookService extends Construct {
       config.dispatcherReservedConcurrency,
     );
 
-    const grants: GrantContext = { tables, queues, secretPrefix: config.secretPrefix, tableEncryptionKey: config.tableEncryptionKey, inboundKey };
+    const grants: GrantContext = { tables, queues, sealingKey: sealingKey.secret, tableEncryptionKey: config.tableEncryptionKey };
     grantApi(api, grants);
     grantFanout(fanout, grants);
     grantDispatcher(dispatcher, grants);
@@ -256,7 +254,7 @@ export class WebhookService extends Construct {
     this.deliveriesTable = tables.deliveries.table;
     this.tokensTable = tables.tokens.table;
     this.inboundSourcesTable = tables.inboundSources.table;
-    this.inboundKey = inboundKey;
+    this.sealingKey = sealingKey.secret;
     this.bus = events.bus;
     this.eventsQueue = queues.eventsQueue;
     this.eventsDlq = queues.eventsDlq;
@@ -370,7 +368,7 @@ export class WebhookService extends Construct {
       DeliveriesTableName: { value: this.deliveriesTable.tableName, description: 'DynamoDB deliveries table' },
       TokensTableName: { value: this.tokensTable.tableName, description: 'DynamoDB tokens table (npx hookline token …)' },
       InboundSourcesTableName: { value: this.inboundSourcesTable.tableName, description: 'DynamoDB inbound webhook sources table' },
-      SecretPrefix: { value: this.secretPrefix, description: 'Secrets Manager name prefix of the signing secrets' },
+      SealingKeySecretArn: { value: this.sealingKey.secretArn, description: 'Secrets Manager secret holding the key ring (hookline secrets rekey)' },
     };
     const stack = Stack.of(this);
     for (const name of OUTPUT_NAMES) {

@@ -12,11 +12,11 @@ import {
 import { TABLE_SCHEMAS, type TableSchema } from '../lambdas/core/table-schema';
 import { ENV } from '../lambdas/shared/environment';
 import { lockDataDir } from './data-dir-lock';
-import { ensureInboundKey, inboundKeySecretName } from './inbound-key';
 import { ensureTables, startDynamoDb } from './dynamodb';
 import { startEventBridge, type EventBridgeEvent } from './eventbridge';
 import { defaultLogger, describeError, type LocalLogger } from './logger';
 import { createHooklineQueues, type HooklineQueues } from './queues';
+import { ensureSealingKey, sealingKeySecretName } from './sealing-key';
 import { startSecretsManager } from './secrets-manager';
 import { startSqs } from './sqs';
 
@@ -32,7 +32,7 @@ export interface LocalRuntimeOptions {
   region?: string;
   /** Visibility timeouts; default six times the construct's 60 s function timeouts, as deployed. */
   queueVisibilitySeconds?: { events?: number; deliveries?: number };
-  /** HOOKLINE_SECRET_PREFIX; default `hookline/local/`. */
+  /** Name prefix of the key ring secret (`<prefix>sealing-key`), as the construct's secretPrefix; default `hookline/local/`. */
   secretPrefix?: string;
   /** Tables, queues and the bus are named `<namePrefix>-…`; default `hookline`. */
   namePrefix?: string;
@@ -123,10 +123,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     });
 
     const secretsClient = new SecretsManagerClient({ ...clientConfig, endpoint: secrets.endpoint });
-    const inboundKeySecret = inboundKeySecretName(secretPrefix);
+    const sealingKeySecret = sealingKeySecretName(secretPrefix);
     // Alongside the tables and queues rather than after them: start-up time is what a developer waits for.
-    const inboundKeyReady = ensureInboundKey(secretsClient, inboundKeySecret).finally(() => secretsClient.destroy());
-    inboundKeyReady.catch(() => undefined);
+    const sealingKeyReady = ensureSealingKey(secretsClient, sealingKeySecret).finally(() => secretsClient.destroy());
+    sealingKeyReady.catch(() => undefined);
     const [tableNames, queues] = await Promise.all([
       ensureTables(dynamoClient, namePrefix, TABLE_SCHEMAS),
       createHooklineQueues(sqs, {
@@ -165,7 +165,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       tokens: table('Tokens'),
       inboundSources: table('InboundSources'),
     };
-    await inboundKeyReady;
+    await sealingKeyReady;
     const endpoints = { dynamodb: dynamo.endpoint, sqs: sqsServer.endpoint, secretsManager: secrets.endpoint, eventBridge: eventBridge.endpoint };
     const env: Record<string, string> = {
       [ENV.subscriptionsTable]: tables.subscriptions,
@@ -173,10 +173,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       [ENV.deliveriesTable]: tables.deliveries,
       [ENV.tokensTable]: tables.tokens,
       [ENV.inboundSourcesTable]: tables.inboundSources,
-      [ENV.inboundKeySecret]: inboundKeySecret,
       [ENV.eventsQueueUrl]: queues.eventsUrl,
       [ENV.deliveriesQueueUrl]: queues.deliveriesUrl,
-      [ENV.secretPrefix]: secretPrefix,
+      [ENV.sealingKeySecret]: sealingKeySecret,
       [ENV.settings]: JSON.stringify(settings),
       [ENV.eventBusName]: busName,
       AWS_REGION: region,

@@ -208,6 +208,39 @@ export class SecretsManagerState {
     };
   }
 
+  /**
+   * ListSecrets: secrets by name, `MaxResults` (1-100) per page with an opaque `NextToken`. Secrets
+   * scheduled for deletion are listed only with `IncludePlannedDeletion`, as AWS does. Filters are
+   * not supported. (The benchmark and tests count secrets with it: one per deployment.)
+   */
+  listSecrets(input: AwsJsonInput): unknown {
+    this.purgeExpired();
+    const limit = optionalNumber(input, 'MaxResults') ?? 100;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+      throw new AwsServiceError('InvalidParameterException', 'MaxResults must be an integer from 1 to 100.');
+    }
+    const token = optionalString(input, 'NextToken');
+    const start = token === undefined ? 0 : Number(Buffer.from(token, 'base64url').toString('utf8'));
+    if (!Number.isInteger(start) || start < 0) throw new AwsServiceError('InvalidNextTokenException', 'The NextToken is not valid.');
+    if (input.Filters !== undefined) throw new AwsServiceError('InvalidParameterException', 'Filters are not supported by the local Secrets Manager.');
+    const includeDeleted = optionalBoolean(input, 'IncludePlannedDeletion') ?? false;
+    const all = [...this.secrets.values()]
+      .filter((entry) => includeDeleted || entry.deletedAt === undefined)
+      .sort((a, b) => a.name.localeCompare(b.name));
+    const page = all.slice(start, start + limit);
+    return {
+      SecretList: page.map((entry) => ({
+        ARN: entry.arn,
+        Name: entry.name,
+        ...(entry.description === undefined ? {} : { Description: entry.description }),
+        CreatedDate: seconds(entry.createdAt),
+        LastChangedDate: seconds(entry.lastChangedAt),
+        ...(entry.deletedAt === undefined ? {} : { DeletedDate: seconds(entry.deletedAt) }),
+      })),
+      ...(start + limit < all.length ? { NextToken: Buffer.from(String(start + limit), 'utf8').toString('base64url') } : {}),
+    };
+  }
+
   /** Resolves `SecretId`: a name, a full ARN, or a partial ARN without the random suffix. */
   private find(input: AwsJsonInput): SecretEntry {
     const id = requiredString(input, 'SecretId');

@@ -28,7 +28,7 @@ interface SecretsFile {
 
 /**
  * Secrets Manager on the AWS JSON 1.1 protocol: CreateSecret, GetSecretValue, PutSecretValue,
- * DeleteSecret, DescribeSecret, RestoreSecret. With a file, every change is written before it is
+ * DeleteSecret, DescribeSecret, RestoreSecret, ListSecrets. With a file, every change is written before it is
  * acknowledged, so an acknowledged secret survives a restart.
  */
 export async function startSecretsManager(options: SecretsManagerStandInOptions): Promise<SecretsManagerStandIn> {
@@ -64,6 +64,7 @@ export async function startSecretsManager(options: SecretsManagerStandInOptions)
       RestoreSecret: mutating((input) => state.restoreSecret(input)),
       GetSecretValue: (input) => state.getSecretValue(input),
       DescribeSecret: (input) => state.describeSecret(input),
+      ListSecrets: (input) => state.listSecrets(input),
     },
   });
   const endpoint = await listenOnLoopback(server);

@@ -1,6 +1,7 @@
 import { buildEnvelope } from '../../lambdas/core/envelope';
 import { newSubscriptionId } from '../../lambdas/core/ids';
-import type { SigningSecretValue, SubscriptionRecord } from '../../lambdas/core/records';
+import type { SubscriptionRecord } from '../../lambdas/core/records';
+import { formatKeyRing, generateKeyRing, sealSigningSecrets } from '../../lambdas/core/sealed-secrets';
 import { generateSigningSecret } from '../../lambdas/core/secrets';
 import { parseDeploymentSettings } from '../../lambdas/core/settings';
 import { ENV } from '../../lambdas/shared/environment';
@@ -96,23 +97,25 @@ export async function runDispatchSection({ options }: SectionRequest): Promise<S
 
   const receiver = await startReceiver({ secrets: [current, previous], headerPrefix: settings.signatureHeaderPrefix, verifySample: VERIFY_SAMPLE });
   const subscriptions: Record<string, SubscriptionRecord[]> = {};
-  const secrets = new Map<string, SigningSecretValue>();
+  // One key ring for the deployment; every subscription's secrets sealed on its record, as the API does.
+  const ring = generateKeyRing();
+  const keyArn = `arn:aws:secretsmanager:${BENCH_REGION}:${BENCH_ACCOUNT}:secret:hookline/bench/sealing-key-bench1`;
+  const secrets = new Map<string, string>([[keyArn, formatKeyRing(ring)]]);
   const graceEnds = new Date(Date.now() + 86_400_000).toISOString();
   for (const variant of variants) {
     const path = `${variant.rotated ? 'rotated' : 'hook'}/${variant.delayMs}`;
     subscriptions[variant.id] = Array.from({ length: SUBSCRIPTIONS_PER_VARIANT }, () => {
       const id = newSubscriptionId();
-      const secretArn = `arn:aws:secretsmanager:${BENCH_REGION}:${BENCH_ACCOUNT}:secret:hookline/bench/${FLEET}/${id}-bench1`;
-      secrets.set(secretArn, variant.rotated ? { current, previous, previousExpiresAt: graceEnds } : { current });
+      const sealed = sealSigningSecrets(ring, FLEET, id, variant.rotated ? { current, previous, previousExpiresAt: graceEnds } : { current });
       const now = new Date().toISOString();
-      return { fleetId: FLEET, id, url: `${receiver.origin}/${path}`, enabled: true, secretArn, secretVersion: 'v1', createdAt: now, updatedAt: now };
+      return { fleetId: FLEET, id, url: `${receiver.origin}/${path}`, enabled: true, ...sealed, createdAt: now, updatedAt: now };
     });
   }
   const env: Record<string, string> = {
     [ENV.subscriptionsTable]: 'bench-subscriptions',
     [ENV.deliveriesTable]: 'bench-deliveries',
     [ENV.deliveriesQueueUrl]: `https://sqs.${BENCH_REGION}.amazonaws.com/${BENCH_ACCOUNT}/${QUEUE_NAME}`,
-    [ENV.secretPrefix]: 'hookline/bench/',
+    [ENV.sealingKeySecret]: keyArn,
     [ENV.settings]: JSON.stringify(settings),
     AWS_REGION: BENCH_REGION,
     AWS_ACCESS_KEY_ID: 'bench',

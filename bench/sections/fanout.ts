@@ -55,8 +55,8 @@ export async function runFanoutSection({ options }: SectionRequest): Promise<Sec
         id: newSubscriptionId(),
         url: 'https://hooks.example.com/receive',
         enabled: true,
-        secretArn: `arn:aws:secretsmanager:${BENCH_REGION}:${BENCH_ACCOUNT}:secret:hookline/bench/unused`,
-        secretVersion: 'v1',
+        // The fan-out never opens it.
+        sealedSecret: 'v1.1.unused',
         createdAt: now,
         updatedAt: now,
       })),

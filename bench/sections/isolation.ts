@@ -8,6 +8,8 @@ import { generateSigningSecret } from '../../lambdas/core/secrets';
 import { circuitAfterFailedProbe, circuitToOpen } from '../../lambdas/core/endpoint-health';
 import { DEFAULT_RETRY_DELAYS_SECONDS, parseDeploymentSettings, type DeploymentSettingsInput } from '../../lambdas/core/settings';
 import { createDocumentClient, createSecretsClient } from '../../lambdas/shared/clients';
+import { ENV } from '../../lambdas/shared/environment';
+import { SealingKeys } from '../../lambdas/shared/sealing-keys';
 import { SigningSecrets } from '../../lambdas/shared/signing-secrets';
 import { SubscriptionsStore } from '../../lambdas/shared/subscriptions-store';
 import type { LocalLogger } from '../../local/logger';
@@ -202,7 +204,7 @@ async function scenario(noise: Noise, guards: boolean, sizes: Sizes): Promise<Sc
   const eventBridge = new EventBridgeClient({});
   try {
     const subscriptions = new SubscriptionsStore(doc, runtime.tables.subscriptions);
-    const secrets = new SigningSecrets(secretsClient, runtime.env.HOOKLINE_SECRET_PREFIX ?? '');
+    const secrets = new SigningSecrets(new SealingKeys(secretsClient, runtime.env[ENV.sealingKeySecret] ?? ''));
     const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
     await subscribe(subscriptions, secrets, HEALTHY, `${base}/healthy`);
     const publish = (entries: ReturnType<typeof entry>[]) => eventBridge.send(new PutEventsCommand({ Entries: entries }));
@@ -259,9 +261,9 @@ function entry(bus: string, source: string, fleetId: string, id: string) {
 
 async function subscribe(store: SubscriptionsStore, secrets: SigningSecrets, fleetId: string, url: string): Promise<void> {
   const id = newSubscriptionId();
-  const stored = await secrets.create(fleetId, id, { current: generateSigningSecret() });
+  const sealed = await secrets.seal(fleetId, id, { current: generateSigningSecret() });
   const now = new Date().toISOString();
-  await store.create({ fleetId, id, url, events: ['thread.completed'], enabled: true, secretArn: stored.arn, secretVersion: stored.versionId, createdAt: now, updatedAt: now });
+  await store.create({ fleetId, id, url, events: ['thread.completed'], enabled: true, ...sealed, createdAt: now, updatedAt: now });
 }
 
 async function listen(handle: (path: string, body: string, answer: (status: number) => void) => void): Promise<Server> {

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -12,6 +12,7 @@ import { newSubscriptionId } from '../../lambdas/core/ids';
 import { generateSigningSecret } from '../../lambdas/core/secrets';
 import { DELIVERIES_TABLE, EVENTS_TABLE, SUBSCRIPTIONS_TABLE, TOKENS_TABLE, type TableSchema } from '../../lambdas/core/table-schema';
 import { ENV } from '../../lambdas/shared/environment';
+import { SealingKeys } from '../../lambdas/shared/sealing-keys';
 import { SigningSecrets } from '../../lambdas/shared/signing-secrets';
 import { SubscriptionsStore } from '../../lambdas/shared/subscriptions-store';
 import { createLambdaContext } from '../../local/lambda-context';
@@ -64,6 +65,35 @@ interface Scenario {
   dispatchCounts: MeterCounts;
 }
 
+/** Secrets Manager secrets counted around the creation of this run's subscriptions. */
+interface SecretStorage {
+  subscriptions: number;
+  secretsBefore: number;
+  secretsAfter: number;
+}
+
+/** Deployment sizes the per-subscription storage cost is printed for. */
+const SUBSCRIPTION_COUNTS = [1_000, 10_000, 100_000] as const;
+
+/**
+ * Secrets Manager storage per subscription-month at `count` subscriptions, from a layout of
+ * `fixed` secrets per deployment plus `perSubscription` secrets for each subscription.
+ */
+function secretsPerSubscriptionMonth(fixed: number, perSubscription: number, count: number): number {
+  return ((fixed + perSubscription * count) * PRICES.secretsManagerSecretMonth) / count;
+}
+
+async function countSecrets(client: SecretsManagerClient): Promise<number> {
+  let count = 0;
+  let token: string | undefined;
+  do {
+    const page = await client.send(new ListSecretsCommand({ MaxResults: 100, ...(token === undefined ? {} : { NextToken: token }) }));
+    count += page.SecretList?.length ?? 0;
+    token = page.NextToken;
+  } while (token !== undefined);
+  return count;
+}
+
 interface Harness {
   options: SectionRequest['options'];
   runtime: LocalRuntime;
@@ -114,7 +144,8 @@ export async function runRequestsSection({ options }: SectionRequest): Promise<S
     cleanup.unshift(() => receiver.close());
 
     const store = new SubscriptionsStore(DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }), runtime.tables.subscriptions);
-    const signing = new SigningSecrets(secretsClient, runtime.env[ENV.secretPrefix] as string);
+    const signing = new SigningSecrets(new SealingKeys(secretsClient, runtime.env[ENV.sealingKeySecret] as string));
+    const secretsBefore = await countSecrets(secretsClient);
     const fleets = [
       { name: 'fan-out 1', fleetId: 'cost-one', subscriptions: 1, path: 'ok' },
       { name: `fan-out ${options.costFanout}`, fleetId: 'cost-many', subscriptions: options.costFanout, path: 'ok' },
@@ -123,20 +154,27 @@ export async function runRequestsSection({ options }: SectionRequest): Promise<S
     for (const fleet of fleets) {
       for (let index = 0; index < fleet.subscriptions; index += 1) {
         const id = newSubscriptionId();
-        const secret = await signing.create(fleet.fleetId, id, { current: generateSigningSecret() });
+        // As the API creates one: the secret sealed on the record, nothing created in Secrets Manager.
+        const sealed = await signing.seal(fleet.fleetId, id, { current: generateSigningSecret() });
         const now = new Date().toISOString();
         await store.create({
           fleetId: fleet.fleetId,
           id,
           url: `${receiver.origin}/${fleet.path}`,
           enabled: true,
-          secretArn: secret.arn,
-          secretVersion: secret.versionId,
+          ...sealed,
           createdAt: now,
           updatedAt: now,
         });
       }
     }
+
+    const secretsAfter = await countSecrets(secretsClient);
+    const storage: SecretStorage = {
+      subscriptions: fleets.reduce((sum, fleet) => sum + fleet.subscriptions, 0),
+      secretsBefore,
+      secretsAfter,
+    };
 
     // The Lambda entry modules themselves, imported once their environment points at the meter.
     const { handler: fanout } = await import('../../lambdas/fanout/handler');
@@ -144,7 +182,7 @@ export async function runRequestsSection({ options }: SectionRequest): Promise<S
     const harness: Harness = { options, runtime, meter, sqs, eventBridge, receiver, fanout, dispatcher, data: dataForEnvelopeSize('cost-many', 1_024) };
     const scenarios: Scenario[] = [];
     for (const fleet of fleets) scenarios.push(await runScenario(harness, fleet.name, fleet.fleetId, fleet.subscriptions, fleet.path === 'flaky'));
-    return report(scenarios, options.endpointLatencyMs);
+    return report(scenarios, storage, options.endpointLatencyMs);
   } finally {
     for (const close of cleanup) await close().catch(() => undefined);
   }
@@ -345,9 +383,26 @@ function dollars(value: number): string {
   return `$${value.toFixed(2)}`;
 }
 
-function report(scenarios: Scenario[], endpointLatencyMs: number): SectionOutcome {
+function report(scenarios: Scenario[], storage: SecretStorage, endpointLatencyMs: number): SectionOutcome {
   const figures: Figure[] = [];
   const perMillion = 1_000_000;
+  // Measured: secrets the subscriptions of this run added (none when sealed on their records), and
+  // what the deployment holds regardless (the key ring). The baseline is the one-secret-per-
+  // subscription layout, priced the same way: one secret per subscription, none fixed.
+  const perSubscription = (storage.secretsAfter - storage.secretsBefore) / storage.subscriptions;
+  const fixed = storage.secretsAfter - perSubscription * storage.subscriptions;
+  const [reference] = SUBSCRIPTION_COUNTS;
+  figures.push(
+    figure({
+      id: 'cost.secrets-per-subscription-month',
+      label: `Secrets Manager storage per subscription-month at ${reference.toLocaleString('en-US')} subscriptions`,
+      value: secretsPerSubscriptionMonth(fixed, perSubscription, reference),
+      unit: 'USD',
+      baselineLabel: 'one secret per subscription',
+      baselineValue: secretsPerSubscriptionMonth(0, 1, reference),
+      target: { op: '<=', value: 0.0025 },
+    }),
+  );
   for (const scenario of scenarios) {
     const retried = scenario.attempts > scenario.deliveries;
     figures.push(
@@ -363,12 +418,12 @@ function report(scenarios: Scenario[], endpointLatencyMs: number): SectionOutcom
   }
   const many = scenarios[1];
   if (many !== undefined) {
-    // A delivery whose dispatcher finds neither the subscription nor the secret cached (a cold or busy fleet of instances).
-    const cold = addUsage(many.total, { ...NO_USAGE, dynamoReadUnits: 0.5, secretsCalls: 1 });
+    // Every invocation a cold start: each batch of 10 reads the key ring once (0.1 call per delivery).
+    const cold = addUsage(many.total, { ...NO_USAGE, secretsCalls: Math.max(0, 0.1 - many.perDelivery.secretsCalls) });
     figures.push(
       figure({
         id: 'cost.cold-caches',
-        label: `${many.name}, no cache hits (derived): per 1M deliveries`,
+        label: `${many.name}, every dispatcher invocation a cold start (derived): per 1M deliveries`,
         value: costOf(cold).total * perMillion,
         unit: 'USD',
         baselineLabel: 'EventBridge API destinations',
@@ -376,7 +431,17 @@ function report(scenarios: Scenario[], endpointLatencyMs: number): SectionOutcom
       }),
     );
   }
-  const notes: string[] = [];
+  const warm = scenarios.slice(1);
+  const warmCalls = warm.reduce((sum, scenario) => sum + scenario.dispatchCounts.secretsCalls, 0);
+  const warmDeliveries = warm.reduce((sum, scenario) => sum + scenario.deliveries, 0);
+  const notes: string[] = [
+    `secrets: ${storage.subscriptions} subscriptions created; Secrets Manager held ${storage.secretsBefore} secret(s) before and ${storage.secretsAfter} after ` +
+      `(${round(perSubscription)} per subscription, ${round(fixed)} per deployment: the key ring); per subscription-month at ` +
+      SUBSCRIPTION_COUNTS.map((count) => `${count.toLocaleString('en-US')}: $${secretsPerSubscriptionMonth(fixed, perSubscription, count).toPrecision(2)}`).join(', ') +
+      ` (one secret per subscription: $${secretsPerSubscriptionMonth(0, 1, reference).toFixed(2)} at any size)`,
+    `Secrets Manager calls: ${scenarios[0]?.dispatchCounts.secretsCalls ?? 0} by the cold dispatcher's first scenario (the key ring, once per container), ` +
+      `${warmCalls} in ${warmDeliveries} deliveries after warm-up (${round(warmDeliveries === 0 ? 0 : warmCalls / warmDeliveries)} per delivery)`,
+  ];
   for (const scenario of scenarios) {
     const byService = costOf(scenario.total).byService;
     notes.push(
@@ -390,17 +455,17 @@ function report(scenarios: Scenario[], endpointLatencyMs: number): SectionOutcom
   notes.push(
     `prices: ${PRICE_REGION} on-demand list prices as of ${PRICES_AS_OF} (bench/prices.ts); no free tier`,
     `Lambda: ${FUNCTION_MEMORY_MB} MB arm64, measured invocation time on the local stand-ins + an assumed ${endpointLatencyMs} ms endpoint response per dispatcher invocation (--endpoint-latency-ms)`,
-    'one warm dispatcher instance: subscription and secret caches hit after the first delivery per subscription; "no cache hits" adds a GetItem (0.5 RRU) and a GetSecretValue per delivery',
+    'one warm dispatcher instance: it reads the subscription (its secret sealed on it) for every delivery and the key ring once; "every invocation a cold start" adds a GetSecretValue per batch of 10',
     'batches as full as the queue allows (10 records); at a trickle Lambda gets batches of 1 and the Lambda and SQS shares per delivery grow up to 10×',
     'invocation times are measured through the meter, which adds two reads per write, so the Lambda share is an upper bound',
-    'not per delivery: $0.40 per subscription-month for its Secrets Manager secret (an API destination connection keeps one secret too), storage, idle long polls of the event source mappings',
+    'not per delivery: the key ring secret ($0.40 a month per deployment; an API destination connection keeps one secret per connection), storage, idle long polls of the event source mappings',
     'API destinations: one PutEvents per event as for Hookline, then one invocation per subscription and attempt; no signing, no delivery log',
   );
   return {
     title: 'Requests and cost per delivery (real pipeline on the local stand-ins, metered)',
     figures,
     notes,
-    details: { scenarios, endpointLatencyMs, prices: PRICES, pricesAsOf: PRICES_AS_OF, lambdaMemoryMb: FUNCTION_MEMORY_MB },
+    details: { scenarios, secretStorage: storage, endpointLatencyMs, prices: PRICES, pricesAsOf: PRICES_AS_OF, lambdaMemoryMb: FUNCTION_MEMORY_MB },
   };
 }
 

@@ -3,8 +3,8 @@ import type { AttemptRecord, DeliveryRecord, SubscriptionRecord } from '../core/
 import type { DeliverySummary } from '../shared/deliveries-store';
 
 /**
- * Response shapes. Built field by field from an allow-list, so internal attributes (secretArn,
- * secretVersion, failingSince, claim bookkeeping, index keys) can never reach a caller by accident.
+ * Response shapes. Built field by field from an allow-list, so internal attributes (sealed secrets,
+ * failingSince, claim bookkeeping, index keys) can never reach a caller by accident.
  */
 export interface WebhookView {
   id: string;

@@ -1,6 +1,8 @@
 import { deliveryMessage } from '../core/delivery-message';
+import { conflict } from '../core/errors';
 import { deliveryIdFor, isId, newEventId, newSubscriptionId } from '../core/ids';
-import type { EventRecord, SubscriptionRecord } from '../core/records';
+import type { EventRecord, SigningSecretValue, SubscriptionRecord } from '../core/records';
+import { SealedSecretError } from '../core/sealed-secrets';
 import { generateSigningSecret, rotateSecretValue } from '../core/secrets';
 import { TEST_EVENT_TYPE } from '../core/settings';
 import { eventTimeKey } from '../shared/events-store';
@@ -17,9 +19,8 @@ import { webhookView } from './views';
 const COLLECTION = '/fleets/{fleetId}/webhooks';
 const ITEM = `${COLLECTION}/{id}`;
 const DAY_SECONDS = 86_400;
-
-/** Secrets Manager errors that mean the secret is already gone or going: deleting it again is done. */
-const SECRET_ALREADY_DELETED = new Set(['ResourceNotFoundException', 'InvalidRequestException']);
+/** Rotations of one subscription racing each other: each loser re-reads and rotates on top, this many times at most. */
+const ROTATE_TRIES = 3;
 
 export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[] {
   const { subscriptions, secrets, logger } = deps;
@@ -43,7 +44,8 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
       const now = deps.now();
       const id = newSubscriptionId(now.getTime());
       const secret = generateSigningSecret();
-      const stored = await secrets.create(fleetId, id, { current: secret });
+      // Sealed on the record itself: no per-subscription secret to create, pay for or clean up on failure.
+      const sealed = await secrets.seal(fleetId, id, { current: secret });
       const record: SubscriptionRecord = {
         fleetId,
         id,
@@ -58,24 +60,11 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
         ...(body.rateLimitPerSecond === undefined ? {} : { rateLimitPerSecond: body.rateLimitPerSecond }),
         ...(body.maxConcurrency === undefined ? {} : { maxConcurrency: body.maxConcurrency }),
         ...(body.tlsVerify === false ? { tlsVerify: false } : {}),
-        secretArn: stored.arn,
-        secretVersion: stored.versionId,
+        ...sealed,
         createdAt: now.toISOString(),
         updatedAt: now.toISOString(),
       };
-      try {
-        await subscriptions.create(record);
-      } catch (error) {
-        // No subscription points at the secret: remove it rather than leave an orphan billed monthly.
-        await secrets.delete(stored.arn).catch((cleanup: unknown) => {
-          logger.error('could not delete the secret of a subscription that was not created', {
-            subscriptionId: id,
-            fleetId,
-            error: cleanup,
-          });
-        });
-        throw error;
-      }
+      await subscriptions.create(record);
       return {
         statusCode: 201,
         headers: { location: `/fleets/${encodeURIComponent(fleetId)}/webhooks/${id}` },
@@ -157,21 +146,19 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
     operationId: 'deleteWebhook',
     summary: 'Delete a webhook subscription',
     description:
-      'Deletes the subscription and schedules its secret for deletion (recoverable for a few days); ' +
+      'Deletes the subscription and, with it, its signing secret (sealed on the subscription, so erased at once); ' +
       'its pending deliveries end as `disabled`.',
     tag: 'Webhooks',
     resource: 'webhook',
     responses: [{ status: 204, description: 'Deleted.' }],
     async handle({ params }) {
       const fleetId = params.fleetId as string;
-      const record = await load(fleetId, params.id as string);
-      // Secret first: if a later step fails, the client's retry still finds the record and finishes.
-      await secrets.delete(record.secretArn).catch((error: unknown) => {
-        if (!(error instanceof Error && SECRET_ALREADY_DELETED.has(error.name))) throw error;
-      });
-      const deleted = await subscriptions.delete(fleetId, record.id);
+      const id = params.id as string;
+      if (!isId('wh', id)) throw resourceNotFound('webhook');
+      // The sealed secret goes with the item: nothing of it stays readable once this returns.
+      const deleted = await subscriptions.delete(fleetId, id);
       if (deleted === undefined) throw resourceNotFound('webhook');
-      await deps.deliveries.endPendingAsDisabled(record.id, 'the webhook was deleted', deps.now().toISOString());
+      await deps.deliveries.endPendingAsDisabled(deleted.id, 'the webhook was deleted', deps.now().toISOString());
       return { statusCode: 204 };
     },
   });
@@ -187,19 +174,41 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
     responses: [{ status: 200, description: 'The subscription with its new secret.', schema: schemas.WebhookWithSecret }],
     async handle({ params }) {
       const fleetId = params.fleetId as string;
-      const record = await load(fleetId, params.id as string);
+      let record = await load(fleetId, params.id as string);
       const now = deps.now();
-      const current = await secrets.get(record.secretArn, record.secretVersion);
       const secret = generateSigningSecret();
-      const versionId = await secrets.put(
-        record.secretArn,
-        rotateSecretValue(current, secret, now, deps.settings.rotationGraceHours),
-      );
-      const updated = await subscriptions.update(fleetId, record.id, { secretVersion: versionId }, now.toISOString());
-      if (updated === undefined) throw resourceNotFound('webhook');
-      return { statusCode: 200, body: { ...webhookView(updated), secret } };
+      for (let tries = 1; ; tries += 1) {
+        const current = await openForRotation(record);
+        const value = current === undefined ? { current: secret } : rotateSecretValue(current, secret, now, deps.settings.rotationGraceHours);
+        const updated = await subscriptions.replaceSecret(fleetId, record.id, record.sealedSecret, await secrets.seal(fleetId, record.id, value), now.toISOString());
+        if (updated === 'missing') throw resourceNotFound('webhook');
+        if (updated !== 'changed') return { statusCode: 200, body: { ...webhookView(updated), secret } };
+        // Another rotation landed first: rotate on top of it, so the secret it showed keeps its grace period.
+        if (tries >= ROTATE_TRIES) {
+          throw conflict('The signing secret is being rotated by other requests; try again.', [
+            { field: 'secret', reason: 'changed by a concurrent rotation' },
+          ]);
+        }
+        record = await load(fleetId, record.id);
+      }
     },
   });
+
+  /** The secrets in clear; undefined when the stored value cannot be opened, which a rotation then replaces. */
+  async function openForRotation(record: SubscriptionRecord): Promise<SigningSecretValue | undefined> {
+    try {
+      return await secrets.get(record);
+    } catch (error) {
+      if (!(error instanceof SealedSecretError)) throw error;
+      // It signs nothing as it is; the rotation is how an operator recovers, with no grace period for it.
+      logger.error('the stored signing secret could not be opened; rotating without a grace period', {
+        fleetId: record.fleetId,
+        subscriptionId: record.id,
+        reason: error.message,
+      });
+      return undefined;
+    }
+  }
 
   const test = defineRoute({
     method: 'POST',

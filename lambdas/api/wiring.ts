@@ -9,12 +9,13 @@ import { DeliveryLog } from '../shared/delivery-log';
 import { EventLog } from '../shared/event-log';
 import { readEnvironment, readSettings } from '../shared/environment';
 import { EventsStore } from '../shared/events-store';
-import { secretsManagerSealer } from '../shared/inbound-key';
 import { InboundSourcesStore } from '../shared/inbound-sources-store';
 import { createObservability } from '../shared/observability';
+import { SealingKeys } from '../shared/sealing-keys';
 import { SigningSecrets } from '../shared/signing-secrets';
 import { SubscriptionsStore } from '../shared/subscriptions-store';
 import { TokensStore } from '../shared/tokens-store';
+import { keyRingSealer } from '../core/inbound/sealer';
 import { createApi } from './api';
 import type { ApiDeps } from './deps';
 
@@ -33,17 +34,17 @@ export function wireApi(source: NodeJS.ProcessEnv, overrides: Partial<Pick<ApiDe
       'deliveriesTable',
       'tokensTable',
       'inboundSourcesTable',
-      'inboundKeySecret',
       'eventsQueueUrl',
       'deliveriesQueueUrl',
-      'secretPrefix',
+      'sealingKeySecret',
     ],
     source,
   );
   const settings = readSettings(source);
   const { logger, metrics, tracing } = createObservability('hookline-api');
   const doc = tracing.client(createDocumentClient());
-  const secretsClient = tracing.client(createSecretsClient());
+  // One key ring per container, shared by signing secrets and inbound credentials: loaded once.
+  const sealingKeys = new SealingKeys(tracing.client(createSecretsClient()), env.sealingKeySecret);
   const api = createApi({
     settings,
     subscriptions: new SubscriptionsStore(doc, env.subscriptionsTable),
@@ -52,10 +53,10 @@ export function wireApi(source: NodeJS.ProcessEnv, overrides: Partial<Pick<ApiDe
     eventLog: new EventLog(doc, env.eventsTable),
     deliveryLog: new DeliveryLog(doc, env.deliveriesTable),
     tokens: new TokensStore(doc, env.tokensTable),
-    secrets: new SigningSecrets(secretsClient, env.secretPrefix),
+    secrets: new SigningSecrets(sealingKeys),
     inbound: {
       sources: new InboundSourcesStore(doc, env.inboundSourcesTable),
-      sealer: secretsManagerSealer(secretsClient, env.inboundKeySecret),
+      sealer: keyRingSealer(sealingKeys),
       onIngest: ({ provider, outcome }) => {
         metrics.addMetric(`Inbound_${outcome}`, MetricUnit.Count, 1);
         metrics.addMetric(`Inbound_${provider}_${outcome}`, MetricUnit.Count, 1);

@@ -28,10 +28,11 @@ export interface SubscriptionRecord {
   maxAttempts?: number;
   /** `false`: deliveries skip TLS certificate verification (only where allowInsecureTls is on). Absent: true. */
   tlsVerify?: boolean;
-  /** Secrets Manager secret holding {@link SigningSecretValue}. */
-  secretArn: string;
-  /** VersionId of the secret's current version; dispatchers cache secrets by it. */
-  secretVersion: string;
+  /** The current signing secret, sealed under the deployment's key-encryption key (core/sealed-secrets.ts). */
+  sealedSecret: string;
+  /** The rotated-out secret, sealed, still signing until `previousSecretExpiresAt`. */
+  sealedPreviousSecret?: string;
+  previousSecretExpiresAt?: string;
   createdAt: string;
   updatedAt: string;
   /** Why the service disabled it (410 from the endpoint, failing for too long); absent when a user did. */
@@ -66,7 +67,7 @@ export interface CircuitRecord {
   probeUntil?: number;
 }
 
-/** JSON stored in each subscription's secret. */
+/** A subscription's signing secrets in clear: what the sealed fields of its record hold. */
 export interface SigningSecretValue {
   /** `whsec_` + base64 of 32 random bytes. */
   current: string;

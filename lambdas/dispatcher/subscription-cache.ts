@@ -1,8 +1,8 @@
 import type { SubscriptionRecord } from '../core/records';
 
 /**
- * Nothing is kept between batches by default: the delivery contract promises that a rotation (a new secret
- * version on the subscription), a disable or a new URL applies to the very next attempt. Concurrent
+ * Nothing is kept between batches by default: the delivery contract promises that a rotation (a new secret sealed
+ * on the subscription), a disable or a new URL applies to the very next attempt. Concurrent
  * lookups (the records of one batch) still share one read.
  */
 export const DEFAULT_SUBSCRIPTION_TTL_MS = 0;
@@ -17,7 +17,7 @@ interface Entry {
 /**
  * In-memory cache of subscriptions keyed by (fleetId, id): concurrent lookups of the same
  * subscription share one read, and with a TTL above 0 a change made through the API (disable, new
- * URL, rotated secret version) is seen within the TTL.
+ * URL, rotated secret) is seen within the TTL.
  */
 export class SubscriptionCache {
   private readonly entries = new Map<string, Entry>();

@@ -11,6 +11,7 @@ import { BusOperatorEvents } from '../shared/operator-events';
 import { ENV, readEnvironment, readPositiveInteger, readSettings } from '../shared/environment';
 import { createHttpDelivery, type Resolver } from '../shared/http-delivery';
 import { createObservability } from '../shared/observability';
+import { SealingKeys } from '../shared/sealing-keys';
 import { SigningSecrets } from '../shared/signing-secrets';
 import { SubscriptionsStore } from '../shared/subscriptions-store';
 import { createDispatcher } from './dispatcher';
@@ -29,7 +30,7 @@ export interface WiredDispatcher {
  * local mode both build it here, so they run the same code.
  */
 export function wireDispatcher(source: NodeJS.ProcessEnv, options: { resolve?: Resolver } = {}): WiredDispatcher {
-  const env = readEnvironment(['subscriptionsTable', 'deliveriesTable', 'deliveriesQueueUrl', 'secretPrefix'], source);
+  const env = readEnvironment(['subscriptionsTable', 'deliveriesTable', 'deliveriesQueueUrl', 'sealingKeySecret'], source);
   const settings = readSettings(source);
   const { logger, metrics, tracing } = createObservability('hookline-dispatcher');
   const doc = tracing.client(createDocumentClient());
@@ -46,7 +47,7 @@ export function wireDispatcher(source: NodeJS.ProcessEnv, options: { resolve?: R
     ...(eventBusName === undefined || eventBusName === ''
       ? {}
       : { operatorEvents: new BusOperatorEvents(tracing.client(createEventBridgeClient()), eventBusName, settings.eventSource) }),
-    secrets: new SigningSecrets(tracing.client(createSecretsClient()), env.secretPrefix),
+    secrets: new SigningSecrets(new SealingKeys(tracing.client(createSecretsClient()), env.sealingKeySecret)),
     sqs: tracing.client(createSqsClient()),
     deliveriesQueueUrl: env.deliveriesQueueUrl,
     settings,

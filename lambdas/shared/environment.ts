@@ -11,12 +11,13 @@ export const ENV = {
   tokensTable: 'HOOKLINE_TOKENS_TABLE',
   eventsQueueUrl: 'HOOKLINE_EVENTS_QUEUE_URL',
   deliveriesQueueUrl: 'HOOKLINE_DELIVERIES_QUEUE_URL',
-  /** Secrets Manager name prefix every signing secret lives under, e.g. `hookline/MyStack/`. */
-  secretPrefix: 'HOOKLINE_SECRET_PREFIX',
+  /**
+   * ARN (or name) of the deployment's one Secrets Manager secret: the key ring that seals every
+   * subscription's signing secret and every inbound source's credentials.
+   */
+  sealingKeySecret: 'HOOKLINE_SEALING_KEY_SECRET',
   /** The inbound sources table. */
   inboundSourcesTable: 'HOOKLINE_INBOUND_SOURCES_TABLE',
-  /** Name or ARN of the Secrets Manager secret whose value keys the sealing of inbound source secrets. */
-  inboundKeySecret: 'HOOKLINE_INBOUND_KEY_SECRET',
   /** JSON of the deployment settings (see core/settings.ts). */
   settings: 'HOOKLINE_SETTINGS',
   /** The Hookline bus, where the dispatcher publishes operator events (optional: none are published without it). */

@@ -1,4 +1,4 @@
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { InboundSourceRecord } from '../core/inbound/source';
 import { INBOUND_SOURCES_BY_FLEET_INDEX } from '../core/table-schema';
 import { encodeCursor, startKeyFromCursor, type Page } from './cursor';
@@ -99,6 +99,40 @@ export class InboundSourcesStore {
       if (isConditionalCheckFailure(error)) return undefined;
       throw error;
     }
+  }
+
+  /**
+   * Re-seals the credentials (a key rotation's rekey) if they are still `expected`: a rotation
+   * through the API meanwhile wins. Leaves updatedAt, as nothing a caller sees changes.
+   */
+  async replaceCredentials(id: string, expected: string, next: string): Promise<'replaced' | 'changed'> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { id },
+          UpdateExpression: 'SET sealedCredentials = :next',
+          ConditionExpression: 'sealedCredentials = :expected',
+          ExpressionAttributeValues: { ':next': next, ':expected': expected },
+        }),
+      );
+      return 'replaced';
+    } catch (error) {
+      if (isConditionalCheckFailure(error)) return 'changed';
+      throw error;
+    }
+  }
+
+  /** Every source of every fleet, a page at a time (`hookline secrets rekey` walks them). */
+  async *scanAll(pageSize = 100): AsyncGenerator<InboundSourceRecord[]> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const result = await this.doc.send(
+        new ScanCommand({ TableName: this.tableName, Limit: pageSize, ExclusiveStartKey: startKey, ConsistentRead: true }),
+      );
+      yield (result.Items ?? []) as InboundSourceRecord[];
+      startKey = result.LastEvaluatedKey;
+    } while (startKey !== undefined);
   }
 
   /** Deletes the item, sealed credentials included; undefined when no such source in this fleet. */

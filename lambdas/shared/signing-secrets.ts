@@ -1,115 +1,34 @@
-import {
-  CreateSecretCommand,
-  DeleteSecretCommand,
-  GetSecretValueCommand,
-  PutSecretValueCommand,
-  type SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
-import { MalformedSecretError } from '../core/errors';
 import type { SigningSecretValue } from '../core/records';
+import {
+  keyVersionsOf,
+  openSigningSecrets,
+  sealSigningSecrets,
+  type SealedSigningSecrets,
+  type SealedSubscription,
+} from '../core/sealed-secrets';
+import type { SealingKeys } from './sealing-keys';
 
-export interface StoredSecret {
-  arn: string;
-  versionId: string;
-}
-
-/** Days Secrets Manager keeps a deleted subscription's secret recoverable. */
-export const SECRET_RECOVERY_WINDOW_DAYS = 7;
+export type { SealedSubscription } from '../core/sealed-secrets';
 
 /**
- * Signing secrets in Secrets Manager, one secret per subscription under the deployment's prefix.
- * Values are cached by (ARN, version): a version's value never changes, so the cache is never stale,
- * and a rotation (new version on the subscription) is picked up by the very next read.
+ * Signing secrets of subscriptions, sealed on their own records under the deployment's key ring:
+ * no Secrets Manager secret per subscription, so nothing to create, bill or clean up per
+ * subscription, and deleting the record erases the secret with it.
  */
 export class SigningSecrets {
-  private readonly cache = new Map<string, SigningSecretValue>();
-
-  constructor(
-    private readonly client: SecretsManagerClient,
-    private readonly namePrefix: string,
-    private readonly cacheSize = 1_000,
-  ) {}
+  constructor(readonly keys: SealingKeys) {}
 
   /**
-   * Secret names allow only letters, digits and `/_+=.@-`; fleet ids may also hold `:`. It is written
-   * `=3A`, which no fleet id can contain (no `=`), so the name stays unique per fleet.
+   * The subscription's secrets in clear. A value that cannot be opened (altered, another
+   * subscription's, unknown key version) throws a PermanentError subclass naming the reason.
    */
-  nameFor(fleetId: string, subscriptionId: string): string {
-    return `${this.namePrefix}${fleetId.replaceAll(':', '=3A')}/${subscriptionId}`;
+  async get(subscription: SealedSubscription): Promise<SigningSecretValue> {
+    const ring = await this.keys.ringFor(keyVersionsOf(subscription));
+    return openSigningSecrets(ring, subscription);
   }
 
-  async create(fleetId: string, subscriptionId: string, value: SigningSecretValue): Promise<StoredSecret> {
-    const result = await this.client.send(
-      new CreateSecretCommand({
-        Name: this.nameFor(fleetId, subscriptionId),
-        Description: `Hookline signing secret of subscription ${subscriptionId} (fleet ${fleetId})`,
-        SecretString: JSON.stringify(value),
-        Tags: [
-          { Key: 'hookline:fleet', Value: fleetId },
-          { Key: 'hookline:subscription', Value: subscriptionId },
-        ],
-      }),
-    );
-    return { arn: required(result.ARN, 'ARN'), versionId: required(result.VersionId, 'VersionId') };
+  /** Seals `value` for the subscription under the newest key version. */
+  async seal(fleetId: string, subscriptionId: string, value: SigningSecretValue): Promise<SealedSigningSecrets> {
+    return sealSigningSecrets(await this.keys.ringForSealing(), fleetId, subscriptionId, value);
   }
-
-  /** Writes a new version; returns its id. */
-  async put(arn: string, value: SigningSecretValue): Promise<string> {
-    const result = await this.client.send(
-      new PutSecretValueCommand({ SecretId: arn, SecretString: JSON.stringify(value) }),
-    );
-    const versionId = required(result.VersionId, 'VersionId');
-    this.remember(arn, versionId, value);
-    return versionId;
-  }
-
-  async get(arn: string, versionId: string): Promise<SigningSecretValue> {
-    const key = cacheKey(arn, versionId);
-    const cached = this.cache.get(key);
-    if (cached !== undefined) return cached;
-    const result = await this.client.send(new GetSecretValueCommand({ SecretId: arn, VersionId: versionId }));
-    const value = parseSecretValue(arn, result.SecretString);
-    this.remember(arn, versionId, value);
-    return value;
-  }
-
-  async delete(arn: string): Promise<void> {
-    await this.client.send(
-      new DeleteSecretCommand({ SecretId: arn, RecoveryWindowInDays: SECRET_RECOVERY_WINDOW_DAYS }),
-    );
-  }
-
-  private remember(arn: string, versionId: string, value: SigningSecretValue): void {
-    if (this.cache.size >= this.cacheSize) {
-      const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
-    }
-    this.cache.set(cacheKey(arn, versionId), value);
-  }
-}
-
-function cacheKey(arn: string, versionId: string): string {
-  return `${arn}\n${versionId}`;
-}
-
-function required(value: string | undefined, field: string): string {
-  if (value === undefined || value === '') throw new Error(`Secrets Manager returned no ${field}`);
-  return value;
-}
-
-function parseSecretValue(arn: string, raw: string | undefined): SigningSecretValue {
-  try {
-    const value = JSON.parse(raw ?? '') as Partial<SigningSecretValue>;
-    if (typeof value.current === 'string' && value.current.startsWith('whsec_')) {
-      return {
-        current: value.current,
-        ...(typeof value.previous === 'string' ? { previous: value.previous } : {}),
-        ...(typeof value.previousExpiresAt === 'string' ? { previousExpiresAt: value.previousExpiresAt } : {}),
-      };
-    }
-  } catch {
-    // not JSON: reported below
-  }
-  // A poison delivery, not a transient fault; the value itself is never echoed.
-  throw new MalformedSecretError(`signing secret ${arn} does not hold a Hookline signing secret`);
 }

@@ -3,10 +3,12 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  ScanCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import type { CircuitRecord, SubscriptionRecord } from '../core/records';
+import type { SealedSigningSecrets } from '../core/sealed-secrets';
 import { encodeCursor, startKeyFromCursor, type Page } from './cursor';
 import { isConditionalCheckFailure } from './dynamo-errors';
 
@@ -25,8 +27,10 @@ export type SubscriptionPatch = Partial<{
   rateLimitPerSecond: number | null;
   maxConcurrency: number | null;
   tlsVerify: boolean;
-  secretVersion: string;
 }>;
+
+/** Why replaceSecret did not write: the subscription is gone, or its secret changed since it was read. */
+export type SecretReplaceMiss = 'missing' | 'changed';
 
 /** Subscriptions table access. Every read is keyed by (fleetId, id), which is what keeps fleets apart. */
 export class SubscriptionsStore {
@@ -129,6 +133,64 @@ export class SubscriptionsStore {
       if (isConditionalCheckFailure(error)) return undefined;
       throw error;
     }
+  }
+
+  /**
+   * Replaces the sealed secrets if the current one is still `expectedSealed`: two rotations (or a
+   * rotation and a rekey) racing cannot lose a secret a caller was already shown. `now` sets
+   * updatedAt (a rotation); a rekey leaves it, as nothing a caller sees changes. `expectedSealed`
+   * undefined: the item has no sealed secret yet (one written before secrets were sealed).
+   */
+  async replaceSecret(
+    fleetId: string,
+    id: string,
+    expectedSealed: string | undefined,
+    next: SealedSigningSecrets,
+    now: string | undefined,
+  ): Promise<SubscriptionRecord | SecretReplaceMiss> {
+    const sets = ['sealedSecret = :secret'];
+    const values: Record<string, unknown> = { ':secret': next.sealedSecret };
+    if (expectedSealed !== undefined) values[':expected'] = expectedSealed;
+    if (now !== undefined) {
+      sets.push('updatedAt = :now');
+      values[':now'] = now;
+    }
+    let remove = ' REMOVE sealedPreviousSecret, previousSecretExpiresAt';
+    if (next.sealedPreviousSecret !== undefined && next.previousSecretExpiresAt !== undefined) {
+      sets.push('sealedPreviousSecret = :previous', 'previousSecretExpiresAt = :previousExpiresAt');
+      values[':previous'] = next.sealedPreviousSecret;
+      values[':previousExpiresAt'] = next.previousSecretExpiresAt;
+      remove = '';
+    }
+    try {
+      const result = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { fleetId, id },
+          UpdateExpression: `SET ${sets.join(', ')}${remove}`,
+          ConditionExpression: expectedSealed === undefined ? 'attribute_exists(id) AND attribute_not_exists(sealedSecret)' : 'sealedSecret = :expected',
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return result.Attributes as SubscriptionRecord;
+    } catch (error) {
+      if (!isConditionalCheckFailure(error)) throw error;
+      const existing = await this.get(fleetId, id, true);
+      return existing === undefined ? 'missing' : 'changed';
+    }
+  }
+
+  /** Every subscription of every fleet, a page at a time (`hookline secrets rekey` walks them). */
+  async *scanAll(pageSize = 100): AsyncGenerator<SubscriptionRecord[]> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const result = await this.doc.send(
+        new ScanCommand({ TableName: this.tableName, Limit: pageSize, ExclusiveStartKey: startKey, ConsistentRead: true }),
+      );
+      yield (result.Items ?? []) as SubscriptionRecord[];
+      startKey = result.LastEvaluatedKey;
+    } while (startKey !== undefined);
   }
 
   /** Deletes and returns the record, or undefined when it did not exist. */

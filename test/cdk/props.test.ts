@@ -137,22 +137,21 @@ describe('props change the template', () => {
     template.hasResourceProperties('AWS::Events::Rule', { EventPattern: { source: ['acme.app'] } });
   });
 
-  it('secrets permissions and the environment use the configured prefix', () => {
-    const secretArn = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:webhooks/prod/*';
+  it('the key ring secret is named with the configured prefix; the API and dispatcher read it alone', () => {
+    const keyId = logicalIdByPath(template, 'AWS::SecretsManager::Secret', 'Webhooks/SealingKey/Secret/Resource');
+    template.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'webhooks/prod/sealing-key' });
     for (const name of ['ApiFunction', 'DispatcherFunction']) {
       const role = logicalIdByPath(template, 'AWS::IAM::Role', `Webhooks/${name}/Role/Resource`);
       const secretResources = roleStatements(template, role)
         .filter((s) => asArray(s.Action).some((a) => a.startsWith('secretsmanager:')))
         .flatMap((s) => asArray(s.Resource).map(flatten));
-      // The API also reads the inbound key, a secret of its own outside the prefix.
-      const inboundKey = `<${logicalIdByPath(template, 'AWS::SecretsManager::Secret', 'Webhooks/InboundKey/Resource')}>`;
-      expect(secretResources.sort()).toEqual((name === 'ApiFunction' ? [secretArn, inboundKey] : [secretArn]).sort());
+      expect(secretResources).toEqual([`<${keyId}>`]);
     }
     // Outputs are the stack's business: the construct adds none unless asked (addOutputs).
     expect(template.toJSON().Outputs).toBeUndefined();
     const env = resources(template, 'AWS::Lambda::Function')[fnId(template, 'ApiFunction')]!.Properties!.Environment.Variables;
     expect(env).toMatchObject({
-      HOOKLINE_SECRET_PREFIX: 'webhooks/prod/',
+      HOOKLINE_SEALING_KEY_SECRET: { Ref: keyId },
       POWERTOOLS_LOG_LEVEL: 'DEBUG',
       POWERTOOLS_METRICS_NAMESPACE: 'Acme/Webhooks',
     });

@@ -11,8 +11,7 @@ import { ENV } from '../../lambdas/shared/environment';
 import { parseHooklineContext } from '../../lib/context';
 import { HooklineStack } from '../../lib/hookline-stack';
 import {
-  API_SECRET_ACTIONS,
-  DISPATCHER_SECRET_ACTIONS,
+  SEALING_KEY_ACTIONS,
   TABLE_ACTIONS,
 } from '../../lib/permissions';
 import { XRAY_ACTIONS } from '../../lib/functions';
@@ -34,7 +33,6 @@ let outdir: string;
 let stack: HooklineStack;
 let template: Template;
 
-const SECRET_ARN = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:hookline/Hookline/*';
 
 beforeAll(() => {
   outdir = mkdtempSync(join(tmpdir(), 'hookline-cdk-'));
@@ -53,9 +51,9 @@ const queueId = (path: string) => logicalIdByPath(template, 'AWS::SQS::Queue', `
 const functionId = (name: string) => logicalIdByPath(template, 'AWS::Lambda::Function', `${name}/Function/Resource`);
 const roleId = (name: string) => logicalIdByPath(template, 'AWS::IAM::Role', `${name}/Role/Resource`);
 /** The inbound key secret, as a flattened Ref (its ARN). */
-const inboundKeyId = () => logicalIdByPath(template, 'AWS::SecretsManager::Secret', 'InboundKey/Resource');
+const sealingKeyId = () => logicalIdByPath(template, 'AWS::SecretsManager::Secret', 'SealingKey/Secret/Resource');
 const busId = () => logicalIdByPath(template, 'AWS::Events::EventBus', 'Events/Bus/Resource');
-const inboundKey = () => `<${inboundKeyId()}>`;
+const sealingKey = () => `<${sealingKeyId()}>`;
 const logGroupId = (name: string) => logicalIdByPath(template, 'AWS::Logs::LogGroup', `${name}/Logs/Resource`);
 
 /** Grants of a role as flattened resource → sorted actions. */
@@ -258,11 +256,10 @@ describe('functions', () => {
       [ENV.tokensTable]: { Ref: tableId('Tokens') },
       [ENV.eventsQueueUrl]: { Ref: queueId('Queues/Events') },
       [ENV.deliveriesQueueUrl]: { Ref: queueId('Queues/Deliveries') },
-      [ENV.secretPrefix]: 'hookline/Hookline/',
       [ENV.settings]: expect.any(String),
-      ...(handler === 'api'
-        ? { [ENV.inboundSourcesTable]: { Ref: tableId('InboundSources') }, [ENV.inboundKeySecret]: { Ref: inboundKeyId() } }
-        : {}),
+      ...(handler === 'api' ? { [ENV.inboundSourcesTable]: { Ref: tableId('InboundSources') } } : {}),
+      // The fan-out never sees a secret: it is not even told where the key ring is.
+      ...(handler === 'fanout' ? {} : { [ENV.sealingKeySecret]: { Ref: sealingKeyId() } }),
       // Operator events go to the deployment's bus.
       // Operator events go to the deployment's bus; a slow endpoint's cap is held to half the concurrency.
       ...(handler === 'dispatcher'
@@ -304,6 +301,35 @@ describe('functions', () => {
   });
 });
 
+describe('the key ring secret', () => {
+  it('is the one Secrets Manager secret, named under the prefix, its key generated as 64 hex digits, kept with the tables', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    const secret = resources(template, 'AWS::SecretsManager::Secret')[sealingKeyId()]!;
+    expect(secret.Properties!.Name).toBe('hookline/Hookline/sealing-key');
+    expect(secret.Properties!.GenerateSecretString).toMatchObject({
+      SecretStringTemplate: JSON.stringify({ current: '1' }),
+      GenerateStringKey: '1',
+      PasswordLength: 64,
+      ExcludeUppercase: true,
+      ExcludePunctuation: true,
+      IncludeSpace: false,
+      ExcludeCharacters: 'ghijklmnopqrstuvwxyz',
+    });
+    const subscriptions = resources(template, 'AWS::DynamoDB::Table')[tableId('Subscriptions')]!;
+    expect(secret.DeletionPolicy).toBe(subscriptions.DeletionPolicy);
+  });
+
+  it('only the API and the dispatcher roles may read it', () => {
+    const readers = Object.entries(resources(template, 'AWS::IAM::Policy'))
+      .filter(([, policy]) =>
+        (policy.Properties!.PolicyDocument.Statement as any[]).some((statement) => asArray(statement.Resource).map(flatten).includes(sealingKey())),
+      )
+      .flatMap(([, policy]) => asArray(policy.Properties!.Roles).map(flatten))
+      .sort();
+    expect(readers).toEqual([`<${roleId('ApiFunction')}>`, `<${roleId('DispatcherFunction')}>`].sort());
+  });
+});
+
 describe('IAM: least privilege', () => {
   const table = (name: TableSchema['logicalName']) => `<${tableId(name)}.Arn>`;
   const queue = (path: string) => `<${queueId(path)}.Arn>`;
@@ -312,11 +338,10 @@ describe('IAM: least privilege', () => {
 
   const QUERY = ['dynamodb:Query'];
 
-  it('API: the table calls its code makes (tokens: GetItem + PutItem for portal sessions), sends to both queues, manages secrets under the prefix, reads the inbound key', () => {
+  it('API: the table calls its code makes (tokens: GetItem + PutItem for portal sessions), sends to both queues, reads the key ring secret only', () => {
     expect(grants(roleId('ApiFunction'))).toEqual({
       [table('InboundSources')]: sorted(TABLE_ACTIONS.api.inboundSources),
       [`${table('InboundSources')}/index/byFleet`]: QUERY,
-      [inboundKey()]: ['secretsmanager:GetSecretValue'],
       ...logs('ApiFunction'),
       ...xray,
       [table('Subscriptions')]: sorted(TABLE_ACTIONS.api.subscriptions),
@@ -329,7 +354,7 @@ describe('IAM: least privilege', () => {
       [table('Tokens')]: ['dynamodb:GetItem', 'dynamodb:PutItem'],
       [queue('Queues/Events')]: SEND,
       [queue('Queues/Deliveries')]: SEND,
-      [SECRET_ARN]: sorted(API_SECRET_ACTIONS),
+      [sealingKey()]: SEALING_KEY_ACTIONS,
     });
   });
 
@@ -361,7 +386,7 @@ describe('IAM: least privilege', () => {
       [`${table('Deliveries')}/index/bySubscription`]: QUERY,
       [`${table('Deliveries')}/index/bySubscriptionStatus`]: QUERY,
       [`${table('Deliveries')}/index/byFleet`]: QUERY,
-      [SECRET_ARN]: sorted(DISPATCHER_SECRET_ACTIONS),
+      [sealingKey()]: ['secretsmanager:GetSecretValue'],
       // Consumes the deliveries queue and sends each retry's next message to it.
       [queue('Queues/Deliveries')]: sorted([...CONSUME, 'sqs:SendMessage']),
       // Operator events only: the statement's condition pins the source (checked below).
@@ -393,7 +418,9 @@ describe('IAM: least privilege', () => {
       for (const action of asArray<string>(statement.Action)) {
         if (action.startsWith('secretsmanager:')) {
           const targets = asArray(statement.Resource).map(flatten);
-          expect(targets.length === 1 && (targets[0] === SECRET_ARN || targets[0] === inboundKey()), targets.join()).toBe(true);
+          // One secret, read only: no prefix wildcard, no write or delete anywhere.
+          expect(targets, targets.join()).toEqual([sealingKey()]);
+          expect(action).toBe('secretsmanager:GetSecretValue');
         }
       }
     }
@@ -540,12 +567,12 @@ describe('outputs', () => {
         'EventsQueueUrl',
         'EventsTableName',
         'InboundSourcesTableName',
-        'SecretPrefix',
+        'SealingKeySecretArn',
         'SubscriptionsTableName',
         'TokensTableName',
       ].sort(),
     );
-    template.hasOutput('SecretPrefix', { Value: 'hookline/Hookline/' });
+    template.hasOutput('SealingKeySecretArn', { Value: { Ref: sealingKeyId() } });
     template.hasOutput('DeliveriesDlqUrl', { Value: { Ref: queueId('Queues/DeliveriesDlq') } });
     template.hasOutput('TokensTableName', { Value: { Ref: tableId('Tokens') } });
   });
@@ -566,15 +593,13 @@ describe('cdk-nag AwsSolutions', () => {
     expect(acks.map((ack) => `${relative(ack.path)} ${ack.id}`).sort()).toEqual(
       [
         'ApiFunction/Role AwsSolutions-IAM5[Resource::*]',
-        `ApiFunction/Role AwsSolutions-IAM5[Resource::${SECRET_ARN}]`,
         'ApiFunction/Function AwsSolutions-L1',
         'FanoutFunction/Role AwsSolutions-IAM5[Resource::*]',
         'FanoutFunction/Function AwsSolutions-L1',
         'DispatcherFunction/Role AwsSolutions-IAM5[Resource::*]',
-        `DispatcherFunction/Role AwsSolutions-IAM5[Resource::${SECRET_ARN}]`,
         'DispatcherFunction/Function AwsSolutions-L1',
         'Events/TargetDlq AwsSolutions-SQS3',
-        'InboundKey AwsSolutions-SMG4',
+        'SealingKey/Secret AwsSolutions-SMG4',
         'Api/Api AwsSolutions-APIG2',
         'Api/InboundResource AwsSolutions-APIG4',
         'Api/InboundResource AwsSolutions-COG4',

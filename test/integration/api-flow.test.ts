@@ -1,9 +1,11 @@
-import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliveryIdFor, isId } from '../../lambdas/core/ids';
 import { createDocumentClient } from '../../lambdas/shared/clients';
 import { DeliveriesStore } from '../../lambdas/shared/deliveries-store';
+import { ENV } from '../../lambdas/shared/environment';
 import { EventsStore, eventTimeKey } from '../../lambdas/shared/events-store';
+import { SubscriptionsStore } from '../../lambdas/shared/subscriptions-store';
 import { seedDeliveryAttempt } from '../support/seed-delivery';
 import { startApiStack, type ApiStack } from './api-harness';
 
@@ -32,11 +34,15 @@ describe('subscriptions through the local HTTP front', () => {
     expect(fetched.body).toEqual(view);
     expect(JSON.stringify(fetched.body)).not.toContain('secret');
 
-    // The signing secret really is in Secrets Manager under the deployment prefix.
+    // The signing secret is sealed on the subscription's own item; Secrets Manager holds the key ring alone.
     const sm = new SecretsManagerClient({});
-    const described = await sm.send(new DescribeSecretCommand({ SecretId: `hookline/local/${FLEET}/${view.id}` }));
-    const stored = await sm.send(new GetSecretValueCommand({ SecretId: described.ARN }));
-    expect(JSON.parse(stored.SecretString as string)).toEqual({ current: secret });
+    const subscriptions = new SubscriptionsStore(createDocumentClient(), stack.runtime.tables.subscriptions);
+    const stored = (await subscriptions.get(FLEET, view.id, true))!;
+    expect(stored.sealedSecret).toMatch(/^v1\.1\./);
+    expect(JSON.stringify(stored)).not.toContain(secret);
+    expect(await stack.secrets.get(stored)).toEqual({ current: secret });
+    const listed = await sm.send(new ListSecretsCommand({ IncludePlannedDeletion: true }));
+    expect(listed.SecretList?.map((entry) => entry.Name)).toEqual([stack.runtime.env[ENV.sealingKeySecret]]);
 
     const patched = await stack.request('PATCH', `/fleets/${FLEET}/webhooks/${view.id}`, {
       body: { enabled: false, name: null, events: [] },
@@ -53,18 +59,16 @@ describe('subscriptions through the local HTTP front', () => {
     expect(rotated.body.secret).not.toBe(secret);
     const afterRotation = await stack.request('GET', `/fleets/${FLEET}/webhooks/${view.id}`);
     expect(afterRotation.body).not.toHaveProperty('secret');
-    const value = JSON.parse((await sm.send(new GetSecretValueCommand({ SecretId: described.ARN }))).SecretString as string);
+    const value = await stack.secrets.get((await subscriptions.get(FLEET, view.id, true))!);
     expect(value.current).toBe(rotated.body.secret);
     expect(value.previous).toBe(secret);
-    expect(Date.parse(value.previousExpiresAt) - Date.now()).toBeGreaterThan(23 * 3_600_000);
+    expect(Date.parse(value.previousExpiresAt ?? '') - Date.now()).toBeGreaterThan(23 * 3_600_000);
 
     const deleted = await stack.request('DELETE', `/fleets/${FLEET}/webhooks/${view.id}`);
     expect(deleted.status).toBe(204);
     expect((await stack.request('GET', `/fleets/${FLEET}/webhooks/${view.id}`)).status).toBe(404);
-    // Scheduled for deletion with a recovery window, like AWS: reading it now fails.
-    const deletedSecret = await sm.send(new DescribeSecretCommand({ SecretId: described.ARN }));
-    expect(deletedSecret.DeletedDate).toBeDefined();
-    await expect(sm.send(new GetSecretValueCommand({ SecretId: described.ARN }))).rejects.toThrow();
+    // Erased at once with the item: nothing of it is left to read.
+    expect(await subscriptions.get(FLEET, view.id, true)).toBeUndefined();
     expect((await stack.request('DELETE', `/fleets/${FLEET}/webhooks/${view.id}`)).status).toBe(404);
     sm.destroy();
   });

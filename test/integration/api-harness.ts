@@ -3,7 +3,9 @@ import { createDocumentClient, createSecretsClient } from '../../lambdas/shared/
 import { newTokenId } from '../../lambdas/core/ids';
 import { formatApiToken, generateApiTokenSecret, hashTokenSecret } from '../../lambdas/core/secrets';
 import type { DeploymentSettingsInput } from '../../lambdas/core/settings';
-import { SigningSecrets } from '../../lambdas/shared/signing-secrets';
+import { ENV } from '../../lambdas/shared/environment';
+import type { SigningSecrets } from '../../lambdas/shared/signing-secrets';
+import { testSigningSecrets } from '../support/sealing-key';
 import { TokensStore } from '../../lambdas/shared/tokens-store';
 import { wireApi } from '../../lambdas/api/wiring';
 import type { Resolver } from '../../lambdas/api/endpoint-check';
@@ -53,7 +55,7 @@ export async function startApiStack(settings: DeploymentSettingsInput = {}): Pro
   });
   const doc = createDocumentClient();
   const tokens = new TokensStore(doc, runtime.tables.tokens);
-  const secrets = new SigningSecrets(createSecretsClient(), runtime.env.HOOKLINE_SECRET_PREFIX as string);
+  const secrets = testSigningSecrets(createSecretsClient(), runtime.env[ENV.sealingKeySecret]);
   const sqs = new SQSClient({});
 
   async function issueToken(fleets: string[]): Promise<string> {

@@ -45,7 +45,7 @@ describe('local runtime', () => {
       tokensTable: runtime.tables.tokens,
       eventsQueueUrl: runtime.queues.eventsUrl,
       deliveriesQueueUrl: runtime.queues.deliveriesUrl,
-      secretPrefix: 'hookline/dev/',
+      sealingKeySecret: 'hookline/dev/sealing-key',
     });
     expect(readSettings(runtime.env)).toEqual(runtime.settings);
     expect(runtime.settings).toMatchObject({ maxAttempts: 4, eventSource: 'acme' });
@@ -65,7 +65,6 @@ describe('local runtime', () => {
       tokens: 'hookline-Tokens',
       inboundSources: 'hookline-InboundSources',
     });
-    expect(runtime.env[ENV.inboundKeySecret]).toBe('hookline/dev/inbound-key');
   });
 
   it('deploys the construct redrive settings: events DLQ after 5, deliveries DLQ after deliveriesMaxReceiveCount (not maxAttempts)', async () => {

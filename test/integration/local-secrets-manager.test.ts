@@ -10,7 +10,10 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addKeyVersion, formatKeyRing } from '../../lambdas/core/sealed-secrets';
+import { SealingKeys } from '../../lambdas/shared/sealing-keys';
 import { SigningSecrets } from '../../lambdas/shared/signing-secrets';
+import { TEST_KEY_RING } from '../support/sealing-key';
 import { startSecretsManager, type SecretsManagerStandIn } from '../../local/secrets-manager';
 import { localClientConfig, temporaryDirectory } from './local-support';
 
@@ -175,17 +178,19 @@ describe('local Secrets Manager', () => {
     expect(again.ARN).not.toBe(arn);
   });
 
-  it('serves the SigningSecrets store the handlers use', async () => {
-    const secrets = new SigningSecrets(client, 'hookline/test/');
-    const stored = await secrets.create('fleet-9', 'wh_9', { current: 'whsec_first' });
-    expect(await secrets.get(stored.arn, stored.versionId)).toEqual({ current: 'whsec_first' });
-    const rotated = await secrets.put(stored.arn, { current: 'whsec_second', previous: 'whsec_first', previousExpiresAt: '2030-01-01T00:00:00.000Z' });
-    expect(rotated).not.toBe(stored.versionId);
-    const fresh = new SigningSecrets(client, 'hookline/test/');
-    expect((await fresh.get(stored.arn, rotated)).current).toBe('whsec_second');
-    expect((await fresh.get(stored.arn, stored.versionId)).current).toBe('whsec_first');
-    await secrets.delete(stored.arn);
-    expect(await failure(fresh.get(stored.arn, 'uncached-version-id-0000000000000'))).toMatchObject({ name: 'InvalidRequestException' });
+  it('serves the key ring the handlers seal signing secrets with, and a key rotation written to it', async () => {
+    const { ARN: arn } = await client.send(new CreateSecretCommand({ Name: 'hookline/test/sealing-key', SecretString: formatKeyRing(TEST_KEY_RING) }));
+    const secrets = new SigningSecrets(new SealingKeys(client, arn as string));
+    const sealed = await secrets.seal('fleet-9', 'wh_9', { current: 'whsec_first' });
+    expect(await secrets.get({ fleetId: 'fleet-9', id: 'wh_9', ...sealed })).toEqual({ current: 'whsec_first' });
+    const rotatedRing = addKeyVersion(TEST_KEY_RING);
+    await client.send(new PutSecretValueCommand({ SecretId: arn, SecretString: formatKeyRing(rotatedRing) }));
+    const fresh = new SigningSecrets(new SealingKeys(client, 'hookline/test/sealing-key'));
+    const underTwo = await fresh.seal('fleet-9', 'wh_9', { current: 'whsec_second' });
+    expect(underTwo.sealedSecret).toMatch(/^v1\.2\./);
+    // The first store had cached version 1 only: a value under version 2 makes it read the secret again.
+    expect((await secrets.get({ fleetId: 'fleet-9', id: 'wh_9', ...underTwo })).current).toBe('whsec_second');
+    expect((await fresh.get({ fleetId: 'fleet-9', id: 'wh_9', ...sealed })).current).toBe('whsec_first');
   });
 
   it('answers unknown operations and malformed bodies with AWS JSON errors', async () => {

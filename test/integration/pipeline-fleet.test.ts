@@ -18,8 +18,8 @@ describe('a large fleet', { timeout: 60_000 }, () => {
     const fleetId = 'fleet-large';
     const count = 1_000;
     const url = harness.receiver.endpoint('/fleet');
-    // One secret shared by every subscription keeps set-up fast; the fan-out reads only the records.
-    const secret = await harness.secrets.create(fleetId, 'shared', { current: generateSigningSecret() });
+    // Sealed for another id: the fan-out reads only the records, never the secret.
+    const secret = await harness.secrets.seal(fleetId, 'shared', { current: generateSigningSecret() });
     const now = new Date().toISOString();
     const ids = Array.from({ length: count }, () => newSubscriptionId());
     for (let index = 0; index < ids.length; index += 50) {
@@ -30,8 +30,7 @@ describe('a large fleet', { timeout: 60_000 }, () => {
             id,
             url,
             enabled: true,
-            secretArn: secret.arn,
-            secretVersion: secret.versionId,
+            ...secret,
             createdAt: now,
             updatedAt: now,
           }),

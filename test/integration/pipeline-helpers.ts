@@ -8,7 +8,9 @@ import { generateSigningSecret } from '../../lambdas/core/secrets';
 import { createDocumentClient, createSecretsClient, createSqsClient } from '../../lambdas/shared/clients';
 import { DeliveriesStore } from '../../lambdas/shared/deliveries-store';
 import { EventsStore } from '../../lambdas/shared/events-store';
-import { SigningSecrets } from '../../lambdas/shared/signing-secrets';
+import { ENV } from '../../lambdas/shared/environment';
+import type { SigningSecrets } from '../../lambdas/shared/signing-secrets';
+import { testSigningSecrets } from '../support/sealing-key';
 import { SubscriptionsStore } from '../../lambdas/shared/subscriptions-store';
 import { startPipeline, type Pipeline, type PipelineOptions } from '../../local/pipeline';
 import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../local/runtime';
@@ -120,7 +122,7 @@ export async function startHarness(
     subscriptions: new SubscriptionsStore(doc, runtime.tables.subscriptions),
     deliveries: new DeliveriesStore(doc, runtime.tables.deliveries),
     events: new EventsStore(doc, runtime.tables.events),
-    secrets: new SigningSecrets(secretsClient, runtime.env.HOOKLINE_SECRET_PREFIX ?? ''),
+    secrets: testSigningSecrets(secretsClient, runtime.env[ENV.sealingKeySecret]),
     eventBridge,
     stop: async () => {
       // Receiver first: it cuts hanging requests, so invocations still waiting on them end.
@@ -135,20 +137,19 @@ export async function startHarness(
   };
 }
 
-/** A subscription created the way the API does it: secret first, then the record naming its version. */
+/** A subscription created the way the API does it: its secret sealed under the key ring, on the record. */
 export async function createSubscription(
   harness: Pick<PipelineHarness, 'subscriptions' | 'secrets'>,
   fields: Partial<SubscriptionRecord> & { fleetId: string; url: string },
   secretValue: SigningSecretValue = { current: generateSigningSecret() },
 ): Promise<{ subscription: SubscriptionRecord; secret: SigningSecretValue }> {
   const id = newSubscriptionId();
-  const stored = await harness.secrets.create(fields.fleetId, id, secretValue);
+  const sealed = await harness.secrets.seal(fields.fleetId, id, secretValue);
   const now = new Date().toISOString();
   const subscription: SubscriptionRecord = {
     id,
     enabled: true,
-    secretArn: stored.arn,
-    secretVersion: stored.versionId,
+    ...sealed,
     createdAt: now,
     updatedAt: now,
     ...fields,

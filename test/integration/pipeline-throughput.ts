@@ -28,7 +28,8 @@ import { createDispatcher } from '../../lambdas/dispatcher/dispatcher';
 import { DeliveriesStore } from '../../lambdas/shared/deliveries-store';
 import { createHttpDelivery } from '../../lambdas/shared/http-delivery';
 import { sendJsonBatch } from '../../lambdas/shared/queue-sender';
-import { SigningSecrets } from '../../lambdas/shared/signing-secrets';
+import { ENV } from '../../lambdas/shared/environment';
+import { sealedSecrets, TEST_KEY_RING_JSON, testSigningSecrets } from '../support/sealing-key';
 import { SubscriptionsStore } from '../../lambdas/shared/subscriptions-store';
 import { EndpointGates } from '../../lambdas/shared/endpoint-gates';
 
@@ -86,19 +87,19 @@ async function inMemory(): Promise<void> {
   const ddb = mockClient(DynamoDBDocumentClient);
   const sqs = mockClient(SQSClient);
   const secrets = mockClient(SecretsManagerClient);
+  const subscriptionId = newSubscriptionId();
   const subscription: SubscriptionRecord = {
     fleetId: 'bench',
-    id: newSubscriptionId(),
+    id: subscriptionId,
     url,
     enabled: true,
-    secretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:bench',
-    secretVersion: 'v1',
+    ...sealedSecrets('bench', subscriptionId),
     createdAt: '',
     updatedAt: '',
   };
   ddb.on(GetCommand).resolves({ Item: subscription });
   ddb.on(UpdateCommand).resolves({});
-  secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ current: generateSigningSecret() }) });
+  secrets.on(GetSecretValueCommand).resolves({ SecretString: TEST_KEY_RING_JSON });
   sqs.on(ChangeMessageVisibilityCommand).resolves({});
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
   const http = createHttpDelivery({ policy: createAddressPolicy(settings.allowPrivateTargets) });
@@ -106,7 +107,7 @@ async function inMemory(): Promise<void> {
     subscriptions: new SubscriptionsStore(doc, 'subs'),
     deliveries: new DeliveriesStore(doc, 'deliveries'),
     gates: new EndpointGates(doc, 'deliveries'),
-    secrets: new SigningSecrets(new SecretsManagerClient({ region: 'us-east-1' }), 'p/'),
+    secrets: testSigningSecrets(new SecretsManagerClient({ region: 'us-east-1' })),
     sqs: new SQSClient({ region: 'us-east-1' }),
     deliveriesQueueUrl: 'q',
     settings,
@@ -152,11 +153,11 @@ async function onLocalRuntime(): Promise<void> {
   runtime.applyEnv();
   const doc = createDocumentClient();
   const sqs = createSqsClient();
-  const secrets = new SigningSecrets(createSecretsClient(), runtime.env.HOOKLINE_SECRET_PREFIX ?? '');
+  const secrets = testSigningSecrets(createSecretsClient(), runtime.env[ENV.sealingKeySecret]);
   const id = newSubscriptionId();
-  const stored = await secrets.create('bench', id, { current: generateSigningSecret() });
+  const sealed = await secrets.seal('bench', id, { current: generateSigningSecret() });
   await new SubscriptionsStore(doc, runtime.tables.subscriptions).create({
-    fleetId: 'bench', id, url, enabled: true, secretArn: stored.arn, secretVersion: stored.versionId, createdAt: '', updatedAt: '',
+    fleetId: 'bench', id, url, enabled: true, ...sealed, createdAt: '', updatedAt: '',
   });
   const count = Math.min(total, 1_000);
   await sendJsonBatch(sqs, runtime.queues.deliveriesUrl, messages('bench', id, count), { concurrency: 10 });

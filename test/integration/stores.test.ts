@@ -11,6 +11,7 @@ import { SubscriptionsStore } from '../../lambdas/shared/subscriptions-store';
 import { TokensStore } from '../../lambdas/shared/tokens-store';
 import { ensureTables, startDynamoDb, type DynamoDbStandIn } from '../../local/dynamodb';
 import { seedDeliveryAttempt } from '../support/seed-delivery';
+import { sealedSecrets } from '../support/sealing-key';
 
 let dynamo: DynamoDbStandIn;
 let subscriptions: SubscriptionsStore;
@@ -309,8 +310,7 @@ describe('SubscriptionsStore', () => {
     url: 'https://example.com/a',
     enabled: true,
     name: 'first',
-    secretArn: 'arn:secret',
-    secretVersion: 'v1',
+    ...sealedSecrets('fleet_1', 'wh_1'),
     createdAt: '2026-01-01T00:00:00.000Z',
     updatedAt: '2026-01-01T00:00:00.000Z',
   };
@@ -336,6 +336,24 @@ describe('SubscriptionsStore', () => {
     expect(updated).not.toHaveProperty('failingSince');
   });
 
+  it('replaces the sealed secret only while it is the one the caller read (racing rotations lose nothing)', async () => {
+    await subscriptions.create({ ...sub, id: 'wh_r' });
+    const read = await subscriptions.get('fleet_1', 'wh_r', true);
+    const rotated = sealedSecrets('fleet_1', 'wh_r', { current: 'whsec_b', previous: 'whsec_a', previousExpiresAt: '2030-01-01T00:00:00.000Z' });
+    const updated = await subscriptions.replaceSecret('fleet_1', 'wh_r', read!.sealedSecret, rotated, 't9');
+    expect(updated).toMatchObject({ ...rotated, updatedAt: 't9', name: 'first' });
+    // A second writer that read the old value loses, and says so.
+    expect(await subscriptions.replaceSecret('fleet_1', 'wh_r', read!.sealedSecret, sealedSecrets('fleet_1', 'wh_r'), 't10')).toBe('changed');
+    // Without a previous secret the grace fields go; a rekey (no time) leaves updatedAt.
+    const plain = sealedSecrets('fleet_1', 'wh_r', { current: 'whsec_c' });
+    const rekeyed = await subscriptions.replaceSecret('fleet_1', 'wh_r', rotated.sealedSecret, plain, undefined);
+    expect(rekeyed).toMatchObject({ sealedSecret: plain.sealedSecret, updatedAt: 't9' });
+    expect(rekeyed).not.toHaveProperty('sealedPreviousSecret');
+    expect(rekeyed).not.toHaveProperty('previousSecretExpiresAt');
+    expect(await subscriptions.replaceSecret('fleet_2', 'wh_r', plain.sealedSecret, rotated, 't11')).toBe('missing');
+    await subscriptions.delete('fleet_1', 'wh_r');
+  });
+
   it('pages a fleet and refuses a cursor from another fleet', async () => {
     await subscriptions.create({ ...sub, id: 'wh_2' });
     await subscriptions.create({ ...sub, id: 'wh_3' });
@@ -356,8 +374,7 @@ describe('SubscriptionsStore: endpoint health', () => {
       id,
       url: 'https://example.com/h',
       enabled: true,
-      secretArn: 'arn:secret',
-      secretVersion: 'v1',
+      ...sealedSecrets('fleet_h', id),
       createdAt: '2026-01-01T00:00:00.000Z',
       updatedAt: '2026-01-01T00:00:00.000Z',
       ...overrides,

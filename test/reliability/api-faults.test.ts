@@ -1,4 +1,4 @@
-import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi, type ApiHandler } from '../../lambdas/api/api';
@@ -6,9 +6,10 @@ import { DeliveriesStore } from '../../lambdas/shared/deliveries-store';
 import { DeliveryLog } from '../../lambdas/shared/delivery-log';
 import { EventLog } from '../../lambdas/shared/event-log';
 import { EventsStore } from '../../lambdas/shared/events-store';
-import { SigningSecrets } from '../../lambdas/shared/signing-secrets';
+import { ENV } from '../../lambdas/shared/environment';
 import { SubscriptionsStore } from '../../lambdas/shared/subscriptions-store';
 import { TokensStore } from '../../lambdas/shared/tokens-store';
+import { testSigningSecrets } from '../support/sealing-key';
 import { startPipeline, type Pipeline } from '../../local/pipeline';
 import { proxyEvent, startApiStack, type ApiAnswer, type ApiStack } from './support/api-stack';
 import { FaultReceiver } from './support/fault-receiver';
@@ -19,8 +20,8 @@ import { waitFor } from './support/subscriptions';
 
 /**
  * AWS faults behind the API: a failed DynamoDB, Secrets Manager or SQS call is a bare 500 (no
- * internals), leaves nothing half-made that matters (no subscription without a secret, no orphan
- * secret, no rotated secret the subscription does not name), and the client's retry of the same
+ * internals), leaves nothing half-made that matters (no subscription without a secret, no secret
+ * outside its subscription, no rotated secret the subscription does not hold), and the client's retry of the same
  * request completes it, with the event delivered once under one delivery id.
  */
 
@@ -32,8 +33,6 @@ let api: ApiHandler;
 let token: string;
 let output: OutputCapture;
 /** Set by a test: the next matching call fails. */
-/** ARNs of the secrets the API created, in order. */
-const createdSecrets: string[] = [];
 let failNext: { command: string; when?: (input: Record<string, unknown>) => boolean; error: Error } | undefined;
 
 beforeAll(async () => {
@@ -54,15 +53,6 @@ beforeAll(async () => {
   injectFaults(clients.dynamodb, inject);
   injectFaults(clients.secrets, inject);
   injectFaults(clients.sqs, inject);
-  clients.secrets.middlewareStack.add(
-    (next, context) => async (args) => {
-      const result = await next(args);
-      const arn = (result.output as { ARN?: string }).ARN;
-      if (context.commandName === 'CreateSecretCommand' && arn !== undefined) createdSecrets.push(arn);
-      return result;
-    },
-    { step: 'initialize', name: 'recordCreatedSecrets' },
-  );
   const { runtime } = stack;
   api = createApi({
     settings: runtime.settings,
@@ -72,7 +62,7 @@ beforeAll(async () => {
     eventLog: new EventLog(clients.doc, runtime.tables.events),
     deliveryLog: new DeliveryLog(clients.doc, runtime.tables.deliveries),
     tokens: new TokensStore(clients.doc, runtime.tables.tokens),
-    secrets: new SigningSecrets(clients.secrets, runtime.env.HOOKLINE_SECRET_PREFIX ?? ''),
+    secrets: testSigningSecrets(clients.secrets, runtime.env[ENV.sealingKeySecret]),
     sqs: clients.sqs,
     queues: { eventsUrl: runtime.queues.eventsUrl, deliveriesUrl: runtime.queues.deliveriesUrl },
     logger: quietLogger('hookline-api'),
@@ -133,23 +123,16 @@ describe('AWS faults behind the API', () => {
     expect(JSON.parse(posts[0]?.body ?? '{}')).toMatchObject({ id: accepted.body.id, data: { order: 42 } });
   });
 
-  it('create: a failed secret creation stores nothing; a failed record write deletes the new secret; the retry works', async () => {
+  it('create: a failed record write stores nothing and leaves no secret behind; the retry works', async () => {
     const fleet = 'api-faults-create';
-    createdSecrets.length = 0;
-    failNext = { command: 'CreateSecretCommand', error: awsError('ThrottlingException', 'injected-sm') };
-    expectBare500(await call('POST', `/fleets/${fleet}/webhooks`, { url: 'http://127.0.0.1:9/a' }), 'injected-sm');
-    expect((await stack.subscriptions.list(fleet, { limit: 10 })).items).toEqual([]);
-
     failNext = { command: 'PutItemCommand', when: isPut(() => stack.runtime.tables.subscriptions), error: awsError('InternalServerError', 'injected-ddb') };
     expectBare500(await call('POST', `/fleets/${fleet}/webhooks`, { url: 'http://127.0.0.1:9/b' }), 'injected-ddb');
     expect((await stack.subscriptions.list(fleet, { limit: 10 })).items).toEqual([]);
-    // The secret made for the record that was never written: no subscription names it, so it must
-    // not live on (and be billed) as an orphan.
-    expect(createdSecrets).toHaveLength(1);
+    // The secret lives only on the record that was never written: Secrets Manager holds the key ring alone.
     const secrets = new SecretsManagerClient({});
     try {
-      const orphan = await secrets.send(new DescribeSecretCommand({ SecretId: createdSecrets[0] }));
-      expect(orphan.DeletedDate).toBeInstanceOf(Date);
+      const listed = await secrets.send(new ListSecretsCommand({}));
+      expect(listed.SecretList?.map((secret) => secret.Name)).toEqual([stack.runtime.env[ENV.sealingKeySecret]]);
     } finally {
       secrets.destroy();
     }
@@ -158,13 +141,13 @@ describe('AWS faults behind the API', () => {
     expect((await stack.subscriptions.list(fleet, { limit: 10 })).items.map((item) => item.id)).toEqual([created.body.id]);
   });
 
-  it('rotate: a failed secret write keeps the old secret signing; the retry rotates', { timeout: 20_000 }, async () => {
+  it('rotate: a failed record write keeps the old secret signing; the retry rotates', { timeout: 20_000 }, async () => {
     const fleet = 'api-faults-rotate';
     const created = await call('POST', `/fleets/${fleet}/webhooks`, { url: receiver.endpoint('/rotate-faults', () => ({ status: 200 })) });
     const before = await stack.subscriptions.get(fleet, created.body.id, true);
-    failNext = { command: 'PutSecretValueCommand', error: awsError('ThrottlingException', 'injected-sm') };
-    expectBare500(await call('POST', `/fleets/${fleet}/webhooks/${created.body.id}/rotate`), 'injected-sm');
-    expect((await stack.subscriptions.get(fleet, created.body.id, true))?.secretVersion).toBe(before?.secretVersion);
+    failNext = { command: 'UpdateItemCommand', error: awsError('ThrottlingException', 'injected-ddb') };
+    expectBare500(await call('POST', `/fleets/${fleet}/webhooks/${created.body.id}/rotate`), 'injected-ddb');
+    expect((await stack.subscriptions.get(fleet, created.body.id, true))?.sealedSecret).toBe(before?.sealedSecret);
 
     const rotated = await call('POST', `/fleets/${fleet}/webhooks/${created.body.id}/rotate`);
     expect(rotated.status).toBe(200);

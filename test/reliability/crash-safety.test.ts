@@ -1,7 +1,7 @@
-import { DeleteSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { newSubscriptionId } from '../../lambdas/core/ids';
+import { addKeyVersion, generateKeyRing, sealSigningSecrets } from '../../lambdas/core/sealed-secrets';
 import type { AttemptRecord, DeliveryMessage, DeliveryRecord, EventRecord, SubscriptionRecord } from '../../lambdas/core/records';
 import { parseDeploymentSettings } from '../../lambdas/core/settings';
 import { DeliveriesStore, type AttemptWrite } from '../../lambdas/shared/deliveries-store';
@@ -323,11 +323,10 @@ describe('crash and duplicate safety', () => {
     run('events', buildFanout(stack.runtime, made));
     const { queues } = stack.runtime;
 
-    // Deleted secret: the subscription is there, its signing secret is not.
+    // A signing secret no key can open: sealed under a key version the deployment's key ring does not hold.
     const { subscription: orphan } = await storeSubscription(stack, { fleetId: 'poison', url: receiver.endpoint('/poison-secret', () => ({ status: 200 })) });
-    const secrets = new SecretsManagerClient({});
-    await secrets.send(new DeleteSecretCommand({ SecretId: orphan.secretArn, ForceDeleteWithoutRecovery: true }));
-    secrets.destroy();
+    const foreign = sealSigningSecrets(addKeyVersion(generateKeyRing()), orphan.fleetId, orphan.id, { current: 'whsec_AAAA' });
+    expect(await stack.subscriptions.replaceSecret(orphan.fleetId, orphan.id, orphan.sealedSecret, foreign, undefined)).toMatchObject(foreign);
     const [orphanMessage] = messagesFor([orphan], 'orphan') as [DeliveryMessage];
     // Unknown subscription: nobody to deliver to.
     const ghostId = newSubscriptionId();

@@ -188,7 +188,7 @@ describe('routes that take no body', () => {
       expectNamed(answer, 400, 'graceHours');
     }
     const after = await stack.subscriptions.get(FLEET, webhookId, true);
-    expect(after?.secretVersion).toBe(before?.secretVersion);
+    expect(after?.sealedSecret).toBe(before?.sealedSecret);
   });
 
   it('refuse malformed JSON and non-object bodies naming body', async () => {

@@ -183,7 +183,7 @@ describe('tenancy on every route', () => {
     expect(read.body).toMatchObject({ url: fleetB.url, name: fleetB.name, enabled: true });
     expect(read.body.updatedAt).toBe(read.body.createdAt);
     const stored = await stack.subscriptions.get(B, fleetB.webhook, true);
-    const secret = await stack.secrets.get(stored?.secretArn ?? '', stored?.secretVersion ?? '');
+    const secret = await stack.secrets.get(stored!);
     expect(secret.previous).toBeUndefined();
     const delivery = await stack.deliveries.get(fleetB.delivery);
     expect(delivery?.status).toBe('failed');

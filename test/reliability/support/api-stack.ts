@@ -7,7 +7,9 @@ import { createDocumentClient, createSecretsClient } from '../../../lambdas/shar
 import { DeliveriesStore } from '../../../lambdas/shared/deliveries-store';
 import { EventsStore } from '../../../lambdas/shared/events-store';
 import type { Resolver } from '../../../lambdas/shared/http-delivery';
-import { SigningSecrets } from '../../../lambdas/shared/signing-secrets';
+import { ENV } from '../../../lambdas/shared/environment';
+import type { SigningSecrets } from '../../../lambdas/shared/signing-secrets';
+import { testSigningSecrets } from '../../support/sealing-key';
 import { SubscriptionsStore } from '../../../lambdas/shared/subscriptions-store';
 import { TokensStore } from '../../../lambdas/shared/tokens-store';
 import { createLambdaContext } from '../../../local/lambda-context';
@@ -80,7 +82,7 @@ export async function startApiStack(options: {
     events: new EventsStore(doc, runtime.tables.events),
     deliveries: new DeliveriesStore(doc, runtime.tables.deliveries),
     tokens,
-    secrets: new SigningSecrets(secretsClient, runtime.env.HOOKLINE_SECRET_PREFIX ?? ''),
+    secrets: testSigningSecrets(secretsClient, runtime.env[ENV.sealingKeySecret]),
     async call(method, path, call = {}) {
       let authorization: string | undefined;
       if (typeof call.token === 'string') authorization = call.token.startsWith('raw:') ? call.token.slice(4) : `Bearer ${call.token}`;

@@ -13,7 +13,9 @@ import { DeliveriesStore } from '../../../lambdas/shared/deliveries-store';
 import { EventsStore } from '../../../lambdas/shared/events-store';
 import { createHttpDelivery, type HttpDelivery } from '../../../lambdas/shared/http-delivery';
 import { runReplay } from '../../../lambdas/shared/replay';
-import { SigningSecrets } from '../../../lambdas/shared/signing-secrets';
+import { ENV } from '../../../lambdas/shared/environment';
+import type { SigningSecrets } from '../../../lambdas/shared/signing-secrets';
+import { testSigningSecrets } from '../../support/sealing-key';
 import type { SqsHandler } from '../../../lambdas/shared/sqs-batch';
 import { SubscriptionsStore } from '../../../lambdas/shared/subscriptions-store';
 import type { LocalRuntime } from '../../../local/runtime';
@@ -96,7 +98,7 @@ export function buildDispatcher(
     subscriptions: new SubscriptionsStore(clients.doc, runtime.tables.subscriptions),
     deliveries: new DeliveriesStore(clients.doc, runtime.tables.deliveries),
     gates: new EndpointGates(clients.doc, runtime.tables.deliveries),
-    secrets: new SigningSecrets(clients.secrets, runtime.env.HOOKLINE_SECRET_PREFIX ?? ''),
+    secrets: testSigningSecrets(clients.secrets, runtime.env[ENV.sealingKeySecret]),
     sqs: clients.sqs,
     deliveriesQueueUrl: runtime.queues.deliveriesUrl,
     settings: runtime.settings,

@@ -6,7 +6,9 @@ import type { DeploymentSettingsInput } from '../../../lambdas/core/settings';
 import { createDocumentClient, createSecretsClient } from '../../../lambdas/shared/clients';
 import { DeliveriesStore } from '../../../lambdas/shared/deliveries-store';
 import { EventsStore } from '../../../lambdas/shared/events-store';
-import { SigningSecrets } from '../../../lambdas/shared/signing-secrets';
+import { ENV } from '../../../lambdas/shared/environment';
+import type { SigningSecrets } from '../../../lambdas/shared/signing-secrets';
+import { testSigningSecrets } from '../../support/sealing-key';
 import { SubscriptionsStore } from '../../../lambdas/shared/subscriptions-store';
 import { startPipeline, type Pipeline, type PipelineOptions } from '../../../local/pipeline';
 import { startLocalRuntime, type LocalRuntime } from '../../../local/runtime';
@@ -60,7 +62,7 @@ export async function startPipelineStack(options: {
     subscriptions: new SubscriptionsStore(doc, runtime.tables.subscriptions),
     deliveries,
     events,
-    secrets: new SigningSecrets(secretsClient, runtime.env.HOOKLINE_SECRET_PREFIX ?? ''),
+    secrets: testSigningSecrets(secretsClient, runtime.env[ENV.sealingKeySecret]),
     sqs,
     async publish(fleetId, type, data, id) {
       const result = await eventBridge.send(

@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
@@ -16,9 +16,9 @@ import { DeliveriesStore } from '../../../lambdas/shared/deliveries-store';
 import { DeliveryLog } from '../../../lambdas/shared/delivery-log';
 import { EventLog } from '../../../lambdas/shared/event-log';
 import { EventsStore } from '../../../lambdas/shared/events-store';
-import { SigningSecrets } from '../../../lambdas/shared/signing-secrets';
 import { SubscriptionsStore } from '../../../lambdas/shared/subscriptions-store';
 import { TokensStore } from '../../../lambdas/shared/tokens-store';
+import { sealedSecrets, TEST_KEY_RING_JSON, TEST_SEALING_KEY_ARN, testSigningSecrets } from '../../support/sealing-key';
 
 export const TABLES = { subscriptions: 'subs', events: 'events', deliveries: 'deliveries', tokens: 'tokens' };
 export const QUEUES = {
@@ -28,7 +28,8 @@ export const QUEUES = {
 export const FLEET = 'fleet-a';
 export const OTHER_FLEET = 'fleet-b';
 export const NOW = new Date('2024-05-10T12:00:00.000Z');
-export const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:hookline/test/fleet-a/wh-AbCdEf';
+/** The key ring secret the API reads (mocked to answer the test key ring). */
+export const SECRET_ARN = TEST_SEALING_KEY_ARN;
 
 /** Public addresses for example hosts, private ones for the SSRF cases, NXDOMAIN otherwise. */
 export const fakeResolver: Resolver = async (hostname) => {
@@ -53,14 +54,16 @@ export function makeToken(fleets: string[]): { token: string; record: TokenRecor
   };
 }
 
+/** A subscription record whose secret is sealed, under the test key ring, for its own fleet and id. */
 export function subscription(overrides: Partial<SubscriptionRecord> = {}): SubscriptionRecord {
+  const fleetId = overrides.fleetId ?? FLEET;
+  const id = overrides.id ?? newSubscriptionId(NOW.getTime());
   return {
-    fleetId: FLEET,
-    id: newSubscriptionId(NOW.getTime()),
+    fleetId,
+    id,
     url: 'https://example.com/hook',
     enabled: true,
-    secretArn: SECRET_ARN,
-    secretVersion: 'v1',
+    ...sealedSecrets(fleetId, id),
     createdAt: NOW.toISOString(),
     updatedAt: NOW.toISOString(),
     ...overrides,
@@ -111,6 +114,7 @@ export function createHarness(options: { settings?: DeploymentSettingsInput; dep
   const secretsClient = new SecretsManagerClient({ region: 'us-east-1', credentials });
   const { token, record: tokenRecord } = makeToken(options.fleets ?? [FLEET]);
   ddb.on(GetCommand, { TableName: TABLES.tokens, Key: { id: tokenRecord.id } }).resolves({ Item: tokenRecord });
+  sm.on(GetSecretValueCommand, { SecretId: TEST_SEALING_KEY_ARN }).resolves({ SecretString: TEST_KEY_RING_JSON, VersionId: 'kv-1' });
   sqs.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
   sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: { Id: string }[] }) => ({
     Successful: input.Entries.map((entry) => ({ Id: entry.Id, MessageId: `m-${entry.Id}`, MD5OfMessageBody: '' })),
@@ -127,7 +131,7 @@ export function createHarness(options: { settings?: DeploymentSettingsInput; dep
     eventLog: new EventLog(doc, TABLES.events),
     deliveryLog: new DeliveryLog(doc, TABLES.deliveries),
     tokens: new TokensStore(doc, TABLES.tokens),
-    secrets: new SigningSecrets(secretsClient, 'hookline/test/'),
+    secrets: testSigningSecrets(secretsClient),
     sqs: sqsClient,
     queues: QUEUES,
     logger: {

@@ -1,9 +1,9 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomBytes } from 'node:crypto';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { AesGcmSealer } from '../../../lambdas/core/inbound/sealer';
+import { fixedKeyRing, keyRingSealer } from '../../../lambdas/core/inbound/sealer';
+import { generateKeyRing } from '../../../lambdas/core/sealed-secrets';
 import { InboundSourcesStore } from '../../../lambdas/shared/inbound-sources-store';
 import { createHarness, type Harness } from './harness';
 
@@ -13,7 +13,7 @@ beforeAll(async () => {
   // With the inbound deps the deployed wiring always gives, so their routes are documented too.
   const inbound = {
     sources: new InboundSourcesStore(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), 'inbound'),
-    sealer: new AesGcmSealer(randomBytes(32)),
+    sealer: keyRingSealer(fixedKeyRing(generateKeyRing())),
   };
   h = createHarness({ settings: { eventCatalog: ['order.created', 'order.paid'], maxAttempts: 5 }, deps: { inbound } });
   const response = await h.call('GET', '/openapi.json', { token: null });
@@ -105,7 +105,7 @@ describe('GET /openapi.json', () => {
 
   it('never shows secret internals in response schemas', () => {
     const webhook = JSON.stringify(document.components.schemas.Webhook);
-    for (const hidden of ['secretArn', 'secretVersion', 'failingSince']) expect(webhook).not.toContain(hidden);
+    for (const hidden of ['sealedSecret', 'sealedPreviousSecret', 'previousSecretExpiresAt', 'failingSince']) expect(webhook).not.toContain(hidden);
     expect(document.components.schemas.WebhookWithSecret).toBeDefined();
   });
 });

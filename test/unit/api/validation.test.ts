@@ -1,14 +1,12 @@
-import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BODY_OVERHEAD_BYTES } from '../../../lambdas/api/api';
 import { MAX_CUSTOM_HEADERS } from '../../../lambdas/api/schemas';
-import { createHarness, FLEET, SECRET_ARN, subscription, type Harness } from './harness';
+import { createHarness, FLEET, subscription, type Harness } from './harness';
 
 let h: Harness;
 beforeEach(() => {
   h = createHarness();
-  h.sm.on(CreateSecretCommand).resolves({ ARN: SECRET_ARN, VersionId: 'v1' });
   h.ddb.on(PutCommand).resolves({});
 });
 afterEach(() => h.restore());
@@ -56,7 +54,7 @@ describe('create body: each problem names its field', () => {
     expect(response.status).toBe(400);
     expect(response.body.error.code).toBe('invalid_request');
     expect(response.body.error.details).toContainEqual({ field, reason: expect.stringMatching(reason) });
-    expect(h.sm.commandCalls(CreateSecretCommand)).toHaveLength(0);
+    expect(h.ddb.commandCalls(PutCommand)).toHaveLength(0);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(({} as Record<string, unknown>).enabled).toBeUndefined();
   });

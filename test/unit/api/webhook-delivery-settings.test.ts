@@ -1,15 +1,13 @@
-import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeploymentSettingsInput } from '../../../lambdas/core/settings';
-import { createHarness, FLEET, SECRET_ARN, TABLES, type Harness } from './harness';
+import { createHarness, FLEET, TABLES, type Harness } from './harness';
 
 let h: Harness | undefined;
 afterEach(() => h?.restore());
 
 function harness(settings: DeploymentSettingsInput = {}): Harness {
   h = createHarness({ settings });
-  h.sm.on(CreateSecretCommand).resolves({ ARN: SECRET_ARN, VersionId: 'ver-1', Name: 'n' });
   h.ddb.on(PutCommand, { TableName: TABLES.subscriptions }).resolves({});
   return h;
 }

@@ -1,13 +1,11 @@
-import {
-  CreateSecretCommand,
-  DeleteSecretCommand,
-  GetSecretValueCommand,
-  PutSecretValueCommand,
-} from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isId } from '../../../lambdas/core/ids';
+import type { SubscriptionRecord } from '../../../lambdas/core/records';
+import { addKeyVersion, formatKeyRing, openSigningSecrets } from '../../../lambdas/core/sealed-secrets';
 import { encodeCursor } from '../../../lambdas/shared/cursor';
+import { sealedSecrets, TEST_KEY_RING, TEST_SIGNING_SECRET } from '../../support/sealing-key';
 import { createHarness, FLEET, NOW, QUEUES, SECRET_ARN, subscription, TABLES, type Harness } from './harness';
 
 let h: Harness;
@@ -23,11 +21,10 @@ function stubSubscription(record = subscription()) {
 
 describe('POST /fleets/{fleetId}/webhooks', () => {
   beforeEach(() => {
-    h.sm.on(CreateSecretCommand).resolves({ ARN: SECRET_ARN, VersionId: 'ver-1', Name: 'n' });
     h.ddb.on(PutCommand, { TableName: TABLES.subscriptions }).resolves({});
   });
 
-  it('creates the secret, stores the record and returns the one-time secret', async () => {
+  it('seals the secret on the record (no secret of its own) and returns it this once', async () => {
     const response = await h.call('POST', `/fleets/${FLEET}/webhooks`, {
       body: { url: 'https://example.com/hook', events: ['thread.completed'], name: 'prod', headers: { 'X-Customer': 'acme' } },
     });
@@ -45,17 +42,24 @@ describe('POST /fleets/{fleetId}/webhooks', () => {
       updatedAt: NOW.toISOString(),
     });
     expect(body.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
-    expect(Object.keys(body)).not.toContain('secretArn');
-    expect(Object.keys(body)).not.toContain('secretVersion');
+    for (const hidden of ['sealedSecret', 'sealedPreviousSecret', 'previousSecretExpiresAt']) expect(Object.keys(body)).not.toContain(hidden);
     expect(response.headers.location).toBe(`/fleets/${FLEET}/webhooks/${body.id}`);
 
-    const secretCall = h.sm.commandCalls(CreateSecretCommand)[0]!.args[0].input;
-    expect(secretCall.Name).toBe(`hookline/test/${FLEET}/${body.id}`);
-    expect(JSON.parse(secretCall.SecretString as string)).toEqual({ current: body.secret });
+    // The one Secrets Manager call reads the key ring; nothing is created per subscription.
+    expect(h.sm.calls().map((call) => call.args[0].constructor.name)).toEqual(['GetSecretValueCommand']);
+    expect(h.sm.commandCalls(GetSecretValueCommand)[0]!.args[0].input).toEqual({ SecretId: SECRET_ARN });
 
-    const item = h.ddb.commandCalls(PutCommand)[0]!.args[0].input.Item as Record<string, unknown>;
-    expect(item).toMatchObject({ fleetId: FLEET, id: body.id, secretArn: SECRET_ARN, secretVersion: 'ver-1', enabled: true });
+    const item = h.ddb.commandCalls(PutCommand)[0]!.args[0].input.Item as SubscriptionRecord;
+    expect(item).toMatchObject({ fleetId: FLEET, id: body.id, enabled: true, sealedSecret: expect.stringMatching(/^v1\.1\./) });
     expect(JSON.stringify(item)).not.toContain(body.secret);
+    expect(openSigningSecrets(TEST_KEY_RING, item)).toEqual({ current: body.secret });
+  });
+
+  it('reads the key ring once per container, however many subscriptions it creates', async () => {
+    for (let index = 0; index < 5; index += 1) {
+      expect((await h.call('POST', `/fleets/${FLEET}/webhooks`, { body: { url: 'https://example.com/hook' } })).status).toBe(201);
+    }
+    expect(h.sm.commandCalls(GetSecretValueCommand)).toHaveLength(1);
   });
 
   it('answers events: [] when every type is subscribed and keeps optional fields out when unset', async () => {
@@ -67,14 +71,13 @@ describe('POST /fleets/{fleetId}/webhooks', () => {
     }
   });
 
-  it('deletes the new secret when the subscription cannot be stored', async () => {
+  it('leaves nothing behind when the subscription cannot be stored, and no internals in the 500', async () => {
     h.ddb.on(PutCommand, { TableName: TABLES.subscriptions }).rejects(new Error('throttled'));
-    h.sm.on(DeleteSecretCommand).resolves({});
     const response = await h.call('POST', `/fleets/${FLEET}/webhooks`, { body: { url: 'https://example.com/hook' } });
     expect(response.status).toBe(500);
     expect(response.body).toEqual({ error: { code: 'internal', message: 'Internal error', requestId: 'req-test-1' } });
     expect(response.raw).not.toContain('throttled');
-    expect(h.sm.commandCalls(DeleteSecretCommand)[0]!.args[0].input.SecretId).toBe(SECRET_ARN);
+    expect(h.sm.calls().every((call) => call.args[0] instanceof GetSecretValueCommand)).toBe(true);
     expect(h.logs.some((line) => line.level === 'error' && String((line.attributes.error as Error).message) === 'throttled')).toBe(true);
   });
 
@@ -95,13 +98,13 @@ describe('POST /fleets/{fleetId}/webhooks', () => {
     const response = await h.call('POST', `/fleets/${FLEET}/webhooks`, { body: { url } });
     expect(response.status).toBe(400);
     expect(response.body.error.details).toEqual([{ field: 'url', reason: expect.stringMatching(reason) }]);
-    expect(h.sm.commandCalls(CreateSecretCommand)).toHaveLength(0);
+    expect(h.sm.calls()).toHaveLength(0);
+    expect(h.ddb.commandCalls(PutCommand)).toHaveLength(0);
   });
 
   it('accepts plain http only for an allowed private target', async () => {
     const local = createHarness({ settings: { allowPrivateTargets: ['10.0.0.0/8'] } });
     try {
-      local.sm.on(CreateSecretCommand).resolves({ ARN: SECRET_ARN, VersionId: 'ver-1' });
       local.ddb.on(PutCommand).resolves({});
       expect((await local.call('POST', `/fleets/${FLEET}/webhooks`, { body: { url: 'http://internal.example.com/h' } })).status).toBe(201);
       const publicHttp = await local.call('POST', `/fleets/${FLEET}/webhooks`, { body: { url: 'http://example.com/h' } });
@@ -124,7 +127,8 @@ describe('GET /fleets/{fleetId}/webhooks', () => {
     expect(first.status).toBe(200);
     expect(first.body.data.map((item: { id: string }) => item.id)).toEqual(records.map((r) => r.id));
     expect(first.body.nextCursor).toBe(encodeCursor(lastKey));
-    expect(first.body.data[0]).not.toHaveProperty('secretArn');
+    expect(first.body.data[0]).not.toHaveProperty('sealedSecret');
+    expect(first.raw).not.toContain(records[0]!.sealedSecret);
     expect(h.ddb.commandCalls(QueryCommand)[0]!.args[0].input).toMatchObject({ Limit: 2, ExpressionAttributeValues: { ':fleetId': FLEET } });
 
     h.ddb.on(QueryCommand, { TableName: TABLES.subscriptions }).resolves({ Items: [] });
@@ -218,54 +222,146 @@ describe('PATCH /fleets/{fleetId}/webhooks/{id}', () => {
 });
 
 describe('DELETE /fleets/{fleetId}/webhooks/{id}', () => {
-  it('deletes the secret with a recovery window, the record, and ends pending deliveries as disabled', async () => {
-    const record = stubSubscription();
-    h.sm.on(DeleteSecretCommand).resolves({});
+  it('deletes the record, its sealed secret with it, and ends pending deliveries as disabled', async () => {
+    const record = subscription();
     h.ddb.on(DeleteCommand).resolves({ Attributes: record });
     h.ddb.on(QueryCommand, { TableName: TABLES.deliveries }).resolves({ Items: [{ id: 'dlv_1' }] });
     h.ddb.on(UpdateCommand, { TableName: TABLES.deliveries }).resolves({});
     const response = await h.call('DELETE', `/fleets/${FLEET}/webhooks/${record.id}`);
     expect(response.status).toBe(204);
     expect(response.raw).toBe('');
-    const secretDelete = h.sm.commandCalls(DeleteSecretCommand)[0]!.args[0].input;
-    expect(secretDelete).toMatchObject({ SecretId: SECRET_ARN, RecoveryWindowInDays: expect.any(Number) });
-    expect(secretDelete.ForceDeleteWithoutRecovery).toBeUndefined();
+    // Nothing of the secret lives anywhere but on the deleted item: no Secrets Manager call at all.
+    expect(h.sm.calls()).toHaveLength(0);
     expect(h.ddb.commandCalls(DeleteCommand)[0]!.args[0].input.Key).toEqual({ fleetId: FLEET, id: record.id });
     const ended = h.ddb.commandCalls(UpdateCommand)[0]!.args[0].input;
     expect(ended).toMatchObject({ Key: { id: 'dlv_1' }, ExpressionAttributeValues: { ':disabled': 'disabled' } });
   });
 
-  it('finishes when the secret is already scheduled for deletion (a retried delete)', async () => {
-    const record = stubSubscription();
-    h.sm.on(DeleteSecretCommand).rejects(Object.assign(new Error('scheduled'), { name: 'InvalidRequestException' }));
-    h.ddb.on(DeleteCommand).resolves({ Attributes: record });
-    h.ddb.on(QueryCommand).resolves({ Items: [] });
-    expect((await h.call('DELETE', `/fleets/${FLEET}/webhooks/${record.id}`)).status).toBe(204);
+  it('is 404 when the webhook does not exist (a retried delete) or the id is not a webhook id', async () => {
+    h.ddb.on(DeleteCommand).resolves({});
+    expect((await h.call('DELETE', `/fleets/${FLEET}/webhooks/${subscription().id}`)).status).toBe(404);
+    expect((await h.call('DELETE', `/fleets/${FLEET}/webhooks/not-an-id`)).status).toBe(404);
+    expect(h.ddb.commandCalls(DeleteCommand)).toHaveLength(1);
   });
 });
 
 describe('POST /fleets/{fleetId}/webhooks/{id}/rotate', () => {
-  it('writes a new version keeping the old secret for the grace period and returns the new secret once', async () => {
-    const record = stubSubscription();
-    h.sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ current: 'whsec_b2xkLXNlY3JldC1vbGQtc2VjcmV0LW9sZC1zZWNyZXQ=' }) });
-    h.sm.on(PutSecretValueCommand).resolves({ VersionId: 'v2' });
-    h.ddb.on(UpdateCommand).callsFake((input: { ExpressionAttributeValues: Record<string, unknown> }) => ({
-      Attributes: { ...record, secretVersion: input.ExpressionAttributeValues[':secretVersion'], updatedAt: NOW.toISOString() },
-    }));
+  const OLD = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
+
+  /** Answers the conditional replace like DynamoDB: only while the stored sealed secret is the expected one. */
+  function storeRotations(initial: SubscriptionRecord) {
+    let stored = initial;
+    h.ddb.on(GetCommand, { TableName: TABLES.subscriptions }).callsFake(() => ({ Item: stored }));
+    h.ddb.on(UpdateCommand, { TableName: TABLES.subscriptions }).callsFake((input: { ExpressionAttributeValues: Record<string, string> }) => {
+      const values = input.ExpressionAttributeValues;
+      if (values[':expected'] !== stored.sealedSecret) {
+        throw Object.assign(new Error('conditional'), { name: 'ConditionalCheckFailedException' });
+      }
+      const { sealedPreviousSecret: _p, previousSecretExpiresAt: _e, ...rest } = stored;
+      stored = {
+        ...rest,
+        sealedSecret: values[':secret']!,
+        ...(values[':previous'] === undefined ? {} : { sealedPreviousSecret: values[':previous'], previousSecretExpiresAt: values[':previousExpiresAt']! }),
+        updatedAt: values[':now']!,
+      };
+      return { Attributes: stored };
+    });
+    return { current: () => stored, replace: (next: SubscriptionRecord) => (stored = next) };
+  }
+
+  it('seals the new secret with the old one kept for the grace period, and returns only the new one', async () => {
+    const record = subscription({ ...sealedSecrets(FLEET, 'wh_01JNKV3Y0RZ8W5T2P4M6Q9B7CD', { current: OLD }), id: 'wh_01JNKV3Y0RZ8W5T2P4M6Q9B7CD' });
+    const store = storeRotations(record);
     const response = await h.call('POST', `/fleets/${FLEET}/webhooks/${record.id}/rotate`);
     expect(response.status).toBe(200);
     expect(response.body.secret).toMatch(/^whsec_/);
-    expect(response.body).not.toHaveProperty('secretVersion');
-
-    const get = h.sm.commandCalls(GetSecretValueCommand)[0]!.args[0].input;
-    expect(get).toEqual({ SecretId: SECRET_ARN, VersionId: 'v1' });
-    const put = JSON.parse(h.sm.commandCalls(PutSecretValueCommand)[0]!.args[0].input.SecretString as string);
-    expect(put).toEqual({
+    expect(response.body.secret).not.toBe(OLD);
+    for (const hidden of ['sealedSecret', 'sealedPreviousSecret', 'previousSecretExpiresAt']) expect(response.body).not.toHaveProperty(hidden);
+    expect(response.raw).not.toContain(OLD);
+    expect(openSigningSecrets(TEST_KEY_RING, store.current())).toEqual({
       current: response.body.secret,
-      previous: 'whsec_b2xkLXNlY3JldC1vbGQtc2VjcmV0LW9sZC1zZWNyZXQ=',
+      previous: OLD,
       previousExpiresAt: new Date(NOW.getTime() + 24 * 3_600_000).toISOString(),
     });
-    expect(h.ddb.commandCalls(UpdateCommand)[0]!.args[0].input.ExpressionAttributeValues).toMatchObject({ ':secretVersion': 'v2' });
+    const update = h.ddb.commandCalls(UpdateCommand)[0]!.args[0].input;
+    expect(update.ConditionExpression).toBe('sealedSecret = :expected');
+    expect(update.ExpressionAttributeValues).toMatchObject({ ':expected': record.sealedSecret });
+    // The secret stays out of every log line.
+    expect(JSON.stringify(h.logs)).not.toContain(response.body.secret);
+  });
+
+  it('rotates on top of a rotation that landed meanwhile, so the secret that one showed keeps its grace', async () => {
+    const id = 'wh_01JNKV3Y0RZ8W5T2P4M6Q9B7CE';
+    const record = subscription({ ...sealedSecrets(FLEET, id, { current: OLD }), id });
+    const store = storeRotations(record);
+    // Another request rotated to TEST_SIGNING_SECRET between this one's read and its write.
+    let raced = false;
+    h.ddb.on(GetCommand, { TableName: TABLES.subscriptions }).callsFake(() => {
+      const item = store.current();
+      if (!raced) {
+        raced = true;
+        store.replace(subscription({ ...sealedSecrets(FLEET, id, { current: TEST_SIGNING_SECRET, previous: OLD, previousExpiresAt: '2024-05-11T12:00:00.000Z' }), id }));
+      }
+      return { Item: item };
+    });
+    const response = await h.call('POST', `/fleets/${FLEET}/webhooks/${id}/rotate`);
+    expect(response.status).toBe(200);
+    const opened = openSigningSecrets(TEST_KEY_RING, store.current());
+    expect(opened.current).toBe(response.body.secret);
+    expect(opened.previous).toBe(TEST_SIGNING_SECRET);
+    expect(h.ddb.commandCalls(UpdateCommand)).toHaveLength(2);
+  });
+
+  it('is 409 naming secret when other rotations keep landing first, and 404 when the webhook is gone', async () => {
+    const id = 'wh_01JNKV3Y0RZ8W5T2P4M6Q9B7CF';
+    const record = subscription({ ...sealedSecrets(FLEET, id, { current: OLD }), id });
+    h.ddb.on(GetCommand, { TableName: TABLES.subscriptions }).callsFake(() => ({ Item: subscription({ ...sealedSecrets(FLEET, id, { current: OLD }), id }) }));
+    h.ddb.on(UpdateCommand, { TableName: TABLES.subscriptions }).rejects(Object.assign(new Error('c'), { name: 'ConditionalCheckFailedException' }));
+    const busy = await h.call('POST', `/fleets/${FLEET}/webhooks/${record.id}/rotate`);
+    expect(busy.status).toBe(409);
+    expect(busy.body.error.details).toEqual([{ field: 'secret', reason: 'changed by a concurrent rotation' }]);
+    expect(h.ddb.commandCalls(UpdateCommand)).toHaveLength(3);
+
+    h.ddb.on(GetCommand, { TableName: TABLES.subscriptions }).resolvesOnce({ Item: record }).resolves({});
+    expect((await h.call('POST', `/fleets/${FLEET}/webhooks/${record.id}/rotate`)).status).toBe(404);
+  });
+
+  it('replaces a stored secret that cannot be opened, with no grace period, naming no secret in the log', async () => {
+    const id = 'wh_01JNKV3Y0RZ8W5T2P4M6Q9B7CG';
+    // Sealed for another subscription: it authenticates for nobody here.
+    const record = subscription({ ...sealedSecrets(FLEET, 'wh_01JNKV3Y0RZ8W5T2P4M6Q9B7CH', { current: OLD }), id });
+    const store = storeRotations(record);
+    const response = await h.call('POST', `/fleets/${FLEET}/webhooks/${id}/rotate`);
+    expect(response.status).toBe(200);
+    expect(openSigningSecrets(TEST_KEY_RING, store.current())).toEqual({ current: response.body.secret });
+    const line = h.logs.find((entry) => entry.level === 'error');
+    expect(line?.message).toMatch(/could not be opened/);
+    expect(JSON.stringify(h.logs)).not.toContain(OLD);
+  });
+
+  it('gives a subscription stored without a sealed secret one on rotation (no grace: there is nothing to keep)', async () => {
+    const id = 'wh_01JNKV3Y0RZ8W5T2P4M6Q9B7CK';
+    const { sealedSecret: _s, ...legacy } = subscription({ id });
+    h.ddb.on(GetCommand, { TableName: TABLES.subscriptions }).resolves({ Item: legacy });
+    h.ddb.on(UpdateCommand, { TableName: TABLES.subscriptions }).callsFake((input: { ExpressionAttributeValues: Record<string, string> }) => ({
+      Attributes: { ...legacy, sealedSecret: input.ExpressionAttributeValues[':secret'] },
+    }));
+    const response = await h.call('POST', `/fleets/${FLEET}/webhooks/${id}/rotate`);
+    expect(response.status).toBe(200);
+    const update = h.ddb.commandCalls(UpdateCommand)[0]!.args[0].input;
+    expect(update.ConditionExpression).toBe('attribute_exists(id) AND attribute_not_exists(sealedSecret)');
+    expect(update.ExpressionAttributeValues).not.toHaveProperty(':expected');
+    expect(openSigningSecrets(TEST_KEY_RING, { ...legacy, sealedSecret: update.ExpressionAttributeValues![':secret'] as string })).toEqual({ current: response.body.secret });
+  });
+
+  it('re-seals under the newest key version after a key rotation', async () => {
+    const ring = addKeyVersion(TEST_KEY_RING);
+    h.sm.on(GetSecretValueCommand).resolves({ SecretString: formatKeyRing(ring) });
+    const id = 'wh_01JNKV3Y0RZ8W5T2P4M6Q9B7CJ';
+    const store = storeRotations(subscription({ ...sealedSecrets(FLEET, id, { current: OLD }), id }));
+    expect((await h.call('POST', `/fleets/${FLEET}/webhooks/${id}/rotate`)).status).toBe(200);
+    expect(store.current().sealedSecret).toMatch(/^v1\.2\./);
+    expect(openSigningSecrets(ring, store.current()).previous).toBe(OLD);
   });
 });
 

@@ -166,8 +166,7 @@ describe('healthView: what GET …/webhooks/{id} shows as health', () => {
     id: 'wh_01JNKV3Y0RZ8W5T2P4M6Q9B7CD',
     url: 'https://hook.example/receive',
     enabled: true,
-    secretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:x',
-    secretVersion: 'v1',
+    sealedSecret: 'v1.1.AAAAAAAAAAAAAAAA.c2VhbGVk.AAAAAAAAAAAAAAAAAAAAAA',
     createdAt: '2026-01-01T00:00:00.000Z',
     updatedAt: '2026-01-01T00:00:00.000Z',
   };
@@ -184,7 +183,7 @@ describe('healthView: what GET …/webhooks/{id} shows as health', () => {
   it('shows nothing of the URL, headers or secret', () => {
     const view = JSON.stringify(healthView({ ...base, headers: { authorization: 'Bearer t0ken' }, circuit: open(), lastError: 'timeout' }));
     expect(view).not.toContain('t0ken');
-    expect(view).not.toContain(base.secretArn);
+    expect(view).not.toContain(base.sealedSecret.split('.')[3]);
     expect(view).not.toContain(base.url);
   });
 });

@@ -6,7 +6,8 @@ import { giteeSignature } from '../../../lambdas/core/inbound/gitee';
 import { gitlabEventName } from '../../../lambdas/core/inbound/gitlab';
 import { inboundEventType, replayKey, timeWindowProblem } from '../../../lambdas/core/inbound/ingest';
 import { PROVIDERS } from '../../../lambdas/core/inbound/registry';
-import { AesGcmSealer } from '../../../lambdas/core/inbound/sealer';
+import { fixedKeyRing, keyRingSealer } from '../../../lambdas/core/inbound/sealer';
+import { addKeyVersion, generateKeyRing, SealedSecretAuthenticationError, sealSigningSecrets } from '../../../lambdas/core/sealed-secrets';
 import { isSourceId, newSourceId } from '../../../lambdas/core/inbound/source';
 import type { InboundRequest, VerifiedEvent } from '../../../lambdas/core/inbound/types';
 import { parseXmlMessage, wecomDecrypt } from '../../../lambdas/core/inbound/wecom';
@@ -170,23 +171,33 @@ describe('wecom', () => {
 });
 
 describe('sealer', () => {
-  const sealer = new AesGcmSealer(randomBytes(32));
+  const ring = generateKeyRing();
+  const sealer = keyRingSealer(fixedKeyRing(ring));
 
   it('opens what it sealed with the same associated data only', async () => {
     const sealed = await sealer.seal('{"current":{"secret":"s"}}', 'fleet-a\0src_1');
-    expect(sealed).toMatch(/^a1\.[0-9a-f]{8}\./);
+    expect(sealed).toMatch(/^v1\.1\./);
     expect(sealed).not.toContain('secret');
     expect(await sealer.open(sealed, 'fleet-a\0src_1')).toBe('{"current":{"secret":"s"}}');
-    await expect(sealer.open(sealed, 'fleet-b\0src_1')).rejects.toThrow();
-    const flipped = `${sealed.slice(0, -2)}${sealed.endsWith('A') ? 'B' : 'A'}${sealed.slice(-1)}`;
-    await expect(sealer.open(flipped, 'fleet-a\0src_1')).rejects.toThrow();
-    await expect(new AesGcmSealer(randomBytes(32)).open(sealed, 'fleet-a\0src_1')).rejects.toThrow(/key/);
+    await expect(sealer.open(sealed, 'fleet-b\0src_1')).rejects.toThrow(SealedSecretAuthenticationError);
+    const parts = sealed.split('.');
+    const tag = Buffer.from(parts[4]!, 'base64url');
+    tag[0] = tag[0]! ^ 1;
+    const flipped = [...parts.slice(0, 4), tag.toString('base64url')].join('.');
+    await expect(sealer.open(flipped, 'fleet-a\0src_1')).rejects.toThrow(SealedSecretAuthenticationError);
+    await expect(keyRingSealer(fixedKeyRing(generateKeyRing())).open(sealed, 'fleet-a\0src_1')).rejects.toThrow(/does not authenticate/);
   });
 
-  it('derives its key from a secret string of at least 32 characters', async () => {
-    const a = AesGcmSealer.fromSecretString('x'.repeat(64));
-    expect(await a.open(await a.seal('v', 'aad'), 'aad')).toBe('v');
-    expect(() => AesGcmSealer.fromSecretString('short')).toThrow();
+  it('keeps inbound credentials and signing secrets apart under the same key ring', async () => {
+    const signing = sealSigningSecrets(ring, 'fleet-a', 'src_1', { current: 'whsec_x' }).sealedSecret;
+    await expect(sealer.open(signing, 'fleet-a\0src_1')).rejects.toThrow(SealedSecretAuthenticationError);
+  });
+
+  it('opens values sealed under an older key version after a key rotation', async () => {
+    const old = await sealer.seal('v', 'aad');
+    const rotated = keyRingSealer(fixedKeyRing(addKeyVersion(ring)));
+    expect(await rotated.open(old, 'aad')).toBe('v');
+    expect(await rotated.seal('v', 'aad')).toMatch(/^v1\.2\./);
   });
 });
 

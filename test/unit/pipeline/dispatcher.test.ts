@@ -17,7 +17,8 @@ import { generateSigningSecret } from '../../../lambdas/core/secrets';
 import type { DeploymentSettingsInput } from '../../../lambdas/core/settings';
 import { DeliveriesStore } from '../../../lambdas/shared/deliveries-store';
 import type { HttpAttemptResult, HttpDelivery, HttpPostRequest } from '../../../lambdas/shared/http-delivery';
-import { SigningSecrets } from '../../../lambdas/shared/signing-secrets';
+import { addKeyVersion } from '../../../lambdas/core/sealed-secrets';
+import { sealedSecrets, TEST_KEY_RING, TEST_KEY_RING_JSON, testSigningSecrets } from '../../support/sealing-key';
 import { SubscriptionsStore } from '../../../lambdas/shared/subscriptions-store';
 import {
   captureOutput,
@@ -88,8 +89,11 @@ let output: ReturnType<typeof captureOutput>;
 let clock: Date;
 let order: string[];
 
+/** Serves `sub` with `secretValue` sealed on it as it is when read, so a test may change the secret after this. */
 function mockSubscription(sub: SubscriptionRecord | undefined): void {
-  ddb.on(GetCommand, { TableName: TABLES.subscriptions }).resolves({ Item: sub });
+  ddb
+    .on(GetCommand, { TableName: TABLES.subscriptions })
+    .callsFake(() => ({ Item: sub === undefined ? undefined : { ...sub, ...sealedSecrets(sub.fleetId, sub.id, secretValue) } }));
 }
 
 /** Operator events the dispatcher published, in order. */
@@ -108,7 +112,7 @@ function build(respond: Responder, settings: DeploymentSettingsInput = {}) {
     subscriptions: new SubscriptionsStore(doc, TABLES.subscriptions),
     deliveries: new DeliveriesStore(doc, TABLES.deliveries),
     gates: new EndpointGates(doc, TABLES.deliveries),
-    secrets: new SigningSecrets(new SecretsManagerClient({ region: 'us-east-1' }), 'hookline/test/'),
+    secrets: testSigningSecrets(new SecretsManagerClient({ region: 'us-east-1' })),
     sqs: new SQSClient({ region: 'us-east-1' }),
     deliveriesQueueUrl: QUEUES.deliveries,
     settings: testSettings(settings),
@@ -215,7 +219,7 @@ beforeEach(() => {
   published = [];
   clock = new Date();
   secretValue = { current: generateSigningSecret() };
-  secretsMock.on(GetSecretValueCommand).callsFake(() => ({ SecretString: JSON.stringify(secretValue), VersionId: 'v1' }));
+  secretsMock.on(GetSecretValueCommand).resolves({ SecretString: TEST_KEY_RING_JSON, VersionId: 'kv-1' });
   ddb.on(UpdateCommand, { TableName: TABLES.deliveries }).callsFake((input) => {
     const kind = kindOf(input);
     if ((kind === 'rate' && !rateTokens) || (kind === 'slot-take' && !slotsFree)) {
@@ -911,13 +915,15 @@ describe('dispatcher: poison and transient failures', () => {
   });
 
   it.each([
-    ['missing', () => secretsMock.on(GetSecretValueCommand).rejects(Object.assign(new Error('gone'), { name: 'ResourceNotFoundException' }))],
-    ['malformed', () => secretsMock.on(GetSecretValueCommand).resolves({ SecretString: '{"current":"plain"}' })],
-    ['undecodable', () => secretsMock.on(GetSecretValueCommand).resolves({ SecretString: '{"current":"whsec_!!!"}' })],
-  ])('a %s signing secret records failed and sets the message aside', async (_name, arrange) => {
+    ['absent (a record written before sealing)', (sub: SubscriptionRecord) => ({ ...sub, sealedSecret: undefined })],
+    ['malformed', (sub: SubscriptionRecord) => ({ ...sub, sealedSecret: 'v1.1.garbage' })],
+    ['another subscription\'s', (sub: SubscriptionRecord) => ({ ...sub, ...sealedSecrets(sub.fleetId, 'wh_01JNKV3Y0RZ8W5T2P4M6Q9B7ZZ') })],
+    ['altered', (sub: SubscriptionRecord) => ({ ...sub, sealedSecret: `${sub.sealedSecret.slice(0, -3)}${sub.sealedSecret.endsWith('AAA') ? 'BBB' : 'AAA'}` })],
+    ['under an unknown key version', (sub: SubscriptionRecord) => ({ ...sub, ...sealedSecrets(sub.fleetId, sub.id, undefined, addKeyVersion(TEST_KEY_RING)) })],
+    ['undecodable', (sub: SubscriptionRecord) => ({ ...sub, ...sealedSecrets(sub.fleetId, sub.id, { current: 'whsec_!!!' }) })],
+  ])('a %s signing secret records failed and sets the message aside (a poison delivery, not a retry loop)', async (_name, corrupt) => {
     const sub = subscription();
-    mockSubscription(sub);
-    arrange();
+    ddb.on(GetCommand, { TableName: TABLES.subscriptions }).resolves({ Item: corrupt(sub) });
     const { handler, http } = build(() => answer(200));
     const response = await handler(sqsEvent(sqsRecord(messageFor(sub))));
     expect(response.batchItemFailures).toHaveLength(1);
@@ -938,6 +944,26 @@ describe('dispatcher: poison and transient failures', () => {
     const response = await handler(sqsEvent(record));
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
     expect(output.logs().some((line) => line.level === 'WARN' && String(line.message).includes('visibility'))).toBe(true);
+  });
+
+  it('signs with a rotated secret on the very next attempt, with no Secrets Manager call after warm-up', async () => {
+    const sub = subscription();
+    mockSubscription(sub);
+    const { handler, http } = build(() => answer(200));
+    await handler(sqsEvent(sqsRecord(messageFor(sub))));
+    const first = secretValue.current;
+    secretValue = { current: generateSigningSecret(), previous: first, previousExpiresAt: new Date(clock.getTime() + 3_600_000).toISOString() };
+    await handler(sqsEvent(sqsRecord(messageFor(sub))));
+    secretValue = { current: generateSigningSecret() };
+    await handler(sqsEvent(sqsRecord(messageFor(sub)), sqsRecord(messageFor(sub))));
+    const [a, b, c] = http.requests as [HttpPostRequest, HttpPostRequest, HttpPostRequest];
+    expect(() => new Webhook(first).verify(a.body, a.headers)).not.toThrow();
+    expect(b.headers['webhook-signature']?.split(' ')).toHaveLength(2);
+    expect(() => new Webhook(first).verify(b.body, b.headers)).not.toThrow();
+    expect(() => new Webhook(secretValue.current).verify(c.body, c.headers)).not.toThrow();
+    expect(() => new Webhook(first).verify(c.body, c.headers)).toThrow();
+    // The key ring was read once, by the first delivery of this container.
+    expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(1);
   });
 
   it('a Secrets Manager outage brings the message back later, untouched', async () => {
@@ -1463,7 +1489,7 @@ describe('dispatcher: operator events and lastTriggeredAt', () => {
     expect(text).not.toContain(sub.url);
     expect(text).not.toContain('hé');
     expect(text).not.toContain('"data"');
-    expect(text).not.toContain(sub.secretArn);
+    expect(text).not.toContain(sub.sealedSecret.split('.')[3]);
   }
 
   it('410 publishes subscription.disabled with the reason, once', async () => {
@@ -1523,7 +1549,7 @@ describe('dispatcher: operator events and lastTriggeredAt', () => {
       subscriptions: new SubscriptionsStore(doc, TABLES.subscriptions),
       deliveries: new DeliveriesStore(doc, TABLES.deliveries),
       gates: new EndpointGates(doc, TABLES.deliveries),
-      secrets: new SigningSecrets(new SecretsManagerClient({ region: 'us-east-1' }), 'hookline/test/'),
+      secrets: testSigningSecrets(new SecretsManagerClient({ region: 'us-east-1' })),
       sqs: new SQSClient({ region: 'us-east-1' }),
       deliveriesQueueUrl: QUEUES.deliveries,
       settings: testSettings(),

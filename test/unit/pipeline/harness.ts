@@ -4,6 +4,7 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { parseDeploymentSettings, type DeploymentSettingsInput } from '../../../lambdas/core/settings';
 import type { SubscriptionRecord } from '../../../lambdas/core/records';
+import { sealedSecrets } from '../../support/sealing-key';
 
 export const TABLES = {
   subscriptions: 'test-subscriptions',
@@ -93,8 +94,7 @@ export function subscription(overrides: Partial<SubscriptionRecord> = {}): Subsc
     id: 'wh_01JNKV3Y0RZ8W5T2P4M6Q9B7CD',
     url: 'http://hook.test/receive',
     enabled: true,
-    secretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:hookline/test/fleet-1/wh-abcdef',
-    secretVersion: 'v1',
+    ...sealedSecrets(overrides.fleetId ?? 'fleet-1', overrides.id ?? 'wh_01JNKV3Y0RZ8W5T2P4M6Q9B7CD'),
     createdAt: '2025-01-01T00:00:00.000Z',
     updatedAt: '2025-01-01T00:00:00.000Z',
     ...overrides,

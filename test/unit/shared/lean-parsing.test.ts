@@ -67,7 +67,7 @@ describe('lean parsing of queue messages and the environment', () => {
   });
 
   it('the environment names every missing or blank variable, and trims what it reads', () => {
-    expect(() => readEnvironment(['subscriptionsTable', 'deliveriesTable', 'secretPrefix'], { [ENV.deliveriesTable]: '  ', [ENV.secretPrefix]: 'p/' })).toThrow(
+    expect(() => readEnvironment(['subscriptionsTable', 'deliveriesTable', 'sealingKeySecret'], { [ENV.deliveriesTable]: '  ', [ENV.sealingKeySecret]: 'k' })).toThrow(
       `Hookline configuration error: ${ENV.subscriptionsTable} must be set and non-empty; ${ENV.deliveriesTable} must be set and non-empty`,
     );
     expect(readEnvironment(['subscriptionsTable'], { [ENV.subscriptionsTable]: ' table ' })).toEqual({ subscriptionsTable: 'table' });
