@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 
 /**
  * The signature headers of both schemes computed with nothing but node:crypto: the least work any
- * sender of a Standard Webhooks + seed-scheme request must do. The signing baseline uses it; it
+ * sender of a Standard Webhooks + hex-scheme request must do. The signing baseline uses it; it
  * imports no Hookline code on purpose.
  */
 export function bareSignatureHeaders(

@@ -12,40 +12,18 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { build, type BuildOptions } from 'esbuild';
-import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { ensureConsoleBuilt } from '../console/build';
-import { FUNCTION_BUNDLING, PACKAGED_TRACING, tracingDefine } from '../lib/functions';
+import { lambdaBuildOptions } from '../lib/bundling';
 import { PROJECT_ROOT, handlerEntry, type HandlerName } from '../lib/paths';
 
 export const PACKAGE_DIR = join(PROJECT_ROOT, 'packages', 'construct');
 const DIST = join(PACKAGE_DIR, 'dist');
 const HANDLERS: readonly HandlerName[] = ['api', 'fanout', 'dispatcher'];
 
-/** FUNCTION_BUNDLING as esbuild options; an option this does not know fails the build rather than being dropped. */
-export function lambdaBuildOptions(): BuildOptions {
-  const known = new Set(['minify', 'sourceMap', 'sourcesContent', 'target', 'format', 'bundleAwsSDK', 'mainFields', 'forceDockerBundling']);
-  const unknown = Object.keys(FUNCTION_BUNDLING).filter((key) => !known.has(key));
-  if (unknown.length > 0) throw new Error(`scripts/build-construct.ts does not map FUNCTION_BUNDLING.${unknown.join(', ')} to esbuild`);
-  if (!FUNCTION_BUNDLING.bundleAwsSDK) throw new Error('the prebuilt bundles include the AWS SDK, as FUNCTION_BUNDLING says');
-  return {
-    bundle: true,
-    platform: 'node',
-    target: FUNCTION_BUNDLING.target,
-    format: FUNCTION_BUNDLING.format === OutputFormat.CJS ? 'cjs' : 'esm',
-    minify: FUNCTION_BUNDLING.minify,
-    sourcemap: FUNCTION_BUNDLING.sourceMap,
-    sourcesContent: FUNCTION_BUNDLING.sourcesContent,
-    mainFields: [...FUNCTION_BUNDLING.mainFields],
-    // The construct's default tracing mode, compiled in as HooklineFunction does.
-    define: tracingDefine(PACKAGED_TRACING),
-    logLevel: 'warning',
-  };
-}
-
 async function buildHandlers(): Promise<void> {
   await Promise.all(
     HANDLERS.map((name) =>
-      build({ ...lambdaBuildOptions(), entryPoints: [handlerEntry(name)], outfile: join(DIST, 'assets', name, 'index.js') }),
+      build({ ...lambdaBuildOptions(), logLevel: 'warning', entryPoints: [handlerEntry(name)], outfile: join(DIST, 'assets', name, 'index.js') }),
     ),
   );
 }

@@ -22,7 +22,7 @@ import { summarize } from '../stats';
  */
 
 const FLEET = 'bench-fleet';
-const SEEDED_DELIVERIES = 25;
+const PREFILLED_DELIVERIES = 25;
 const WARMUP = 20;
 const quiet: LocalLogger = {
   debug: () => undefined,
@@ -67,16 +67,16 @@ export async function runApiSection({ options }: SectionRequest): Promise<Sectio
 
     const subscriptionId = await create();
     const deliveries = new DeliveriesStore(doc, runtime.tables.deliveries);
-    for (let index = 0; index < SEEDED_DELIVERIES; index += 1) {
+    for (let index = 0; index < PREFILLED_DELIVERIES; index += 1) {
       const at = new Date(Date.now() - index * 1_000).toISOString();
-      const eventId = `evt_seed_${index}`;
+      const eventId = `evt_prefill_${index}`;
       const id = deliveryIdFor(FLEET, eventId, subscriptionId, at);
       const expiresAt = Math.floor(Date.now() / 1000) + 86_400;
-      await deliveries.claim({ id, round: '0', attempt: 1, holder: `seed-${index}`, leaseUntil: Date.now() + 60_000, now: Date.now(), newRound: true, expiresAt });
+      await deliveries.claim({ id, round: '0', attempt: 1, holder: `prefill-${index}`, leaseUntil: Date.now() + 60_000, now: Date.now(), newRound: true, expiresAt });
       await deliveries.recordAttempt({
         identity: { id, fleetId: FLEET, subscriptionId, eventId, eventType: 'thread.completed', webhookUrl: 'http://127.0.0.1:9/hooks/1' },
         round: '0',
-        holder: `seed-${index}`,
+        holder: `prefill-${index}`,
         attempt: { round: 1, attempt: 1, at, statusCode: 200, latencyMs: 12, responseContentLength: 2 },
         status: 'succeeded',
         now: at,
@@ -126,7 +126,7 @@ export async function runApiSection({ options }: SectionRequest): Promise<Sectio
       notes: [
         `${samples.create.length} requests of each, one at a time over a keep-alive connection, interleaved with the GetItems; ${WARMUP} of each first as warm-up`,
         'create-subscription = HTTP front → auth → validation → URL check → CreateSecret + PutItem; list-deliveries = a Query of the bySubscription index',
-        `list-deliveries reads a page of ${SEEDED_DELIVERIES} seeded deliveries; the GetItem reads one subscription item with the SDK's low-level client`,
+        `list-deliveries reads a page of ${PREFILLED_DELIVERIES} prefilled deliveries; the GetItem reads one subscription item with the SDK's low-level client`,
       ],
       details: { create: createStats, list: listStats, getItem: getStats },
     };

@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
-import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { ENV } from '../../lambdas/shared/environment';
-import { FUNCTION_BUNDLING, tracingDefine } from '../../lib/functions';
+import { lambdaBuildOptions } from '../../lib/bundling';
 import type { BenchOptions } from '../options';
 import { PROJECT_ROOT } from '../paths';
 import { figure, type Figure } from '../results';
@@ -22,23 +21,12 @@ import { median } from '../stats';
 const HANDLERS = ['api', 'fanout', 'dispatcher'] as const;
 type HandlerName = (typeof HANDLERS)[number];
 
-/** The bar for a handler's module-load time relative to its SDK-only floor. */
+/** The bar for a handler's module-load time relative to its SDK-only floor. */
 const LOAD_TARGET = 1.15;
 const LOAD_TIMEOUT_MS = 30_000;
 
 /** The esbuild options the CDK derives from lib/functions.ts FUNCTION_BUNDLING (nothing external: the SDK is bundled). */
-export const STACK_BUNDLING: BuildOptions = {
-  bundle: true,
-  platform: 'node',
-  target: FUNCTION_BUNDLING.target,
-  format: FUNCTION_BUNDLING.format === OutputFormat.CJS ? 'cjs' : 'esm',
-  minify: FUNCTION_BUNDLING.minify,
-  sourcemap: FUNCTION_BUNDLING.sourceMap,
-  sourcesContent: FUNCTION_BUNDLING.sourcesContent,
-  mainFields: [...FUNCTION_BUNDLING.mainFields],
-  // The construct's default tracing mode, compiled in as HooklineFunction does.
-  define: tracingDefine('lambda'),
-};
+export const STACK_BUNDLING: BuildOptions = lambdaBuildOptions('lambda');
 /** The construct's function environment adds this to every function. */
 const NODE_OPTIONS_OF_STACK = ['--enable-source-maps'];
 

@@ -45,7 +45,7 @@ interface Variant {
   label: string;
   envelopeBytes: number;
   delayMs: number;
-  /** The subscription's secret is mid-rotation: two Standard Webhooks signatures + the seed one. */
+  /** The subscription's secret is mid-rotation: two Standard Webhooks signatures + the hex one. */
   rotated: boolean;
   deliveries: number;
 }
