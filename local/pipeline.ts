@@ -6,7 +6,7 @@ import { ENV } from '../lambdas/shared/environment';
 import type { Resolver } from '../lambdas/shared/http-delivery';
 import { startEventSourceMapping, type EventSourceMappingOptions } from './event-source-mapping';
 import type { LocalLogger } from './logger';
-import type { LocalRuntime } from './runtime';
+import { DEFAULT_DISPATCHER_POLLERS, type LocalRuntime } from './runtime';
 
 export interface PipelineOptions {
   /** Concurrent dispatcher invocations (pollers on the deliveries queue), like the mapping's maxConcurrency. */
@@ -43,7 +43,7 @@ const DEFAULT_FUNCTION_TIMEOUT_MS = 60_000;
 export function startPipeline(runtime: LocalRuntime, options: PipelineOptions = {}): Pipeline {
   runtime.applyEnv();
   const fanout = wireFanout(runtime.env);
-  const dispatcherConcurrency = options.dispatcherConcurrency ?? 2;
+  const dispatcherConcurrency = options.dispatcherConcurrency ?? DEFAULT_DISPATCHER_POLLERS;
   const dispatcher = wireDispatcher(
     { ...runtime.env, [ENV.dispatcherConcurrency]: String(dispatcherConcurrency) },
     options.resolver === undefined ? {} : { resolve: options.resolver },

@@ -20,6 +20,9 @@ import { ensureSealingKey, sealingKeySecretName } from './sealing-key';
 import { startSecretsManager } from './secrets-manager';
 import { startSqs } from './sqs';
 
+/** Dispatcher invocations at once in local mode (the pipeline's pollers), unless the caller sets its own. */
+export const DEFAULT_DISPATCHER_POLLERS = 2;
+
 export interface LocalRuntimeOptions {
   /**
    * Keeps tables (`<dataDir>/dynamodb`), secrets (`<dataDir>/secrets.json`) and queue messages
@@ -178,6 +181,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       [ENV.sealingKeySecret]: sealingKeySecret,
       [ENV.settings]: JSON.stringify(settings),
       [ENV.eventBusName]: busName,
+      // Local mode's default number of dispatcher pollers; startPipeline sets its own.
+      [ENV.dispatcherConcurrency]: String(DEFAULT_DISPATCHER_POLLERS),
       AWS_REGION: region,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,

@@ -18,19 +18,19 @@ describe('a large fleet', { timeout: 60_000 }, () => {
     const fleetId = 'fleet-large';
     const count = 1_000;
     const url = harness.receiver.endpoint('/fleet');
-    // Sealed for another id: the fan-out reads only the records, never the secret.
-    const secret = await harness.secrets.seal(fleetId, 'shared', { current: generateSigningSecret() });
+    // One signing secret, sealed for each subscription: a sealed value opens only on its own record.
+    const value = { current: generateSigningSecret() };
     const now = new Date().toISOString();
     const ids = Array.from({ length: count }, () => newSubscriptionId());
     for (let index = 0; index < ids.length; index += 50) {
       await Promise.all(
-        ids.slice(index, index + 50).map((id) =>
+        ids.slice(index, index + 50).map(async (id) =>
           harness.subscriptions.create({
             fleetId,
             id,
             url,
             enabled: true,
-            ...secret,
+            ...(await harness.secrets.seal(fleetId, id, value)),
             createdAt: now,
             updatedAt: now,
           }),
