@@ -53,6 +53,18 @@ export interface SecretEntry {
 /** Epoch seconds: how the JSON protocol carries timestamps. */
 const seconds = (ms: number): number => ms / 1000;
 
+/** What DescribeSecret and ListSecrets both say of a secret: its names, description and dates. */
+function secretSummary(entry: SecretEntry) {
+  return {
+    ARN: entry.arn,
+    Name: entry.name,
+    ...(entry.description === undefined ? {} : { Description: entry.description }),
+    CreatedDate: seconds(entry.createdAt),
+    LastChangedDate: seconds(entry.lastChangedAt),
+    ...(entry.deletedAt === undefined ? {} : { DeletedDate: seconds(entry.deletedAt) }),
+  };
+}
+
 export class SecretsManagerState {
   private readonly secrets = new Map<string, SecretEntry>();
 
@@ -197,12 +209,7 @@ export class SecretsManagerState {
       if (version.stages.length > 0) versionIdsToStages[version.versionId] = [...version.stages];
     }
     return {
-      ARN: entry.arn,
-      Name: entry.name,
-      ...(entry.description === undefined ? {} : { Description: entry.description }),
-      CreatedDate: seconds(entry.createdAt),
-      LastChangedDate: seconds(entry.lastChangedAt),
-      ...(entry.deletedAt === undefined ? {} : { DeletedDate: seconds(entry.deletedAt) }),
+      ...secretSummary(entry),
       ...(entry.tags.length === 0 ? {} : { Tags: entry.tags.map((tag) => ({ ...tag })) }),
       VersionIdsToStages: versionIdsToStages,
     };
@@ -229,14 +236,7 @@ export class SecretsManagerState {
       .sort((a, b) => a.name.localeCompare(b.name));
     const page = all.slice(start, start + limit);
     return {
-      SecretList: page.map((entry) => ({
-        ARN: entry.arn,
-        Name: entry.name,
-        ...(entry.description === undefined ? {} : { Description: entry.description }),
-        CreatedDate: seconds(entry.createdAt),
-        LastChangedDate: seconds(entry.lastChangedAt),
-        ...(entry.deletedAt === undefined ? {} : { DeletedDate: seconds(entry.deletedAt) }),
-      })),
+      SecretList: page.map(secretSummary),
       ...(start + limit < all.length ? { NextToken: Buffer.from(String(start + limit), 'utf8').toString('base64url') } : {}),
     };
   }
