@@ -27,6 +27,8 @@ export interface HttpDeliveryOptions {
   maxHeaderBytes?: number;
   /** Keep-alive connections per origin. */
   connections?: number;
+  /** An idle kept-alive connection closes after this long; default IDLE_SOCKET_TIMEOUT_MS. */
+  idleSocketTimeoutMs?: number;
 }
 
 export interface HttpPostRequest {
@@ -99,8 +101,9 @@ export function createHttpDelivery(options: HttpDeliveryOptions): HttpDelivery {
     maxExcerptBytes = DEFAULT_MAX_EXCERPT_BYTES,
     maxHeaderBytes = DEFAULT_MAX_HEADER_BYTES,
     connections = DEFAULT_CONNECTIONS,
+    idleSocketTimeoutMs = IDLE_SOCKET_TIMEOUT_MS,
   } = options;
-  const pool = { keepAlive: true, maxSockets: connections, timeout: IDLE_SOCKET_TIMEOUT_MS, scheduling: 'lifo' as const };
+  const pool = { keepAlive: true, maxSockets: connections, timeout: idleSocketTimeoutMs, scheduling: 'lifo' as const };
   const plainAgent = new HttpAgent({ ...pool, lookup: guardedLookup(policy, resolve, true) } as ConstructorParameters<typeof HttpAgent>[0]);
   const makeTlsAgent = (rejectUnauthorized: boolean) =>
     new HttpsAgent({ ...pool, rejectUnauthorized, lookup: guardedLookup(policy, resolve, false) } as ConstructorParameters<typeof HttpsAgent>[0]);
@@ -152,8 +155,12 @@ export function createHttpDelivery(options: HttpDeliveryOptions): HttpDelivery {
   };
 }
 
-/** Idle keep-alive sockets close after this, before a typical server's own 5 s idle timeout races a reuse. */
-const IDLE_SOCKET_TIMEOUT_MS = 4_000;
+/**
+ * Idle keep-alive sockets close after this, before a typical server's own 5 s idle timeout races a
+ * reuse. Node's agent applies it to idle sockets only: a POST waiting longer for its answer is
+ * bounded by the attempt timeout alone.
+ */
+export const IDLE_SOCKET_TIMEOUT_MS = 4_000;
 
 type RequestOptions = { method: string; headers: Record<string, string>; agent: HttpAgent };
 
