@@ -149,6 +149,7 @@ export function createHttpDelivery(options: HttpDeliveryOptions): HttpDelivery {
         attempt.finish();
       }
     },
+    // Closes every connection, idle or not: callers stop their invocations first (as local mode does).
     async close() {
       for (const agent of [plainAgent, tlsAgent, insecureAgent]) agent?.destroy();
     },
