@@ -41,6 +41,14 @@ describe('lean parsing of queue messages and the environment', () => {
     expect(bundled.filter((path) => path.includes('node_modules/undici/'))).toEqual([]);
   }, 120_000);
 
+  it('the API bundle holds classic zod without its other locales: schemas import zod as a namespace', async () => {
+    const { metafile } = await build({ ...STACK_BUNDLING, entryPoints: ['lambdas/api/handler.ts'], write: false, metafile: true, logLevel: 'silent' });
+    const output = Object.values(metafile.outputs).find((entry) => entry.entryPoint !== undefined);
+    const bundled = Object.entries(output?.inputs ?? {}).filter(([, input]) => input.bytesInOutput > 0).map(([path]) => path);
+    expect(bundled.some((path) => path.includes('zod/v4/classic'))).toBe(true);
+    expect(bundled.filter((path) => /zod\/v4\/locales\/(?!en\.js)/.test(path))).toEqual([]);
+  }, 120_000);
+
   it('a refused delivery message reads as classic zod wrote it', () => {
     const body = JSON.stringify({
       v: 1,
