@@ -57,9 +57,9 @@ export function describeEventsStoreConformance(label: string, open: () => Events
       const store = open();
       const f = fleet();
       await store.putIfAbsent(event(f, 'evt_fan', '2026-01-01T00:00:00.000Z'));
-      await store.markFannedOut(f, 'evt_fan', '2026-01-01T00:00:05.000Z');
+      await store.markFannedOut(f, 'evt_fan', '2026-01-01T00:00:05.000Z', 2_000_000_000);
       expect((await store.get(f, 'evt_fan'))?.fannedOutAt).toBe('2026-01-01T00:00:05.000Z');
-      await store.markFannedOut(f, 'evt_gone', '2026-01-01T00:00:05.000Z');
+      await store.markFannedOut(f, 'evt_gone', '2026-01-01T00:00:05.000Z', 2_000_000_000);
       expect(await store.get(f, 'evt_gone')).toBeUndefined();
     });
 
