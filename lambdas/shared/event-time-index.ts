@@ -62,7 +62,7 @@ function decodePhaseCursor(fleetId: string, cursor: string | undefined, order: r
   return startKey === undefined ? { phase } : { phase, startKey };
 }
 
-function keyCondition(sortKey: string, query: TimeIndexQuery): { expression: string; values: Record<string, string> } {
+function keyCondition(query: TimeIndexQuery): { expression: string; values: Record<string, string> } {
   const values: Record<string, string> = {};
   let expression = 'fleetId = :fleetId';
   if (query.since !== undefined) values[':since'] = query.since;
@@ -85,8 +85,9 @@ export async function queryEventsByTime(
   const items: TimeIndexItem[] = [];
   for (;;) {
     const spec = PHASES[phase];
-    const condition = keyCondition(spec.sortKey, query);
-    const names: Record<string, string> = { '#sk': spec.sortKey };
+    const condition = keyCondition(query);
+    // DynamoDB refuses a name the expressions do not use.
+    const names: Record<string, string> = query.since !== undefined || query.until !== undefined ? { '#sk': spec.sortKey } : {};
     if (query.type !== undefined) names['#type'] = 'type';
     const projection = phase === 'legacy' ? query.legacyProjection : undefined;
     if (projection !== undefined) projection.forEach((name, index) => (names[`#p${index}`] = name));
@@ -97,7 +98,7 @@ export async function queryEventsByTime(
         KeyConditionExpression: condition.expression,
         ...(query.type !== undefined ? { FilterExpression: '#type = :type' } : {}),
         ...(projection !== undefined ? { ProjectionExpression: projection.map((_, index) => `#p${index}`).join(', ') } : {}),
-        ExpressionAttributeNames: names,
+        ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
         ExpressionAttributeValues: { ':fleetId': fleetId, ...condition.values, ...(query.type !== undefined ? { ':type': query.type } : {}) },
         ScanIndexForward: query.ascending,
         Limit: query.limit - items.length,

@@ -314,3 +314,62 @@ describe('large fleets and SQS limits', () => {
     expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(0);
   });
 });
+
+describe('one invocation packs the delivery messages of all its records', () => {
+  const records = (count: number) =>
+    Array.from({ length: count }, (_, index) => sqsRecord(eventBridgeBody({ id: `0000000${index}-b491-4cf7-a9f1-bf3703467718` })));
+
+  it('sends ten events at fan-out 1 in one SendMessageBatch call, each with its fleet as group', async () => {
+    mockSubscriptionPages(subscriptions(1));
+    const batch = records(10);
+    const response = await build()(sqsEvent(...batch));
+    expect(response.batchItemFailures).toEqual([]);
+    const calls = sqsMock.commandCalls(SendMessageBatchCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.args[0].input.Entries).toHaveLength(10);
+    expect(calls[0]?.args[0].input.Entries?.every((entry) => entry.MessageGroupId === 'fleet-1')).toBe(true);
+    expect(new Set(sentMessages().map((message) => message.event.id)).size).toBe(10);
+    expect(marks()).toHaveLength(10);
+  });
+
+  it('fills calls across records: 4 records × 3 subscriptions are 2 calls, not 4', async () => {
+    mockSubscriptionPages(subscriptions(3));
+    const response = await build()(sqsEvent(...records(4)));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(sqsMock.commandCalls(SendMessageBatchCommand).map((call) => call.args[0].input.Entries?.length)).toEqual([10, 2]);
+    expect(sentMessages()).toHaveLength(12);
+  });
+
+  it('fails only the record whose own message SQS kept refusing; the others are marked fanned out', async () => {
+    mockSubscriptionPages(subscriptions(1));
+    const batch = records(3);
+    const doomed = 'evt_00000001-b491-4cf7-a9f1-bf3703467718';
+    sqsMock.on(SendMessageBatchCommand).callsFake((input: { Entries: { Id: string; MessageBody: string }[] }) => ({
+      Successful: input.Entries.filter((entry) => !entry.MessageBody.includes(doomed)).map((entry) => ({ Id: entry.Id, MessageId: 'm', MD5OfMessageBody: '' })),
+      Failed: input.Entries.filter((entry) => entry.MessageBody.includes(doomed)).map((entry) => ({ Id: entry.Id, Code: 'InternalError', SenderFault: false })),
+    }));
+    const response = await build()(sqsEvent(...batch));
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: batch[1]?.messageId }]);
+    // The three messages shared the first call; only the refused one was retried.
+    const calls = sqsMock.commandCalls(SendMessageBatchCommand);
+    expect(calls[0]?.args[0].input.Entries).toHaveLength(3);
+    expect(calls.slice(1).every((call) => call.args[0].input.Entries?.length === 1)).toBe(true);
+    expect(marks().map((mark) => mark.id)).toEqual(
+      expect.arrayContaining(['fan#evt_00000000-b491-4cf7-a9f1-bf3703467718', 'fan#evt_00000002-b491-4cf7-a9f1-bf3703467718']),
+    );
+    expect(marks()).toHaveLength(2);
+    // A send failure is transient: the record comes back after the queue's visibility timeout.
+    expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(0);
+  });
+
+  it('keeps a record that failed before sending out of the shared call without failing the others', async () => {
+    mockSubscriptionPages(subscriptions(1));
+    const good = records(2);
+    const bad = sqsRecord(eventBridgeBody({ 'detail-type': 'thread.exploded' }));
+    const response = await build()(sqsEvent(good[0]!, bad, good[1]!));
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: bad.messageId }]);
+    expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(1);
+    expect(marks()).toHaveLength(2);
+  });
+});
+
