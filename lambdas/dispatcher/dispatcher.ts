@@ -26,6 +26,7 @@ import { buildEnvelope } from '../core/envelope';
 import type { OperatorEventDetail, OperatorEventType } from '../core/operator-events';
 import { PermanentError } from '../core/errors';
 import { classifyAttempt } from '../core/outcome';
+import { storedResponseHeaders } from '../core/attempt-excerpt';
 import { FIRST_ROUND, type AttemptRecord, type DeliveryMessage, type SubscriptionRecord } from '../core/records';
 import { attemptsAllowed } from '../core/schedule';
 import type { DeploymentSettings } from '../core/settings';
@@ -658,7 +659,9 @@ function attemptRecord(turn: Turn, at: Date, result: HttpAttemptResult, retryInS
   const entry: AttemptRecord = { round: turn.roundNumber, attempt: turn.attempt, at: at.toISOString(), latencyMs: result.latencyMs };
   if (result.statusCode !== undefined) entry.statusCode = result.statusCode;
   if (result.responseContentLength !== undefined) entry.responseContentLength = result.responseContentLength;
-  if (Object.keys(result.responseHeaders).length > 0) entry.responseHeaders = result.responseHeaders;
+  // A bounded selection: the attempt is stored in its delivery item, billed by size on every later write.
+  const responseHeaders = storedResponseHeaders(result.responseHeaders);
+  if (responseHeaders !== undefined) entry.responseHeaders = responseHeaders;
   if (result.responseBodyExcerpt !== undefined && result.responseBodyExcerpt !== '') {
     entry.responseBodyExcerpt = result.responseBodyExcerpt;
   }
