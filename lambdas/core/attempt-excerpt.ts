@@ -147,8 +147,9 @@ export function fromStoredAttempt(item: StoredAttempt | AttemptRecord): AttemptR
   const stored = item as Partial<StoredAttempt> & Partial<AttemptRecord>;
   const statusCode = stored.code ?? stored.statusCode;
   const errorKind = stored.kind ?? stored.errorKind;
-  const errorMessage =
-    stored.error ?? stored.errorMessage ?? (errorKind === 'http' && statusCode !== undefined ? httpErrorMessage(statusCode) : undefined);
+  // Only the short-named shape leaves a standard message out; a long-named attempt kept its own.
+  const derived = stored.ms !== undefined && errorKind === 'http' && statusCode !== undefined ? httpErrorMessage(statusCode) : undefined;
+  const errorMessage = stored.error ?? stored.errorMessage ?? derived;
   const attempt: AttemptRecord = {
     round: stored.round ?? 1,
     attempt: stored.attempt as number,
