@@ -108,7 +108,7 @@ export function truncateUtf8(text: string, maxBytes: number): string {
 /**
  * An attempt as stored in its delivery item: {@link AttemptRecord} under short attribute names, since
  * the names are stored (and billed) in every attempt of every delivery, again on each later write of
- * the item. An HTTP failure's message is not stored when it is the standard one its status gives.
+ * the item.
  */
 export interface StoredAttempt {
   round: number;
@@ -124,11 +124,6 @@ export interface StoredAttempt {
   retryIn?: number;
 }
 
-/** The message an attempt answered with a non-2xx status carries (the HTTP transport's words). */
-export function httpErrorMessage(statusCode: number): string {
-  return `endpoint answered HTTP ${statusCode}`;
-}
-
 export function toStoredAttempt(attempt: AttemptRecord): StoredAttempt {
   const stored: StoredAttempt = { round: attempt.round, attempt: attempt.attempt, at: attempt.at, ms: attempt.latencyMs };
   if (attempt.statusCode !== undefined) stored.code = attempt.statusCode;
@@ -136,8 +131,7 @@ export function toStoredAttempt(attempt: AttemptRecord): StoredAttempt {
   if (attempt.responseHeaders !== undefined) stored.headers = attempt.responseHeaders;
   if (attempt.responseBodyExcerpt !== undefined) stored.body = attempt.responseBodyExcerpt;
   if (attempt.errorKind !== undefined) stored.kind = attempt.errorKind;
-  const derived = attempt.errorKind === 'http' && attempt.statusCode !== undefined ? httpErrorMessage(attempt.statusCode) : undefined;
-  if (attempt.errorMessage !== undefined && attempt.errorMessage !== derived) stored.error = attempt.errorMessage;
+  if (attempt.errorMessage !== undefined) stored.error = attempt.errorMessage;
   if (attempt.retryInSeconds !== undefined) stored.retryIn = attempt.retryInSeconds;
   return stored;
 }
@@ -147,9 +141,7 @@ export function fromStoredAttempt(item: StoredAttempt | AttemptRecord): AttemptR
   const stored = item as Partial<StoredAttempt> & Partial<AttemptRecord>;
   const statusCode = stored.code ?? stored.statusCode;
   const errorKind = stored.kind ?? stored.errorKind;
-  // Only the short-named shape leaves a standard message out; a long-named attempt kept its own.
-  const derived = stored.ms !== undefined && errorKind === 'http' && statusCode !== undefined ? httpErrorMessage(statusCode) : undefined;
-  const errorMessage = stored.error ?? stored.errorMessage ?? derived;
+  const errorMessage = stored.error ?? stored.errorMessage;
   const attempt: AttemptRecord = {
     round: stored.round ?? 1,
     attempt: stored.attempt as number,

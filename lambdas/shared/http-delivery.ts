@@ -10,7 +10,7 @@ import AgentModule from 'undici/lib/dispatcher/agent.js';
 import buildConnectorModule from 'undici/lib/core/connect.js';
 import requestOnDispatcher from 'undici/lib/api/api-request.js';
 import type { AddressPolicy } from '../core/address';
-import { httpErrorMessage, MAX_BODY_EXCERPT_BYTES } from '../core/attempt-excerpt';
+import { MAX_BODY_EXCERPT_BYTES } from '../core/attempt-excerpt';
 import type { AttemptErrorKind } from '../core/records';
 import { parseRetryAfter } from '../core/schedule';
 
@@ -170,7 +170,7 @@ export function createHttpDelivery(options: HttpDeliveryOptions): HttpDelivery {
           responseHeaders,
           responseBodyExcerpt: read.excerpt,
           ...optional('retryAfterSeconds', parseRetryAfter(singleHeader(response.headers['retry-after']), new Date())),
-          ...(ok ? {} : { errorKind: 'http' as const, errorMessage: httpErrorMessage(response.statusCode) }),
+          ...(ok ? {} : { errorKind: 'http' as const, errorMessage: `endpoint answered HTTP ${response.statusCode}` }),
         };
       } catch (error) {
         const kind = controller.signal.aborted ? 'timeout' : classifyNetworkError(error);
