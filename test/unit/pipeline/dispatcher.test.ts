@@ -1600,6 +1600,19 @@ describe('dispatcher: operator events and lastTriggeredAt', () => {
     expect(subscriptionWrites('touch')).toHaveLength(2);
   });
 
+  it('lastTriggeredAt: the records of one batch to one endpoint share one touch', async () => {
+    const sub = subscription();
+    mockSubscription(sub);
+    subscriptionTable();
+    const records = ['evt_a', 'evt_b', 'evt_c', 'evt_d'].map((id) =>
+      sqsRecord(messageFor(sub, { deliveryId: deliveryIdFor(sub.fleetId, id, sub.id, EVENT.timestamp), event: { ...EVENT, id } })),
+    );
+    const response = await build(() => answer(200)).handler(sqsEvent(...records));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(writes('record')).toHaveLength(4);
+    expect(subscriptionWrites('touch')).toHaveLength(1);
+  });
+
   it('an interrupted attempt touches nothing on the subscription', async () => {
     const sub = subscription();
     mockSubscription(sub);
