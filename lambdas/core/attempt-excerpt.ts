@@ -1,9 +1,10 @@
 import type { AttemptErrorKind, AttemptRecord } from './records';
 
 /**
- * What an attempt keeps of the endpoint's response, and the shape it is stored in. Attempts are embedded in their delivery item,
- * and DynamoDB bills every later write of that item (the next claim, the next result) by its whole
- * size in 1 KB units, so each byte kept here is paid again on every write that follows. The body is
+ * What an attempt keeps of the endpoint's response, and the shape it is stored in. Attempts are
+ * embedded in their delivery item, and DynamoDB bills every later write of that item (the next
+ * claim, the next result) by its whole size in 1 KB units, so each byte kept here is paid again on
+ * every write that follows. The body is
  * what a delivery log reader looks at (an endpoint's error answer); most response headers are
  * boilerplate a gateway or framework adds to every answer. So: the body up to
  * {@link MAX_BODY_EXCERPT_BYTES}, and a bounded selection of the headers.

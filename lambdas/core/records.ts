@@ -112,7 +112,7 @@ export interface AttemptRecord {
   statusCode?: number;
   latencyMs: number;
   responseContentLength?: number;
-  /** A bounded selection of the response headers (core/attempt-excerpt.ts): boilerplate dropped, at most 320 bytes. */
+  /** A bounded selection of the response headers (core/attempt-excerpt.ts): boilerplate dropped, at most 256 bytes. */
   responseHeaders?: Record<string, string>;
   /** At most 1 KB of the response body; the body is never read past the cap. */
   responseBodyExcerpt?: string;
