@@ -3,7 +3,8 @@
  * volume tiers beyond the first. Prices change; every one is dated so a reader can tell whether
  * the figures are stale. Source: the public pricing page of each service.
  */
-// Re-checked 2026-11-29: every price below matches 2026 summaries of the AWS pricing pages (SQS
+// Re-checked 2026-11-29 against 2026 secondary summaries of the AWS pricing pages (the official
+// pages were not reachable from the build machine); every price below matched them (SQS
 // $0.40/M standard requests, 64 KB chunks; EventBridge $1.00/M custom events, $0.20/M API
 // destination invocations; DynamoDB on-demand $0.625/M WRU, $0.125/M RRU; Lambda arm64
 // $0.0000133334/GB-s, $0.20/M requests; Secrets Manager $0.40/secret-month, $0.05/10k calls).
