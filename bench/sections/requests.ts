@@ -22,7 +22,7 @@ import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
 import { startAwsMeter, type AwsMeter, type MeterCounts } from '../aws-meter';
 import { itemSize } from '../dynamo-capacity';
 import type { SectionRequest } from '../child';
-import { addUsage, apiDestinationsCost, costOf, gbSeconds, NO_USAGE, scaleUsage, type Usage } from '../cost';
+import { addUsage, apiDestinationsCost, costOf, gbSeconds, monthlyCostTable, NO_USAGE, scaleUsage, type Usage } from '../cost';
 import { PRICE_REGION, PRICES, PRICES_AS_OF } from '../prices';
 import { figure, type Figure } from '../results';
 import { deadline, type SectionOutcome } from '../section';
@@ -517,6 +517,20 @@ function report(scenarios: Scenario[], storage: SecretStorage, endpointLatencyMs
     notes.push(
       `    ${scenario.name}: ${dollars(costOf(scenario.total).total * perMillion)} | ${round(scenario.total.dynamoWriteUnits)} WRU | ` +
         `${round(scenario.perDelivery.dynamoWriteUnits)} WRU | ${item === undefined ? 'n/a' : `${item.meanBytes} / ${item.maxBytes} B`}`,
+    );
+  }
+  // The README's monthly cost table is these lines, for a typical answer and for the costliest fan-out.
+  const tableScenarios = [scenarios.find((scenario) => scenario.name.endsWith('realistic response')), scenarios[0]];
+  for (const scenario of tableScenarios) {
+    if (scenario === undefined) continue;
+    notes.push(
+      `a month at ${scenario.name} (${dollars(costOf(scenario.total).total * perMillion)} per 1M first-attempt deliveries, ` +
+        `secrets ${round(perSubscription)} per subscription and ${round(fixed)} per deployment):`,
+      ...monthlyCostTable({
+        perMillionDeliveries: costOf(scenario.total).total * perMillion,
+        perSubscriptionMonth: perSubscription * PRICES.secretsManagerSecretMonth,
+        fixedPerMonth: fixed * PRICES.secretsManagerSecretMonth,
+      }).map((line) => `    ${line}`),
     );
   }
   for (const scenario of scenarios) {
