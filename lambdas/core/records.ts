@@ -85,7 +85,7 @@ export interface EventRecord {
   /** ISO-8601 time the event was accepted. */
   timestamp: string;
   data: unknown;
-  /** `${timestamp}#${id}`: sort key of the by-time index used by replay. */
+  /** `${timestamp}#${id}`: the by-time sort key (stored as `eventTime`; `timeKey` on items stored before the narrow index). */
   timeKey: string;
   source: 'api' | 'eventbridge';
   /** ISO time the fan-out finished; absent while fan-out may still have to run. */

@@ -372,6 +372,7 @@ describe('IAM: least privilege', () => {
       [table('Subscriptions')]: sorted(TABLE_ACTIONS.api.subscriptions),
       [table('Events')]: sorted(TABLE_ACTIONS.api.events),
       [`${table('Events')}/index/byTime`]: QUERY,
+      [`${table('Events')}/index/byEventTime`]: QUERY,
       [table('Deliveries')]: sorted(TABLE_ACTIONS.api.deliveries),
       [`${table('Deliveries')}/index/bySubscription`]: QUERY,
       [`${table('Deliveries')}/index/bySubscriptionStatus`]: QUERY,
@@ -383,9 +384,18 @@ describe('IAM: least privilege', () => {
     });
   });
 
-  it('no table grant includes an action no Lambda sends (batch, transaction, ConditionCheck, Scan, DescribeTable)', () => {
+  it('no table grant includes an action no Lambda sends (batch writes, transaction, ConditionCheck, Scan, DescribeTable)', () => {
     const all = Object.values(TABLE_ACTIONS).flatMap((byTable) => Object.values(byTable).flat());
-    for (const action of all) expect(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query']).toContain(action);
+    for (const action of all) {
+      expect(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchGetItem']).toContain(action);
+    }
+    // BatchGetItem reads the events a by-time index page names; no other table is read in batches.
+    const batchReaders = Object.values(TABLE_ACTIONS).flatMap((byTable) =>
+      Object.entries(byTable)
+        .filter(([, actions]) => (actions as readonly string[]).includes('dynamodb:BatchGetItem'))
+        .map(([name]) => name),
+    );
+    expect(new Set(batchReaders)).toEqual(new Set(['events']));
     expect(TABLE_ACTIONS.api.events).not.toContain('dynamodb:DeleteItem');
     expect(TABLE_ACTIONS.api.deliveries).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query']);
   });
@@ -396,6 +406,7 @@ describe('IAM: least privilege', () => {
       ...xray,
       [table('Events')]: sorted(TABLE_ACTIONS.fanout.events),
       [`${table('Events')}/index/byTime`]: QUERY,
+      [`${table('Events')}/index/byEventTime`]: QUERY,
       [table('Subscriptions')]: sorted(TABLE_ACTIONS.fanout.subscriptions),
       [queue('Queues/Deliveries')]: SEND,
       [queue('Queues/Events')]: sorted([...new Set([...SEND, ...CONSUME])]),
