@@ -154,6 +154,31 @@ describe('queues', () => {
     });
   });
 
+  it('the DLQs keep the default RedriveAllowPolicy (no cycle) and refuse SendMessage from every caller but AWS services', () => {
+    for (const dlq of ['Queues/EventsDlq', 'Queues/DeliveriesDlq']) {
+      const queue = resources(template, 'AWS::SQS::Queue')[queueId(dlq)]!;
+      expect(queue.Properties!.RedriveAllowPolicy).toBeUndefined();
+      const policy = resourceByPath(template, 'AWS::SQS::QueuePolicy', `${dlq}/Policy/Resource`).Properties!;
+      expect(policy.Queues).toEqual([{ Ref: queueId(dlq) }]);
+      const denies = policy.PolicyDocument.Statement.filter((s: any) => s.Sid === 'DenyDirectSends');
+      expect(denies).toEqual([
+        {
+          Sid: 'DenyDirectSends',
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Action: 'sqs:SendMessage',
+          Resource: { 'Fn::GetAtt': [queueId(dlq), 'Arn'] },
+          Condition: { Bool: { 'aws:PrincipalIsAWSService': 'false' } },
+        },
+      ]);
+    }
+    // The work queues and the EventBridge target DLQ take sends (EventBridge, the API, the fan-out).
+    for (const queue of ['Queues/Events', 'Queues/Deliveries', 'Events/TargetDlq']) {
+      const policy = resourceByPath(template, 'AWS::SQS::QueuePolicy', `${queue}/Policy/Resource`).Properties!;
+      expect(policy.PolicyDocument.Statement.some((s: any) => s.Effect === 'Deny' && asArray(s.Action).includes('sqs:SendMessage'))).toBe(false);
+    }
+  });
+
   it('no queue has a physical name (nested stacks, several deployments per account, replacements)', () => {
     for (const queue of Object.values(resources(template, 'AWS::SQS::Queue'))) {
       expect(queue.Properties!.QueueName).toBeUndefined();
