@@ -26,6 +26,7 @@ import { buildEnvelope } from '../core/envelope';
 import type { OperatorEventDetail, OperatorEventType } from '../core/operator-events';
 import { PermanentError } from '../core/errors';
 import { classifyAttempt } from '../core/outcome';
+import { storedResponseHeaders } from '../core/attempt-excerpt';
 import { FIRST_ROUND, type AttemptRecord, type DeliveryMessage, type SubscriptionRecord } from '../core/records';
 import { attemptsAllowed } from '../core/schedule';
 import type { DeploymentSettings } from '../core/settings';
@@ -118,6 +119,8 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
   const now = deps.now ?? (() => new Date());
   const random = deps.random ?? Math.random;
   const { settings } = deps;
+  /** lastTriggeredAt writes in flight, by subscription: see touch(). */
+  const touching = new Map<string, Promise<void>>();
   const cache = new SubscriptionCache(
     (fleetId, id) => deps.subscriptions.get(fleetId, id),
     () => now().getTime(),
@@ -530,17 +533,30 @@ export function createDispatcher(deps: DispatcherDeps): SqsHandler {
     cache.invalidate(subscription.fleetId, subscription.id);
   }
 
-  /** Keeps `lastTriggeredAt` to the minute: a write only when the stored one is older. */
+  /**
+   * Keeps `lastTriggeredAt` to the minute: a write only when the stored one is older. The records
+   * of a batch to one endpoint share one write: each of them would otherwise see the same stale
+   * time and send its own conditional write, every refused one still billed a write unit.
+   */
   async function touch(subscription: SubscriptionRecord, at: Date, logger: RecordLogger): Promise<void> {
     const stale = new Date(at.getTime() - LAST_TRIGGERED_RESOLUTION_MS).toISOString();
     if (subscription.lastTriggeredAt !== undefined && subscription.lastTriggeredAt >= stale) return;
-    try {
-      await deps.subscriptions.touch(subscription.fleetId, subscription.id, at.toISOString(), stale);
-      cache.update({ ...subscription, lastTriggeredAt: at.toISOString() });
-    } catch (error) {
-      // Informational only: the attempt is recorded, and the next one tries again.
-      logger.warn('could not update lastTriggeredAt', { error });
-    }
+    const key = `${subscription.fleetId}\n${subscription.id}`;
+    const running = touching.get(key);
+    if (running !== undefined) return running;
+    const write = (async () => {
+      try {
+        await deps.subscriptions.touch(subscription.fleetId, subscription.id, at.toISOString(), stale);
+        cache.update({ ...subscription, lastTriggeredAt: at.toISOString() });
+      } catch (error) {
+        // Informational only: the attempt is recorded, and the next one tries again.
+        logger.warn('could not update lastTriggeredAt', { error });
+      } finally {
+        touching.delete(key);
+      }
+    })();
+    touching.set(key, write);
+    return write;
   }
 
   /** Sends the message of an attempt to come (or the next hop of a long wait): a new message, a new nonce. */
@@ -658,7 +674,9 @@ function attemptRecord(turn: Turn, at: Date, result: HttpAttemptResult, retryInS
   const entry: AttemptRecord = { round: turn.roundNumber, attempt: turn.attempt, at: at.toISOString(), latencyMs: result.latencyMs };
   if (result.statusCode !== undefined) entry.statusCode = result.statusCode;
   if (result.responseContentLength !== undefined) entry.responseContentLength = result.responseContentLength;
-  if (Object.keys(result.responseHeaders).length > 0) entry.responseHeaders = result.responseHeaders;
+  // A bounded selection: the attempt is stored in its delivery item, billed by size on every later write.
+  const responseHeaders = storedResponseHeaders(result.responseHeaders);
+  if (responseHeaders !== undefined) entry.responseHeaders = responseHeaders;
   if (result.responseBodyExcerpt !== undefined && result.responseBodyExcerpt !== '') {
     entry.responseBodyExcerpt = result.responseBodyExcerpt;
   }

@@ -5,6 +5,7 @@ import { isIP, type LookupFunction, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
 import type { AddressPolicy } from '../core/address';
+import { MAX_BODY_EXCERPT_BYTES } from '../core/attempt-excerpt';
 import type { AttemptErrorKind } from '../core/records';
 import { parseRetryAfter } from '../core/schedule';
 
@@ -59,7 +60,8 @@ export interface HttpDelivery {
   close(): Promise<void>;
 }
 
-export const DEFAULT_MAX_EXCERPT_BYTES = 4_096;
+/** What a delivery attempt stores of the body (core/attempt-excerpt.ts); nothing past it is read. */
+export const DEFAULT_MAX_EXCERPT_BYTES = MAX_BODY_EXCERPT_BYTES;
 export const DEFAULT_MAX_HEADER_BYTES = 2_048;
 const DEFAULT_CONNECTIONS = 64;
 /** Connection set-up bound (TCP + TLS); the attempt's own timeout, up to 300 s, bounds the whole POST. */
