@@ -28,6 +28,8 @@ for (const item of config.subscriptionItems) {
 }
 for (const fleet of fleets.values()) fleet.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 let calls = new Map<string, number>();
+/** Entries received in SendMessageBatch calls, since the last reset. */
+let batchEntries = 0;
 let segments = 0;
 
 function answer(target: string, input: Record<string, unknown>): unknown {
@@ -70,6 +72,7 @@ function answer(target: string, input: Record<string, unknown>): unknown {
     case 'AmazonSQS.SendMessageBatch': {
       // The SDK checks each body's MD5, as it would against SQS.
       const entries = (input.Entries ?? []) as { Id: string; MessageBody: string }[];
+      batchEntries += entries.length;
       const successful = entries.map((entry) => ({
         Id: entry.Id,
         MessageId: 'bench',
@@ -132,9 +135,10 @@ serveWorker(
     if (body.type === 'reset') {
       calls = new Map();
       segments = 0;
+      batchEntries = 0;
       return {};
     }
-    return { calls: Object.fromEntries(calls), segments };
+    return { calls: Object.fromEntries(calls), segments, batchEntries };
   },
   () => {
     server.closeAllConnections();

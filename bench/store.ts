@@ -17,6 +17,8 @@ export interface StoreStats {
   calls: Record<string, number>;
   /** X-Ray segment datagrams received. */
   segments: number;
+  /** Messages received in SendMessageBatch calls. */
+  batchEntries: number;
 }
 
 export interface LoopbackStore {

