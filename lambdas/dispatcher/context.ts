@@ -14,7 +14,7 @@ import type { HttpDelivery } from '../shared/http-delivery';
 import type { RecordLogger } from '../shared/observability';
 import type { SigningSecrets } from '../shared/signing-secrets';
 import { RequeueError } from '../shared/sqs-batch';
-import type { SubscriptionsStore } from '../shared/subscriptions-store';
+import type { SubscriptionsStorePort } from '../shared/subscriptions-store';
 import { SigningSecretsLoader } from './secrets';
 import { SubscriptionCache } from './subscription-cache';
 
@@ -23,8 +23,14 @@ export interface OperatorEvents {
   publish(type: OperatorEventType, detail: OperatorEventDetail): Promise<void>;
 }
 
+/** What the dispatcher reads and writes of subscriptions: the record, and the endpoint's health on it. */
+export type DispatcherSubscriptions = Pick<
+  SubscriptionsStorePort,
+  'get' | 'claimProbe' | 'releaseProbe' | 'recordFailure' | 'openCircuit' | 'closeCircuit' | 'clearFailing' | 'setSlow' | 'touch' | 'disable'
+>;
+
 export interface DispatcherDeps {
-  subscriptions: SubscriptionsStore;
+  subscriptions: DispatcherSubscriptions;
   deliveries: DeliveriesStore;
   gates: EndpointGates;
   operatorEvents?: OperatorEvents;

@@ -14,7 +14,7 @@ import type { runReplay } from '../shared/replay';
 import { sendJsonBatch } from '../shared/queue-sender';
 import { withKeys, type RecordLogger } from '../shared/observability';
 import { processSqsBatch, type SqsHandler } from '../shared/sqs-batch';
-import type { SubscriptionsStore } from '../shared/subscriptions-store';
+import type { SubscriptionsStorePort } from '../shared/subscriptions-store';
 import { parseEventsQueueMessage, type IncomingEvent } from './messages';
 
 /** The events store as the fan-out uses it: store once, mark fanned out, and read by time for replay jobs. */
@@ -22,7 +22,7 @@ export type FanoutEvents = Pick<EventsStorePort, 'putIfAbsent' | 'markFannedOut'
 
 export interface FanoutDeps {
   events: FanoutEvents;
-  subscriptions: SubscriptionsStore;
+  subscriptions: FanoutSubscriptions;
   sqs: SQSClient;
   eventsQueueUrl: string;
   deliveriesQueueUrl: string;
@@ -37,6 +37,9 @@ export interface FanoutDeps {
   /** SendMessageBatch calls in flight at once. */
   sendConcurrency?: number;
 }
+
+/** The subscriptions store as the fan-out uses it: walk a fleet's subscriptions; a replay continuation reads one. */
+export type FanoutSubscriptions = Pick<SubscriptionsStorePort, 'pages' | 'get'>;
 
 /** SendMessageBatch calls in flight at once by default. */
 export const DEFAULT_SEND_CONCURRENCY = 10;
