@@ -5,6 +5,7 @@ import { judgeRefusedClaim, planWait } from '../core/delivery-policy';
 import { FIRST_ROUND, type DeliveryMessage, type SubscriptionRecord } from '../core/records';
 import type { RecordLogger } from '../shared/observability';
 import { defer, expiresAt, identityOf, LEASE_MARGIN_MS, park, parkedAs, sendAttempt, type DispatchContext, type Turn } from './context';
+import { METRICS } from '../core/metrics';
 
 /** A duplicate that finds another POST of its delivery in flight looks again this soon (or when the claim runs out). */
 const CLAIM_WAIT_SECONDS = 5;
@@ -71,7 +72,7 @@ export async function claimAttempt(ctx: DispatchContext, request: ClaimRequest):
       case 'wait':
         // Another POST of this delivery is in flight. Look again soon, as a new delayed message:
         // waiting by visibility would count receives towards the DLQ while the other POST runs.
-        await defer(ctx, message, Math.min(verdict.seconds, CLAIM_WAIT_SECONDS), 'claimsDeferred');
+        await defer(ctx, message, Math.min(verdict.seconds, CLAIM_WAIT_SECONDS), METRICS.claimsDeferred);
         return SETTLED;
       case 'interrupted': {
         const roundNumber = result.progress?.rounds ?? 1;
@@ -84,7 +85,7 @@ export async function claimAttempt(ctx: DispatchContext, request: ClaimRequest):
       case 'to-dlq':
         return park(ctx, record, logger, 'exhausted');
       case 'drop':
-        ctx.deps.metrics.addMetric('duplicatesDropped', MetricUnit.Count, 1);
+        ctx.deps.metrics.addMetric(METRICS.duplicatesDropped, MetricUnit.Count, 1);
         logger.debug('message dropped without an attempt', { why: verdict.why, round, attempt });
         return SETTLED;
     }

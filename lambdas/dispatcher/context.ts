@@ -17,6 +17,7 @@ import { RequeueError } from '../shared/sqs-batch';
 import type { SubscriptionsStorePort } from '../shared/subscriptions-store';
 import { SigningSecretsLoader } from './secrets';
 import { SubscriptionCache } from './subscription-cache';
+import { METRICS, type HeldBackMetric } from '../core/metrics';
 
 /** Hookline's own events about endpoints, for operators to route with an EventBridge rule. */
 export interface OperatorEvents {
@@ -136,7 +137,7 @@ export async function sendAttempt(
 }
 
 /** Sends the message again with a delay: the same attempt, later. */
-export async function defer(ctx: DispatchContext, message: DeliveryMessage, seconds: number, metric: string): Promise<void> {
+export async function defer(ctx: DispatchContext, message: DeliveryMessage, seconds: number, metric: HeldBackMetric): Promise<void> {
   ctx.deps.metrics.addMetric(metric, MetricUnit.Count, 1);
   await sendAttempt(ctx, message, planWait(seconds, ctx.now()));
 }
@@ -147,7 +148,7 @@ export function park(ctx: DispatchContext, record: SQSRecord, logger: RecordLogg
   if (parked.size >= PARKED_MEMORY) parked.clear();
   if (!parked.has(record.messageId)) {
     parked.add(record.messageId);
-    ctx.deps.metrics.addMetric('exhausted', MetricUnit.Count, 1);
+    ctx.deps.metrics.addMetric(METRICS.exhausted, MetricUnit.Count, 1);
     logger.info('delivery failed; its message goes on to the DLQ', { reason });
   }
   throw new RequeueError(reason, 0);

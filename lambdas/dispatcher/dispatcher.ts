@@ -15,6 +15,7 @@ import { passGates, releasePassage } from './gates';
 import { parseDeliveryMessage } from './message';
 import { conclude, concludeInterrupted, endAsDisabled } from './outcome';
 import { DEFAULT_SUBSCRIPTION_TTL_MS } from './subscription-cache';
+import { METRICS } from '../core/metrics';
 
 export type { DispatcherDeps, OperatorEvents } from './context';
 
@@ -56,7 +57,7 @@ async function handleRecord(ctx: DispatchContext, record: SQSRecord, deadline: n
   const hop = nextHop(message.notBefore, startedAt);
   if (hop !== undefined) {
     await sendAttempt(ctx, message, hop);
-    ctx.deps.metrics.addMetric('waitHops', MetricUnit.Count, 1);
+    ctx.deps.metrics.addMetric(METRICS.waitHops, MetricUnit.Count, 1);
     return;
   }
   try {
@@ -74,7 +75,7 @@ function parse(ctx: DispatchContext, record: SQSRecord): DeliveryMessage {
   try {
     return parseDeliveryMessage(record.body);
   } catch (error) {
-    ctx.deps.metrics.addMetric('malformedMessages', MetricUnit.Count, 1);
+    ctx.deps.metrics.addMetric(METRICS.malformedMessages, MetricUnit.Count, 1);
     ctx.deps.logger.error('deliveries-queue message set aside for the DLQ', {
       messageId: record.messageId,
       reason: error instanceof Error ? error.message : String(error),

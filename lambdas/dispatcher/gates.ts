@@ -2,6 +2,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { circuitGate, concurrencyCap, rateLimit } from '../core/endpoint-health';
 import type { DeliveryMessage, SubscriptionRecord } from '../core/records';
 import { defer, LEASE_MARGIN_MS, PARKED_MEMORY, type DispatchContext } from './context';
+import { METRICS, type HeldBackMetric } from '../core/metrics';
 
 /** A delivery that finds another dispatcher's probe just claimed looks again in this many seconds (plus jitter). */
 const PROBE_TAKEN_WAIT_SECONDS = 5;
@@ -35,18 +36,18 @@ export async function passGates(
   const { deps, settings, random } = ctx;
   const nowMs = at.getTime();
   const circuit = circuitGate(subscription.circuit, at, random);
-  if (circuit.kind === 'wait') return held(ctx, message, circuit.seconds, 'circuitOpen');
+  if (circuit.kind === 'wait') return held(ctx, message, circuit.seconds, METRICS.circuitOpen);
   if (!(await passRateLimit(ctx, message, subscription))) return HELD;
   const cap = concurrencyCap(subscription, settings, deps.dispatcherConcurrency);
   const slot = cap === undefined ? undefined : await deps.gates.takeSlot(subscription.id, cap, record.messageId, deadline + LEASE_MARGIN_MS, nowMs, random);
-  if (cap !== undefined && slot === undefined) return held(ctx, message, 1 + Math.floor(random() * 3), 'concurrencyCapped');
+  if (cap !== undefined && slot === undefined) return held(ctx, message, 1 + Math.floor(random() * 3), METRICS.concurrencyCapped);
   const passage: Passage = { probe: false, ...(slot === undefined ? {} : { slot }) };
   // The probe is claimed last, once nothing else can hold this delivery back.
   if (circuit.kind === 'probe') {
     const probeUntil = deadline + LEASE_MARGIN_MS;
     if (!(await deps.subscriptions.claimProbe(subscription.fleetId, subscription.id, nowMs, probeUntil))) {
       if (slot !== undefined) await deps.gates.releaseSlot(subscription.id, slot, record.messageId);
-      return held(ctx, message, PROBE_TAKEN_WAIT_SECONDS + Math.floor(random() * PROBE_TAKEN_WAIT_SECONDS), 'circuitOpen');
+      return held(ctx, message, PROBE_TAKEN_WAIT_SECONDS + Math.floor(random() * PROBE_TAKEN_WAIT_SECONDS), METRICS.circuitOpen);
     }
     passage.probe = true;
     passage.probeUntil = probeUntil;
@@ -82,13 +83,13 @@ async function passRateLimit(ctx: DispatchContext, message: DeliveryMessage, sub
       if (ctx.spentSeconds.size >= PARKED_MEMORY) ctx.spentSeconds.clear();
       ctx.spentSeconds.set(subscription.id, second);
     }
-    await defer(ctx, message, rateWait(ctx, subscription.id, limit, tokenAt), 'rateLimited');
+    await defer(ctx, message, rateWait(ctx, subscription.id, limit, tokenAt), METRICS.rateLimited);
     return false;
   }
   return true;
 }
 
-async function held(ctx: DispatchContext, message: DeliveryMessage, seconds: number, metric: string): Promise<GateResult> {
+async function held(ctx: DispatchContext, message: DeliveryMessage, seconds: number, metric: HeldBackMetric): Promise<GateResult> {
   await defer(ctx, message, seconds, metric);
   return HELD;
 }

@@ -5,6 +5,7 @@ import type { AttemptRecord, DeliveryMessage, SubscriptionRecord } from '../core
 import type { HttpAttemptResult } from '../shared/http-delivery';
 import type { RecordLogger } from '../shared/observability';
 import { announce, expiresAt, identityOf, park, parkedAs, sendAttempt, type DispatchContext, type Turn } from './context';
+import { METRICS } from '../core/metrics';
 
 const DELETED_SUBSCRIPTION_URL = '(subscription deleted)';
 /** `lastTriggeredAt` is kept to this resolution, so a busy endpoint costs one subscription write a minute. */
@@ -75,7 +76,7 @@ export async function endAsDisabled(ctx: DispatchContext, message: DeliveryMessa
   const url = subscription?.url ?? DELETED_SUBSCRIPTION_URL;
   const reason = subscription === undefined ? 'the subscription was deleted' : 'the subscription is disabled';
   await ctx.deps.deliveries.endWithoutAttempt(identityOf(message, url), 'disabled', reason, at.toISOString(), expiresAt(ctx, at));
-  ctx.deps.metrics.addMetric('deliveriesDisabled', MetricUnit.Count, 1);
+  ctx.deps.metrics.addMetric(METRICS.deliveriesDisabled, MetricUnit.Count, 1);
   logger.info('delivery ended without an attempt', { reason });
 }
 
@@ -98,7 +99,7 @@ async function recordFailure(ctx: DispatchContext, turn: Turn, outcome: PlannedO
   if (opened !== undefined && (await deps.subscriptions.openCircuit(subscription.fleetId, subscription.id, opened, reopened === undefined ? 'closed' : 'half-open'))) {
     cache.invalidate(subscription.fleetId, subscription.id);
     if (reopened === undefined) {
-      deps.metrics.addMetric('circuitOpened', MetricUnit.Count, 1);
+      deps.metrics.addMetric(METRICS.circuitOpened, MetricUnit.Count, 1);
       logger.warn('circuit opened: deliveries to this endpoint wait for a probe', { consecutiveFailures: stored.consecutiveFailures, nextProbeAt: opened.openUntil });
       await announce(ctx, 'circuit.opened', subscription, at, { reason: lastError, consecutiveFailures: stored.consecutiveFailures, nextProbeAt: opened.openUntil });
     } else {
@@ -138,7 +139,7 @@ async function endFailingState(ctx: DispatchContext, turn: Turn, outcome: Planne
     cache.update({ ...rest, ...(failingSince === undefined ? {} : { failingSince }) });
   }
   if (circuit !== undefined) {
-    deps.metrics.addMetric('circuitClosed', MetricUnit.Count, 1);
+    deps.metrics.addMetric(METRICS.circuitClosed, MetricUnit.Count, 1);
     logger.info('circuit closed: the probe succeeded');
     await announce(ctx, 'circuit.closed', subscription, at);
   }
@@ -171,7 +172,7 @@ async function disableSubscription(ctx: DispatchContext, subscription: Subscript
   ctx.cache.invalidate(subscription.fleetId, subscription.id);
   const ended = await deps.deliveries.endPendingAsDisabled(subscription.id, reason, at.toISOString());
   if (changed) {
-    deps.metrics.addMetric('subscriptionsDisabled', MetricUnit.Count, 1);
+    deps.metrics.addMetric(METRICS.subscriptionsDisabled, MetricUnit.Count, 1);
     await announce(ctx, 'subscription.disabled', subscription, at, { reason });
   }
   logger.warn('subscription disabled', { reason, pendingDeliveriesEnded: ended, alreadyDisabled: !changed });
@@ -179,15 +180,15 @@ async function disableSubscription(ctx: DispatchContext, subscription: Subscript
 
 function countAttempt(ctx: DispatchContext, result: HttpAttemptResult, outcome: PlannedOutcome): void {
   const { metrics } = ctx.deps;
-  metrics.addMetric('attempts', MetricUnit.Count, 1);
-  if (outcome !== 'interrupted') metrics.addMetric('latency', MetricUnit.Milliseconds, result.latencyMs);
+  metrics.addMetric(METRICS.attempts, MetricUnit.Count, 1);
+  if (outcome !== 'interrupted') metrics.addMetric(METRICS.latency, MetricUnit.Milliseconds, result.latencyMs);
   if (outcome === 'succeeded') {
-    metrics.addMetric('succeeded', MetricUnit.Count, 1);
+    metrics.addMetric(METRICS.succeeded, MetricUnit.Count, 1);
     return;
   }
   const byKind = metrics.singleMetric();
   byKind.addDimension('errorKind', result.errorKind ?? 'http');
-  byKind.addMetric('failed', MetricUnit.Count, 1);
+  byKind.addMetric(METRICS.failed, MetricUnit.Count, 1);
 }
 
 function logAttempt(turn: Turn, outcome: PlannedOutcome, plan: DeliveryPlan, result: HttpAttemptResult): void {

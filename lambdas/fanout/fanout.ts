@@ -16,6 +16,7 @@ import { withKeys, type RecordLogger } from '../shared/observability';
 import { processSqsBatch, type SqsHandler } from '../shared/sqs-batch';
 import type { SubscriptionsStorePort } from '../shared/subscriptions-store';
 import { parseEventsQueueMessage, type IncomingEvent } from './messages';
+import { METRICS } from '../core/metrics';
 
 /** The events store as the fan-out uses it: store once, mark fanned out, and read by time for replay jobs. */
 export type FanoutEvents = Pick<EventsStorePort, 'putIfAbsent' | 'markFannedOut' | 'listByTime'>;
@@ -87,8 +88,8 @@ export function createFanout(deps: FanoutDeps): SqsHandler {
       calls += sent.calls;
     }
     await deps.events.markFannedOut(event.fleetId, event.id, now().toISOString());
-    deps.metrics.addMetric('eventsFannedOut', MetricUnit.Count, 1);
-    deps.metrics.addMetric('deliveriesEnqueued', MetricUnit.Count, matched);
+    deps.metrics.addMetric(METRICS.eventsFannedOut, MetricUnit.Count, 1);
+    deps.metrics.addMetric(METRICS.deliveriesEnqueued, MetricUnit.Count, matched);
     logger.info('event fanned out', { eventType: event.type, deliveries: matched, sendCalls: calls, storedBefore: !stored.created });
   }
 
@@ -121,7 +122,7 @@ export function createFanout(deps: FanoutDeps): SqsHandler {
     } catch (error) {
       const logger = withKeys(deps.logger, keys);
       if (error instanceof PermanentError) {
-        deps.metrics.addMetric('eventsRejected', MetricUnit.Count, 1);
+        deps.metrics.addMetric(METRICS.eventsRejected, MetricUnit.Count, 1);
         logger.error('events-queue message set aside for the DLQ', {
           reason: error.message,
           receiveCount: record.attributes.ApproximateReceiveCount,
