@@ -78,16 +78,12 @@ export class MemorySubscriptionsStore implements SubscriptionsStorePort {
     const record = this.records.get(this.key(fleetId, id));
     if (record === undefined) return 'missing';
     if (record.sealedSecret !== expectedSealed) return 'changed';
-    record.sealedSecret = next.sealedSecret;
-    if (now !== undefined) record.updatedAt = now;
-    if (next.sealedPreviousSecret !== undefined && next.previousSecretExpiresAt !== undefined) {
-      record.sealedPreviousSecret = next.sealedPreviousSecret;
-      record.previousSecretExpiresAt = next.previousSecretExpiresAt;
-    } else {
-      delete record.sealedPreviousSecret;
-      delete record.previousSecretExpiresAt;
-    }
-    return copy(record) as SubscriptionRecord;
+    // The previous secret is kept only as a pair (the sealed value and its expiry), as the table's update writes it.
+    const { sealedPreviousSecret: _previous, previousSecretExpiresAt: _expires, ...rest } = record;
+    const carried = next.sealedPreviousSecret === undefined || next.previousSecretExpiresAt === undefined ? {} : next;
+    const replaced: SubscriptionRecord = { ...rest, ...carried, sealedSecret: next.sealedSecret, ...(now === undefined ? {} : { updatedAt: now }) };
+    this.records.set(this.key(fleetId, id), replaced);
+    return structuredClone(replaced);
   }
 
   async delete(fleetId: string, id: string): Promise<SubscriptionRecord | undefined> {
