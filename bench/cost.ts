@@ -64,3 +64,37 @@ export function apiDestinationsCost(eventsPerDelivery: number, invocationsPerDel
 export function gbSeconds(durationsMs: readonly number[], memoryMb: number): number {
   return durationsMs.reduce((sum, ms) => sum + Math.max(1, Math.ceil(ms)), 0) / 1000 * (memoryMb / 1024);
 }
+
+/** What a deployment pays a month, from the figures section 4 measures. */
+export interface MonthlyCostInputs {
+  /** Dollars per million deliveries (first attempts, counted requests at list prices). */
+  perMillionDeliveries: number;
+  /** Dollars per subscription-month that grow with the subscription count (secrets storage). */
+  perSubscriptionMonth: number;
+  /** Dollars a month whatever the size (the key ring secret). */
+  fixedPerMonth: number;
+}
+
+export const TABLE_SUBSCRIPTIONS = [1_000, 10_000, 100_000] as const;
+export const TABLE_DELIVERIES_PER_MONTH = [1_000_000, 10_000_000, 100_000_000] as const;
+
+export function monthlyCost(subscriptions: number, deliveriesPerMonth: number, inputs: MonthlyCostInputs): number {
+  return inputs.fixedPerMonth + subscriptions * inputs.perSubscriptionMonth + (deliveriesPerMonth / 1_000_000) * inputs.perMillionDeliveries;
+}
+
+/**
+ * A markdown table of monthly cost: subscriptions down, deliveries a month across. The README's
+ * cost table is this output, so its figures are the benchmark's, not hand-computed.
+ */
+export function monthlyCostTable(inputs: MonthlyCostInputs): string[] {
+  const millions = (count: number) => `${count / 1_000_000}M deliveries/month`;
+  const money = (value: number) => (value >= 100 ? `$${Math.round(value).toLocaleString('en-US')}` : `$${value.toFixed(2)}`);
+  return [
+    `| subscriptions | ${TABLE_DELIVERIES_PER_MONTH.map(millions).join(' | ')} |`,
+    `| --- | ${TABLE_DELIVERIES_PER_MONTH.map(() => '---').join(' | ')} |`,
+    ...TABLE_SUBSCRIPTIONS.map(
+      (subscriptions) =>
+        `| ${subscriptions.toLocaleString('en-US')} | ${TABLE_DELIVERIES_PER_MONTH.map((deliveries) => money(monthlyCost(subscriptions, deliveries, inputs))).join(' | ')} |`,
+    ),
+  ];
+}

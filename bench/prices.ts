@@ -3,7 +3,12 @@
  * volume tiers beyond the first. Prices change; every one is dated so a reader can tell whether
  * the figures are stale. Source: the public pricing page of each service.
  */
-export const PRICES_AS_OF = '2025-01 (DynamoDB on-demand after the 2024-11-01 price cut)';
+// Re-checked 2026-11-29 against 2026 secondary summaries of the AWS pricing pages (the official
+// pages were not reachable from the build machine); every price below matched them (SQS
+// $0.40/M standard requests, 64 KB chunks; EventBridge $1.00/M custom events, $0.20/M API
+// destination invocations; DynamoDB on-demand $0.625/M WRU, $0.125/M RRU; Lambda arm64
+// $0.0000133334/GB-s, $0.20/M requests; Secrets Manager $0.40/secret-month, $0.05/10k calls).
+export const PRICES_AS_OF = '2026-11 (unchanged since the 2024-11-01 DynamoDB on-demand price cut)';
 export const PRICE_REGION = 'us-east-1';
 
 export const PRICES = {

@@ -607,6 +607,7 @@ export interface components {
         Delivery: components["schemas"]["DeliverySummary"] & {
             /** @description Rounds started so far. */
             round?: number;
+            /** @description The latest attempt's response headers (see Attempt). */
             responseHeaders?: {
                 [key: string]: string;
             };
@@ -622,9 +623,11 @@ export interface components {
             statusCode?: number;
             latencyMs: number;
             responseContentLength?: number;
+            /** @description A selection of the response headers, at most 256 bytes: content-type, retry-after, location and www-authenticate first, then the others in the order sent (request and trace ids, server). Headers recorded otherwise or added to every answer (date, content-length, caching, connection, CORS and browser security headers, x-powered-by) and set-cookie are not kept. */
             responseHeaders?: {
                 [key: string]: string;
             };
+            /** @description The first 1 KB of the response body (cut on a whole UTF-8 character); the rest is never read. */
             responseBodyExcerpt?: string;
             /** @enum {string} */
             errorKind?: "timeout" | "connection" | "dns" | "tls" | "http" | "blocked" | "interrupted";

@@ -9,22 +9,23 @@ import type { HooklineTable, HooklineTables } from './tables';
  * Least-privilege grants, written out instead of `table.grantReadWriteData()`: those add Scan,
  * DescribeTable, the batch and ConditionCheck actions and `index/*`, while these name each action
  * each function's code sends (lambdas/shared/*-store.ts: GetCommand, PutCommand, UpdateCommand,
- * DeleteCommand, QueryCommand; no batch, transaction or scan call runs in a Lambda) and each index
- * a Query may use.
+ * DeleteCommand, QueryCommand; BatchGetCommand only to read events by key after a by-time index
+ * query; no batch write, transaction or scan call runs in a Lambda) and each index a Query may use.
  */
 const GET = 'dynamodb:GetItem';
 const PUT = 'dynamodb:PutItem';
 const UPDATE = 'dynamodb:UpdateItem';
 const DELETE = 'dynamodb:DeleteItem';
 const QUERY = 'dynamodb:Query';
+const BATCH_GET = 'dynamodb:BatchGetItem';
 
 /** Table actions per function and table, from the store methods each handler calls. */
 export const TABLE_ACTIONS = {
   api: {
     // create, get, list, update, delete, disable
     subscriptions: [GET, PUT, UPDATE, DELETE, QUERY],
-    // putIfAbsent and claimIdempotencyKey (conditional puts, read back), get, list
-    events: [GET, PUT, QUERY],
+    // putIfAbsent and claimIdempotencyKey (conditional puts, read back), get, list (by-time index, then events and fan-out marks by key)
+    events: [GET, PUT, QUERY, BATCH_GET],
     // get, list (by subscription, fleet and event), endPendingAsDisabled
     deliveries: [GET, UPDATE, QUERY],
     // bearer-token lookup and console portal sessions (stored like tokens, with an expiry): it can
@@ -33,8 +34,8 @@ export const TABLE_ACTIONS = {
     inboundSources: [GET, PUT, UPDATE, DELETE, QUERY],
   },
   fanout: {
-    // putIfAbsent, markFannedOut, listByTime (replay)
-    events: [GET, PUT, UPDATE, QUERY],
+    // putIfAbsent, markFannedOut (a put of a small item), listByTime (replay: by-time index, then events by key)
+    events: [GET, PUT, QUERY, BATCH_GET],
     // pages (fan-out), get (replay)
     subscriptions: [GET, QUERY],
   },

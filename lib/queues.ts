@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AnyPrincipal, Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Queue, QueueEncryption, type QueueProps } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
@@ -52,11 +53,17 @@ export class HooklineQueues extends Construct {
       deadLetterQueue: { queue: this.eventsDlq, maxReceiveCount: EVENTS_MAX_RECEIVE_COUNT },
     });
 
-    // No RedriveAllowPolicy on the DLQ: naming the deliveries queue in it while the deliveries
-    // queue's RedrivePolicy names the DLQ is a cycle CloudFormation can only break with a physical
-    // queue name, and a physical name built from the stack name breaks in nested stacks (a token)
-    // and can pass SQS's 80-character limit. The DLQ is only ever read by a redrive, which sends
-    // each message back to the queue it came from.
+    // The DLQs keep SQS's default RedriveAllowPolicy (allowAll: any queue of this account and
+    // region may name them as its DLQ; SQS Developer Guide, "Using policies for dead-letter
+    // queues"). A byQueue policy naming the deliveries queue's ARN on the DLQ, while the deliveries
+    // queue's RedrivePolicy names the DLQ, is a cycle CloudFormation can only break with a physical
+    // name (which breaks nested stacks and replacements) or a custom resource that sets the
+    // attribute after both exist (one more Lambda and role to patch and audit, and an attribute
+    // CloudFormation does not know, so drift detection misses it). What allowAll leaves open is a
+    // principal of this account that can already configure its own queue's redrive policy; a
+    // redrive without a destination sends such a message back to its own source queue, and one
+    // that reaches the deliveries queue anyway is refused by the dispatcher (its nonce matches no
+    // exhausted delivery). DENY_DIRECT_SENDS closes the other way in: no caller SendMessages to a DLQ.
     this.deliveriesDlq = hooklineQueue(this, 'DeliveriesDlq', { removalPolicy: props.deadLetterQueueRemovalPolicy });
     this.deliveriesQueue = hooklineQueue(this, 'Deliveries', {
       removalPolicy: props.removalPolicy,
@@ -65,5 +72,25 @@ export class HooklineQueues extends Construct {
       // lets the console's "Start DLQ redrive" send it back as a fresh round.
       deadLetterQueue: { queue: this.deliveriesDlq, maxReceiveCount: props.deliveriesMaxReceiveCount },
     });
+
+    for (const dlq of [this.eventsDlq, this.deliveriesDlq]) dlq.addToResourcePolicy(denyDirectSends(dlq));
   }
+}
+
+/**
+ * Only SQS itself puts messages on these DLQs (the source queue's redrive policy), so no IAM
+ * principal may SendMessage to them, whatever its identity policy says: a forged "failed
+ * delivery" could otherwise wait there for an operator's redrive. The condition leaves AWS
+ * service principals alone, so the deny cannot stand in the way of SQS's own move, however SQS
+ * authorizes it (aws:PrincipalIsAWSService, IAM User Guide, "AWS global condition context keys").
+ */
+export function denyDirectSends(dlq: Queue): PolicyStatement {
+  return new PolicyStatement({
+    sid: 'DenyDirectSends',
+    effect: Effect.DENY,
+    principals: [new AnyPrincipal()],
+    actions: ['sqs:SendMessage'],
+    resources: [dlq.queueArn],
+    conditions: { Bool: { 'aws:PrincipalIsAWSService': 'false' } },
+  });
 }

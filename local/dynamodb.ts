@@ -1,12 +1,16 @@
 import {
+  BatchWriteItemCommand,
   CreateTableCommand,
+  DeleteTableCommand,
   DescribeTableCommand,
+  ScanCommand,
   ResourceInUseException,
   ResourceNotFoundException,
   type AttributeDefinition,
   type CreateTableCommandInput,
   type DynamoDBClient,
   type GlobalSecondaryIndex,
+  type AttributeValue,
   type KeySchemaElement,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
@@ -42,9 +46,10 @@ export function tableName(namePrefix: string, schema: TableSchema): string {
 }
 
 /**
- * Creates each table of `schemas` that does not exist yet; an existing table is kept with its items
- * when its keys and indexes are the schema's, and refused otherwise (a data directory written by
- * an older layout), since queries against the wrong indexes would fail in confusing ways.
+ * Creates each table of `schemas` that does not exist yet. An existing table is kept with its items
+ * when its layout is the schema's. One whose indexes differ (a data directory written by an older
+ * release) is rebuilt with its items, since dynalite cannot add an index to a table; one whose keys
+ * differ is refused, since its items cannot be carried over.
  */
 export async function ensureTables(
   client: DynamoDBClient,
@@ -54,6 +59,8 @@ export async function ensureTables(
   const names = new Map<TableSchema['logicalName'], string>();
   for (const schema of schemas) {
     const input = createTableInput(tableName(namePrefix, schema), schema);
+    // A rebuild interrupted after its table was dropped finishes first: the items wait in the holding table.
+    if (await describe(client, holdingTableName(input.TableName))) await finishRebuild(client, input);
     const existing = await describe(client, input.TableName);
     if (existing === undefined) {
       try {
@@ -63,14 +70,77 @@ export async function ensureTables(
       }
     } else {
       const problem = layoutDifference(input, existing);
-      if (problem !== undefined) {
+      if (problem === 'key schema') {
         throw new Error(`Table ${input.TableName} does not match lambdas/core/table-schema.ts (${problem}); delete the local data directory to recreate it`);
       }
+      if (problem !== undefined) await rebuildTable(client, input);
     }
     await waitUntilActive(client, input.TableName);
     names.set(schema.logicalName, input.TableName);
   }
   return names;
+}
+
+function holdingTableName(name: string): string {
+  return `${name}-rebuild`;
+}
+
+/**
+ * Gives `input.TableName` the wanted indexes, keeping every item: the items are copied to a holding
+ * table with the same keys, the table is dropped and created anew, and the items are copied back.
+ * Each step can be repeated, so a crash in the middle is finished by the next start.
+ */
+async function rebuildTable(client: DynamoDBClient, input: CreateTableCommandInput & { TableName: string }): Promise<void> {
+  const holding = holdingTableName(input.TableName);
+  const { GlobalSecondaryIndexes: _indexes, ...keysOnly } = input;
+  await client.send(new CreateTableCommand({ ...keysOnly, TableName: holding, AttributeDefinitions: keyAttributes(input) }));
+  await waitUntilActive(client, holding);
+  await copyItems(client, input.TableName, holding);
+  await dropTable(client, input.TableName);
+  await finishRebuild(client, input);
+}
+
+async function finishRebuild(client: DynamoDBClient, input: CreateTableCommandInput & { TableName: string }): Promise<void> {
+  const holding = holdingTableName(input.TableName);
+  if ((await describe(client, input.TableName)) === undefined) await client.send(new CreateTableCommand(input));
+  await waitUntilActive(client, input.TableName);
+  await copyItems(client, holding, input.TableName);
+  await dropTable(client, holding);
+}
+
+/** dynalite drops a table on a timer: the name is free again only once it no longer describes. */
+async function dropTable(client: DynamoDBClient, name: string): Promise<void> {
+  await client.send(new DeleteTableCommand({ TableName: name }));
+  const deadline = Date.now() + ACTIVE_WAIT_MS;
+  while ((await describe(client, name)) !== undefined) {
+    if (Date.now() > deadline) throw new Error(`Table ${name} was not deleted within ${ACTIVE_WAIT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** The attribute definitions of the table's own keys (DynamoDB refuses definitions no key uses). */
+function keyAttributes(input: CreateTableCommandInput): AttributeDefinition[] {
+  const keys = new Set((input.KeySchema ?? []).map((key) => key.AttributeName));
+  return (input.AttributeDefinitions ?? []).filter((definition) => keys.has(definition.AttributeName));
+}
+
+async function copyItems(client: DynamoDBClient, from: string, to: string): Promise<void> {
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: from, ExclusiveStartKey: startKey }));
+    const items = page.Items ?? [];
+    for (let index = 0; index < items.length; index += 25) {
+      let pending: Record<string, { PutRequest: { Item: Record<string, AttributeValue> } }[]> | undefined = {
+        [to]: items.slice(index, index + 25).map((item) => ({ PutRequest: { Item: item } })),
+      };
+      for (let round = 0; pending !== undefined && Object.keys(pending).length > 0; round += 1) {
+        if (round > 20) throw new Error(`Copying items to ${to} did not finish`);
+        const result = await client.send(new BatchWriteItemCommand({ RequestItems: pending }));
+        pending = result.UnprocessedItems as typeof pending;
+      }
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey !== undefined);
 }
 
 const ACTIVE_WAIT_MS = 10_000;

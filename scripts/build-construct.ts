@@ -7,7 +7,7 @@
  * - dist/types: declarations of the public surface.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -35,6 +35,9 @@ async function buildLibrary(): Promise<void> {
     platform: 'node',
     target: 'node20',
     // Peers: one copy of the CDK in the consumer's app, or its constructs would not be ours.
+    // zod stays inlined although it is a dependency: the dependency is for the declarations (the
+    // settings props and the cdk.json context are zod types), and the inlined copy is the one the
+    // code was tested with (zod's CommonJS locale modules have no default export to import).
     external: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs'],
     sourcemap: true,
     logLevel: 'warning',
@@ -53,6 +56,11 @@ async function buildLibrary(): Promise<void> {
 async function buildTypes(): Promise<void> {
   const tsc = join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   await promisify(execFile)(process.execPath, [tsc, '-p', join(PACKAGE_DIR, 'tsconfig.types.json')], { cwd: PACKAGE_DIR });
+  // The declarations import each other without extensions, as the sources do. In a "type":
+  // "module" package, node16/nodenext resolution reads them as ES modules and refuses those
+  // imports (TS2834), so a consumer's `tsc` would see every type as `any`. Marked CommonJS, they
+  // resolve for CommonJS and ES module consumers alike (an ES module may import a CommonJS one).
+  await writeFile(join(DIST, 'types', 'package.json'), `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);
 }
 
 export async function buildConstructPackage(): Promise<void> {

@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { FUNCTION_MEMORY_MB } from '../../lib/functions';
@@ -19,8 +20,9 @@ import { createLambdaContext } from '../../local/lambda-context';
 import type { LocalLogger } from '../../local/logger';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
 import { startAwsMeter, type AwsMeter, type MeterCounts } from '../aws-meter';
+import { itemSize } from '../dynamo-capacity';
 import type { SectionRequest } from '../child';
-import { addUsage, apiDestinationsCost, costOf, gbSeconds, NO_USAGE, scaleUsage, type Usage } from '../cost';
+import { addUsage, apiDestinationsCost, costOf, gbSeconds, monthlyCostTable, NO_USAGE, scaleUsage, type Usage } from '../cost';
 import { PRICE_REGION, PRICES, PRICES_AS_OF } from '../prices';
 import { figure, type Figure } from '../results';
 import { deadline, type SectionOutcome } from '../section';
@@ -63,6 +65,28 @@ interface Scenario {
   total: Usage;
   fanoutCounts: MeterCounts;
   dispatchCounts: MeterCounts;
+  /** Sizes of the scenario's delivery items once done, as DynamoDB bills them. */
+  storedItem?: { count: number; meanBytes: number; maxBytes: number };
+}
+
+/** The delivery items of a fleet as stored (read past the meter): how large DynamoDB counts them. */
+async function storedItemSizes(dynamo: DynamoDBClient, tableName: string, fleetId: string): Promise<Scenario['storedItem']> {
+  const sizes: number[] = [];
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await dynamo.send(
+      new ScanCommand({
+        TableName: tableName,
+        FilterExpression: 'fleetId = :fleetId',
+        ExpressionAttributeValues: { ':fleetId': { S: fleetId } },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    sizes.push(...(page.Items ?? []).map((item) => itemSize(item)));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey !== undefined);
+  if (sizes.length === 0) return undefined;
+  return { count: sizes.length, meanBytes: Math.round(sizes.reduce((sum, size) => sum + size, 0) / sizes.length), maxBytes: Math.max(...sizes) };
 }
 
 /** Secrets Manager secrets counted around the creation of this run's subscriptions. */
@@ -150,6 +174,13 @@ export async function runRequestsSection({ options }: SectionRequest): Promise<S
       { name: 'fan-out 1', fleetId: 'cost-one', subscriptions: 1, path: 'ok' },
       { name: `fan-out ${options.costFanout}`, fleetId: 'cost-many', subscriptions: options.costFanout, path: 'ok' },
       { name: `fan-out ${options.costFanout}, each delivery retried once`, fleetId: 'cost-retry', subscriptions: options.costFanout, path: 'flaky' },
+      { name: `fan-out ${options.costFanout}, realistic response`, fleetId: 'cost-real', subscriptions: options.costFanout, path: 'real' },
+      {
+        name: `fan-out ${options.costFanout}, realistic response, each delivery retried once`,
+        fleetId: 'cost-real-retry',
+        subscriptions: options.costFanout,
+        path: 'flaky-real',
+      },
     ];
     for (const fleet of fleets) {
       for (let index = 0; index < fleet.subscriptions; index += 1) {
@@ -181,7 +212,10 @@ export async function runRequestsSection({ options }: SectionRequest): Promise<S
     const { handler: dispatcher } = await import('../../lambdas/dispatcher/handler');
     const harness: Harness = { options, runtime, meter, sqs, eventBridge, receiver, fanout, dispatcher, data: dataForEnvelopeSize('cost-many', 1_024) };
     const scenarios: Scenario[] = [];
-    for (const fleet of fleets) scenarios.push(await runScenario(harness, fleet.name, fleet.fleetId, fleet.subscriptions, fleet.path === 'flaky'));
+    for (const fleet of fleets) {
+      const scenario = await runScenario(harness, fleet.name, fleet.fleetId, fleet.subscriptions, fleet.path.startsWith('flaky'));
+      scenarios.push({ ...scenario, storedItem: await storedItemSizes(dynamo, runtime.tables.deliveries, fleet.fleetId) });
+    }
     return report(scenarios, storage, options.endpointLatencyMs);
   } finally {
     for (const close of cleanup) await close().catch(() => undefined);
@@ -330,7 +364,11 @@ interface TestEndpoint {
   close(): Promise<void>;
 }
 
-/** `/ok` answers 200; `/flaky` answers 503 to the first attempt of each delivery and 200 to the next. */
+/**
+ * `/ok` answers a bare 200 "ok"; `/real` answers as a typical API endpoint does (a JSON body and the
+ * headers a gateway and framework add). `/flaky` and `/flaky-real` answer 503 to the first attempt
+ * of each delivery (a bare "no", or a JSON error with the same headers) and as `/ok`, `/real` to the next.
+ */
 async function startTestEndpoint(): Promise<TestEndpoint> {
   let requests = 0;
   let succeeded = 0;
@@ -340,9 +378,16 @@ async function startTestEndpoint(): Promise<TestEndpoint> {
     req.on('end', () => {
       requests += 1;
       const id = String(req.headers['webhook-id'] ?? '');
-      const fail = req.url === '/flaky' && !seen.has(id);
+      const fail = req.url?.startsWith('/flaky') === true && !seen.has(id);
       seen.add(id);
       if (!fail) succeeded += 1;
+      if (req.url?.endsWith('real') === true) {
+        const body = fail
+          ? JSON.stringify({ error: { code: 'service_unavailable', message: 'Upstream dependency timed out, please retry' }, requestId: randomUUID() })
+          : JSON.stringify({ received: true, id, processedAt: new Date().toISOString() });
+        res.writeHead(fail ? 503 : 200, realisticHeaders(body)).end(body);
+        return;
+      }
       res.writeHead(fail ? 503 : 200, { 'content-type': 'text/plain', 'content-length': '2' }).end(fail ? 'no' : 'ok');
     });
   });
@@ -361,6 +406,30 @@ async function startTestEndpoint(): Promise<TestEndpoint> {
         server.close(() => resolve());
         server.closeAllConnections();
       }),
+  };
+}
+
+/**
+ * The 16 headers a JSON endpoint behind an API gateway or load balancer typically answers with (Node
+ * adds connection and keep-alive): what a delivery's stored excerpt has to cope with.
+ */
+function realisticHeaders(body: string): Record<string, string> {
+  const requestId = randomUUID();
+  return {
+    date: new Date().toUTCString(),
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+    'x-request-id': requestId,
+    'x-amzn-requestid': randomUUID(),
+    'x-amzn-trace-id': `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomUUID().replaceAll('-', '').slice(0, 24)}`,
+    'x-amz-apigw-id': 'Ab3dEfGhIAMEbXw=',
+    server: 'nginx',
+    'x-powered-by': 'Express',
+    'cache-control': 'no-store, no-cache, must-revalidate',
+    'strict-transport-security': 'max-age=31536000; includeSubDomains; preload',
+    vary: 'Origin, Accept-Encoding',
+    etag: `W/"${Buffer.byteLength(body).toString(16)}-${requestId.slice(0, 27)}"`,
+    'x-content-type-options': 'nosniff',
   };
 }
 
@@ -442,6 +511,28 @@ function report(scenarios: Scenario[], storage: SecretStorage, endpointLatencyMs
     `Secrets Manager calls: ${scenarios[0]?.dispatchCounts.secretsCalls ?? 0} by the cold dispatcher's first scenario (the key ring, once per container), ` +
       `${warmCalls} in ${warmDeliveries} deliveries after warm-up (${round(warmDeliveries === 0 ? 0 : warmCalls / warmDeliveries)} per delivery)`,
   ];
+  notes.push('per scenario: $ per 1M deliveries | WRU per delivery (its share of the event + its dispatch) | dispatch WRU per delivery | stored delivery item, mean / max bytes');
+  for (const scenario of scenarios) {
+    const item = scenario.storedItem;
+    notes.push(
+      `    ${scenario.name}: ${dollars(costOf(scenario.total).total * perMillion)} | ${round(scenario.total.dynamoWriteUnits)} WRU | ` +
+        `${round(scenario.perDelivery.dynamoWriteUnits)} WRU | ${item === undefined ? 'n/a' : `${item.meanBytes} / ${item.maxBytes} B`}`,
+    );
+  }
+  // The README's monthly cost table is these lines, for a typical answer and for the costliest fan-out.
+  const tableScenarios = [scenarios.find((scenario) => scenario.name.endsWith('realistic response')), scenarios[0]];
+  for (const scenario of tableScenarios) {
+    if (scenario === undefined) continue;
+    notes.push(
+      `a month at ${scenario.name} (${dollars(costOf(scenario.total).total * perMillion)} per 1M first-attempt deliveries, ` +
+        `secrets ${round(perSubscription)} per subscription and ${round(fixed)} per deployment):`,
+      ...monthlyCostTable({
+        perMillionDeliveries: costOf(scenario.total).total * perMillion,
+        perSubscriptionMonth: perSubscription * PRICES.secretsManagerSecretMonth,
+        fixedPerMonth: fixed * PRICES.secretsManagerSecretMonth,
+      }).map((line) => `    ${line}`),
+    );
+  }
   for (const scenario of scenarios) {
     const byService = costOf(scenario.total).byService;
     notes.push(

@@ -394,8 +394,15 @@ function deliveryViews(DeliveryStatus: z.ZodType<(typeof DELIVERY_STATUSES)[numb
       statusCode: z.number().int().optional(),
       latencyMs: z.number(),
       responseContentLength: z.number().int().optional(),
-      responseHeaders: z.record(z.string(), z.string()).optional(),
-      responseBodyExcerpt: z.string().optional(),
+      responseHeaders: z.record(z.string(), z.string()).optional().openapi({
+        description:
+          'A selection of the response headers, at most 256 bytes: content-type, retry-after, location and www-authenticate first, ' +
+          'then the others in the order sent (request and trace ids, server). Headers recorded otherwise or added to every answer ' +
+          '(date, content-length, caching, connection, CORS and browser security headers, x-powered-by) and set-cookie are not kept.',
+      }),
+      responseBodyExcerpt: z.string().optional().openapi({
+        description: 'The first 1 KB of the response body (cut on a whole UTF-8 character); the rest is never read.',
+      }),
       errorKind: ErrorKind.optional(),
       errorMessage: z.string().optional(),
       retryInSeconds: z.number().optional(),
@@ -415,7 +422,7 @@ function deliveryViews(DeliveryStatus: z.ZodType<(typeof DELIVERY_STATUSES)[numb
 
   const Delivery = DeliverySummary.extend({
     round: z.number().int().optional().openapi({ description: 'Rounds started so far.' }),
-    responseHeaders: z.record(z.string(), z.string()).optional(),
+    responseHeaders: z.record(z.string(), z.string()).optional().openapi({ description: "The latest attempt's response headers (see Attempt)." }),
     attempts: z.array(Attempt),
     payload: DeliveryPayload.nullable().openapi({ description: 'What was sent; null once the event is past its retention.' }),
   }).openapi('Delivery');

@@ -96,9 +96,20 @@ export function deliveryView(record: DeliveryRecord) {
   return {
     ...deliverySummaryView(record),
     ...optional('round', record.rounds),
-    ...optional('responseHeaders', record.responseHeaders),
+    ...optional('responseHeaders', latestResponseHeaders(record)),
     attempts: (record.attempts ?? []).map(attemptView),
   };
+}
+
+/**
+ * The latest attempt's response headers. They are stored once, in the attempt; a record written by
+ * an earlier version may still carry its own copy. A history that is full (its latest attempts only
+ * counted) has none to show.
+ */
+function latestResponseHeaders(record: DeliveryRecord): Record<string, string> | undefined {
+  if (record.responseHeaders !== undefined) return record.responseHeaders;
+  const latest = record.attempts?.at(-1);
+  return latest !== undefined && latest.at === record.lastAttemptAt ? latest.responseHeaders : undefined;
 }
 
 function attemptView(attempt: AttemptRecord) {

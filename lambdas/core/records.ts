@@ -85,7 +85,7 @@ export interface EventRecord {
   /** ISO-8601 time the event was accepted. */
   timestamp: string;
   data: unknown;
-  /** `${timestamp}#${id}`: sort key of the by-time index used by replay. */
+  /** `${timestamp}#${id}`: the by-time sort key (stored as `eventTime`; `timeKey` on items stored before the narrow index). */
   timeKey: string;
   source: 'api' | 'eventbridge';
   /** ISO time the fan-out finished; absent while fan-out may still have to run. */
@@ -112,8 +112,9 @@ export interface AttemptRecord {
   statusCode?: number;
   latencyMs: number;
   responseContentLength?: number;
+  /** A bounded selection of the response headers (core/attempt-excerpt.ts): boilerplate dropped, at most 256 bytes. */
   responseHeaders?: Record<string, string>;
-  /** At most a few KB of the response body; the body is never read past the cap. */
+  /** At most 1 KB of the response body; the body is never read past the cap. */
   responseBodyExcerpt?: string;
   errorKind?: AttemptErrorKind;
   errorMessage?: string;
@@ -136,6 +137,10 @@ export interface DeliveryRecord {
   httpStatusCode?: number;
   latencyMs?: number;
   responseContentLength?: number;
+  /**
+   * Written by earlier versions only, a second copy of the latest attempt's headers; the next
+   * attempt's write removes it. The headers live in the attempt alone.
+   */
   responseHeaders?: Record<string, string>;
   errorMessage?: string;
   errorKind?: AttemptErrorKind;

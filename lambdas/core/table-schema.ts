@@ -54,13 +54,41 @@ export const SUBSCRIPTIONS_TABLE: TableSchema = {
   globalSecondaryIndexes: [],
 };
 
+/**
+ * The first by-time index: sort key `timeKey`, every attribute projected, so each event was written
+ * twice in full. No item written today carries `timeKey`, so it receives no writes; it still lists
+ * the events stored before {@link EVENTS_BY_EVENT_TIME_INDEX} existed until their TTL expires.
+ * It stays in the schema because an update that removed it while adding the narrow index would
+ * change two indexes at once, which DynamoDB refuses ("You can create or delete only one global
+ * secondary index per UpdateTable operation", Amazon DynamoDB API Reference, UpdateTable,
+ * GlobalSecondaryIndexUpdates), and CloudFormation cannot change a projection in place either. A later
+ * release, after one retention period, deletes it on its own.
+ */
 export const EVENTS_BY_TIME_INDEX = 'byTime';
+/** Sort key attribute of the narrow by-time index: `<ISO timestamp>#<event id>`. */
+export const EVENT_TIME_ATTRIBUTE = 'eventTime';
+/**
+ * A fleet's events by time, narrow: the keys plus what the event list filters on and shows without
+ * reading the event (`type`, `source`), so an index write stays one write unit however large the
+ * event. Replay and the event list read the full events (or their fan-out markers) by key for
+ * the page they return. A new attribute name on a new index: adding one index is one table update.
+ */
+export const EVENTS_BY_EVENT_TIME_INDEX = 'byEventTime';
+export const EVENT_TIME_INDEX_ATTRIBUTES: readonly string[] = ['type', 'source'];
 
 export const EVENTS_TABLE: TableSchema = {
   logicalName: 'Events',
   partitionKey: S('fleetId'),
   sortKey: S('id'),
-  globalSecondaryIndexes: [{ indexName: EVENTS_BY_TIME_INDEX, partitionKey: S('fleetId'), sortKey: S('timeKey') }],
+  globalSecondaryIndexes: [
+    { indexName: EVENTS_BY_TIME_INDEX, partitionKey: S('fleetId'), sortKey: S('timeKey') },
+    {
+      indexName: EVENTS_BY_EVENT_TIME_INDEX,
+      partitionKey: S('fleetId'),
+      sortKey: S(EVENT_TIME_ATTRIBUTE),
+      nonKeyAttributes: EVENT_TIME_INDEX_ATTRIBUTES,
+    },
+  ],
   timeToLiveAttribute: 'expiresAt',
 };
 

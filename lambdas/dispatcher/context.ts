@@ -77,6 +77,8 @@ export interface DispatchContext {
   rateSchedule: Map<string, { second: number; used: number }>;
   /** The second whose rate tokens this container found spent, per subscription. */
   spentSeconds: Map<string, number>;
+  /** lastTriggeredAt writes in flight, by subscription: see touch() in outcome.ts. */
+  touching: Map<string, Promise<void>>;
 }
 
 export function createDispatchContext(deps: DispatcherDeps, cacheTtlMs: number): DispatchContext {
@@ -95,6 +97,7 @@ export function createDispatchContext(deps: DispatcherDeps, cacheTtlMs: number):
     parked: new Set<string>(),
     rateSchedule: new Map(),
     spentSeconds: new Map(),
+    touching: new Map(),
   };
 }
 

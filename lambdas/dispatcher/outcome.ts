@@ -1,4 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { storedResponseHeaders } from '../core/attempt-excerpt';
 import { planAttempt, planWait, type DeliveryPlan, type PlannedOutcome } from '../core/delivery-policy';
 import { circuitAfterFailedProbe, circuitToOpen, countsAgainstCircuit } from '../core/endpoint-health';
 import type { AttemptRecord, DeliveryMessage, SubscriptionRecord } from '../core/records';
@@ -153,17 +154,31 @@ async function trackSlowness(ctx: DispatchContext, subscription: SubscriptionRec
   ctx.cache.invalidate(subscription.fleetId, subscription.id);
 }
 
-/** Keeps `lastTriggeredAt` to the minute: a write only when the stored one is older. */
+/**
+ * Keeps `lastTriggeredAt` to the minute: a write only when the stored one is older. The records
+ * of a batch to one endpoint share one write: each of them would otherwise see the same stale
+ * time and send its own conditional write, every refused one still billed a write unit.
+ */
 async function touch(ctx: DispatchContext, subscription: SubscriptionRecord, at: Date, logger: RecordLogger): Promise<void> {
   const stale = new Date(at.getTime() - LAST_TRIGGERED_RESOLUTION_MS).toISOString();
   if (subscription.lastTriggeredAt !== undefined && subscription.lastTriggeredAt >= stale) return;
-  try {
-    await ctx.deps.subscriptions.touch(subscription.fleetId, subscription.id, at.toISOString(), stale);
-    ctx.cache.update({ ...subscription, lastTriggeredAt: at.toISOString() });
-  } catch (error) {
-    // Informational only: the attempt is recorded, and the next one tries again.
-    logger.warn('could not update lastTriggeredAt', { error });
-  }
+  const { touching } = ctx;
+  const key = `${subscription.fleetId}\n${subscription.id}`;
+  const running = touching.get(key);
+  if (running !== undefined) return running;
+  const write = (async () => {
+    try {
+      await ctx.deps.subscriptions.touch(subscription.fleetId, subscription.id, at.toISOString(), stale);
+      ctx.cache.update({ ...subscription, lastTriggeredAt: at.toISOString() });
+    } catch (error) {
+      // Informational only: the attempt is recorded, and the next one tries again.
+      logger.warn('could not update lastTriggeredAt', { error });
+    } finally {
+      touching.delete(key);
+    }
+  })();
+  touching.set(key, write);
+  return write;
 }
 
 async function disableSubscription(ctx: DispatchContext, subscription: SubscriptionRecord, reason: string, at: Date, logger: RecordLogger) {
@@ -221,7 +236,9 @@ function attemptRecord(turn: Turn, at: Date, result: HttpAttemptResult, retryInS
   const entry: AttemptRecord = { round: turn.roundNumber, attempt: turn.attempt, at: at.toISOString(), latencyMs: result.latencyMs };
   if (result.statusCode !== undefined) entry.statusCode = result.statusCode;
   if (result.responseContentLength !== undefined) entry.responseContentLength = result.responseContentLength;
-  if (Object.keys(result.responseHeaders).length > 0) entry.responseHeaders = result.responseHeaders;
+  // A bounded selection: the attempt is stored in its delivery item, billed by size on every later write.
+  const responseHeaders = storedResponseHeaders(result.responseHeaders);
+  if (responseHeaders !== undefined) entry.responseHeaders = responseHeaders;
   if (result.responseBodyExcerpt !== undefined && result.responseBodyExcerpt !== '') {
     entry.responseBodyExcerpt = result.responseBodyExcerpt;
   }

@@ -1,4 +1,5 @@
 import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { fromStoredAttempt, toStoredAttempt } from '../core/attempt-excerpt';
 import type { AttemptRecord, DeliveryProgress, DeliveryRecord, DeliveryStatus } from '../core/records';
 import { DELIVERIES_BY_STATUS_INDEX, DELIVERIES_BY_SUBSCRIPTION_INDEX } from '../core/table-schema';
 import { encodeCursor, startKeyFromCursor, type Page } from './cursor';
@@ -7,7 +8,7 @@ import { isConditionalCheckFailure } from './dynamo-errors';
 /**
  * Attempts live inside their delivery item so that an attempt costs one write. Past this many the
  * summary fields keep updating but older history is not extended, which keeps the item far below
- * DynamoDB's 400 KB limit (an attempt with its excerpts is at most ~6 KB).
+ * DynamoDB's 400 KB limit (an attempt with its excerpts is at most ~2 KB: core/attempt-excerpt.ts).
  */
 export const MAX_STORED_ATTEMPTS = 50;
 
@@ -77,7 +78,6 @@ export type DeliverySummary = Omit<DeliveryRecord, 'attempts' | 'createdKey' | '
 const OPTIONAL_RESULT_FIELDS = [
   'httpStatusCode',
   'responseContentLength',
-  'responseHeaders',
   'errorMessage',
   'errorKind',
   'nextAttemptAt',
@@ -169,7 +169,6 @@ export class DeliveriesStore {
     const optional: Record<(typeof OPTIONAL_RESULT_FIELDS)[number], unknown> = {
       httpStatusCode: attempt.statusCode,
       responseContentLength: attempt.responseContentLength,
-      responseHeaders: attempt.responseHeaders,
       errorMessage: attempt.errorMessage,
       errorKind: attempt.errorKind,
       nextAttemptAt: write.nextAttemptAt,
@@ -191,7 +190,9 @@ export class DeliveriesStore {
       '#completed = :a',
       'attemptCount = if_not_exists(attemptCount, :zero) + :one',
     ];
-    const removes = ['leaseUntil', 'leaseHolder'];
+    // The response headers are stored once, in the attempt: the delivery's view shows the latest
+    // attempt's. Records written before kept a copy on the summary too, removed by their next write.
+    const removes = ['leaseUntil', 'leaseHolder', 'responseHeaders'];
     // Succeeded deliveries leave the by-status index: it serves the pending and failed views, and
     // writing it for every success would cost a write unit per delivery.
     if (write.status === 'succeeded') {
@@ -224,7 +225,7 @@ export class DeliveriesStore {
     const remove = ` REMOVE ${removes.join(', ')}`;
     // First with the attempt appended to the history; once the history is full (rare), without.
     // The common write builds its ~20 values once: no copy of them per delivery.
-    Object.assign(values, { ':attempt': [attempt], ':empty': [], ':max': MAX_STORED_ATTEMPTS });
+    Object.assign(values, { ':attempt': [toStoredAttempt(attempt)], ':empty': [], ':max': MAX_STORED_ATTEMPTS });
     for (const append of [true, false]) {
       try {
         await this.doc.send(
@@ -298,7 +299,8 @@ export class DeliveriesStore {
   async get(id: string): Promise<DeliveryRecord | undefined> {
     const result = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { id }, ConsistentRead: true }));
     if (result.Item === undefined) return undefined;
-    return result.Item as DeliveryRecord;
+    const record = result.Item as DeliveryRecord;
+    return { ...record, attempts: (record.attempts ?? []).map(fromStoredAttempt) };
   }
 
   /** A subscription's deliveries, newest first, optionally filtered. */

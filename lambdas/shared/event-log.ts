@@ -1,7 +1,7 @@
-import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EventRecord } from '../core/records';
-import { EVENTS_BY_TIME_INDEX } from '../core/table-schema';
-import { encodeCursor, startKeyFromCursor, type Page } from './cursor';
+import type { Page } from './cursor';
+import { batchGetByKey, fanOutMarkerId, itemKey, queryEventsByTime } from './event-time-index';
 
 export type EventSummary = Pick<EventRecord, 'fleetId' | 'id' | 'type' | 'timestamp' | 'source' | 'fannedOutAt'>;
 
@@ -17,7 +17,9 @@ export interface EventListFilter {
 /**
  * The console's read of the events table: a fleet's stored events, newest first, without their
  * data (a page stays small however large the payloads are; the detail route reads one event).
- * Idempotency records have no `timeKey`, so the sparse by-time index never lists them.
+ * The by-time index carries what a summary shows but `fannedOutAt`, which is read from the page's
+ * fan-out markers by key. Idempotency records and markers have no time key, so the sparse
+ * by-time indexes never list them.
  */
 export class EventLog {
   constructor(
@@ -26,32 +28,34 @@ export class EventLog {
   ) {}
 
   async list(fleetId: string, filter: EventListFilter): Promise<Page<EventSummary>> {
-    const values: Record<string, unknown> = { ':fleetId': fleetId };
-    let keyCondition = 'fleetId = :fleetId';
-    if (filter.since !== undefined && filter.until !== undefined) keyCondition += ' AND timeKey BETWEEN :since AND :until';
-    else if (filter.since !== undefined) keyCondition += ' AND timeKey >= :since';
-    else if (filter.until !== undefined) keyCondition += ' AND timeKey <= :until';
-    if (filter.since !== undefined) values[':since'] = filter.since;
-    if (filter.until !== undefined) values[':until'] = `${filter.until}#~`;
-    if (filter.type !== undefined) values[':type'] = filter.type;
-    const result = await this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: EVENTS_BY_TIME_INDEX,
-        KeyConditionExpression: keyCondition,
-        ...(filter.type !== undefined ? { FilterExpression: '#type = :type' } : {}),
-        ProjectionExpression: 'fleetId, id, #type, #timestamp, #source, fannedOutAt, timeKey',
-        ExpressionAttributeNames: { '#type': 'type', '#timestamp': 'timestamp', '#source': 'source' },
-        ExpressionAttributeValues: values,
-        ScanIndexForward: false,
-        Limit: filter.limit,
-        ExclusiveStartKey: startKeyFromCursor(filter.cursor, ['fleetId', 'id', 'timeKey'], { fleetId }),
-      }),
-    );
-    const items = (result.Items ?? []).map((item) => {
-      const { timeKey: _timeKey, ...summary } = item;
-      return summary as EventSummary;
+    const page = await queryEventsByTime(this.doc, this.tableName, fleetId, {
+      ascending: false,
+      limit: filter.limit,
+      ...(filter.since === undefined ? {} : { since: filter.since }),
+      ...(filter.until === undefined ? {} : { until: filter.until }),
+      ...(filter.type === undefined ? {} : { type: filter.type }),
+      ...(filter.cursor === undefined ? {} : { cursor: filter.cursor }),
+      legacyProjection: ['fleetId', 'id', 'type', 'timestamp', 'source', 'fannedOutAt', 'timeKey'],
     });
-    return { items, nextCursor: encodeCursor(result.LastEvaluatedKey) };
+    const markers = await batchGetByKey(
+      this.doc,
+      this.tableName,
+      page.items.map((item) => ({ fleetId, id: fanOutMarkerId(item.id) })),
+      { projection: ['fleetId', 'id', 'fannedOutAt'] },
+    );
+    const items = page.items.map((item): EventSummary => {
+      const sortKey = (item.eventTime ?? item.timeKey) as string;
+      const fannedOutAt = (item.fannedOutAt ?? markers.get(itemKey(fleetId, fanOutMarkerId(item.id)))?.fannedOutAt) as string | undefined;
+      return {
+        fleetId,
+        id: item.id,
+        type: item.type as string,
+        // The sort key is `<timestamp>#<id>`, and an id holds no `#`.
+        timestamp: (item.timestamp as string | undefined) ?? sortKey.slice(0, sortKey.lastIndexOf('#')),
+        source: item.source as EventSummary['source'],
+        ...(fannedOutAt === undefined ? {} : { fannedOutAt }),
+      };
+    });
+    return { items, ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }) };
   }
 }

@@ -1,11 +1,11 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EventRecord, IdempotencyRecord } from '../core/records';
-import { EVENTS_BY_TIME_INDEX } from '../core/table-schema';
-import { encodeCursor, startKeyFromCursor, type Page } from './cursor';
+import { EVENT_TIME_ATTRIBUTE } from '../core/table-schema';
+import type { Page } from './cursor';
 import { isConditionalCheckFailure } from './dynamo-errors';
+import { batchGetByKey, fanOutMarkerId, itemKey, queryEventsByTime } from './event-time-index';
 
 const IDEMPOTENCY_PREFIX = 'idem#';
-const TIME_INDEX_KEYS = ['fleetId', 'id', 'timeKey'] as const;
 
 export type PutEventResult = { created: true; event: EventRecord } | { created: false; event: EventRecord };
 
@@ -13,18 +13,26 @@ export type PutEventResult = { created: true; event: EventRecord } | { created: 
  * The table item of an event: `data` is stored as its JSON text. As a DynamoDB map it could not hold
  * every JSON document a producer may send: the document client refuses numbers beyond 2^53,
  * DynamoDB refuses magnitudes outside 1e-130..1e126 and maps nested deeper than 32 levels.
+ * The time sort key is written as `eventTime` (the narrow index's key), never as `timeKey`: an
+ * item with `timeKey` would be copied in full into the first by-time index.
  */
-type EventItem = Omit<EventRecord, 'data'> & { dataJson?: string; data?: unknown };
+type EventItem = Omit<EventRecord, 'data' | 'timeKey'> & { dataJson?: string; data?: unknown; timeKey?: string; eventTime?: string };
 
 function toItem(event: EventRecord): EventItem {
-  const { data, ...rest } = event;
-  return { ...rest, dataJson: JSON.stringify(data ?? null) };
+  const { data, timeKey, ...rest } = event;
+  return { ...rest, [EVENT_TIME_ATTRIBUTE]: timeKey, dataJson: JSON.stringify(data ?? null) };
 }
 
-/** Items written before `dataJson` existed keep `data` as a map. */
-function fromItem(item: Record<string, unknown>): EventRecord {
-  const { dataJson, data, ...rest } = item as EventItem;
-  return { ...rest, data: typeof dataJson === 'string' ? (JSON.parse(dataJson) as unknown) : data } as EventRecord;
+/** Items written before `dataJson` existed keep `data` as a map; those written before `eventTime`, `timeKey`. */
+function fromItem(item: Record<string, unknown>, marker?: Record<string, unknown>): EventRecord {
+  const { dataJson, data, eventTime, timeKey, ...rest } = item as EventItem;
+  const fannedOutAt = rest.fannedOutAt ?? (marker?.fannedOutAt as string | undefined);
+  return {
+    ...rest,
+    timeKey: timeKey ?? eventTime,
+    data: typeof dataJson === 'string' ? (JSON.parse(dataJson) as unknown) : data,
+    ...(fannedOutAt === undefined ? {} : { fannedOutAt }),
+  } as EventRecord;
 }
 
 /**
@@ -35,7 +43,8 @@ function fromItem(item: Record<string, unknown>): EventRecord {
 export interface EventsStorePort {
   putIfAbsent(event: EventRecord): Promise<PutEventResult>;
   get(fleetId: string, id: string): Promise<EventRecord | undefined>;
-  markFannedOut(fleetId: string, id: string, now: string): Promise<void>;
+  /** `expiresAt`: the event's own TTL, so the record of its fan-out goes with it. */
+  markFannedOut(fleetId: string, id: string, now: string, expiresAt: number): Promise<void>;
   claimIdempotencyKey(fleetId: string, key: string, eventId: string, nowSeconds: number, windowSeconds: number): Promise<string>;
   listByTime(fleetId: string, range: { since: string; until: string }, options: { limit: number; cursor?: string }): Promise<Page<EventRecord>>;
 }
@@ -62,27 +71,24 @@ export class EventsStore implements EventsStorePort {
     return { created: false, event: existing ?? event };
   }
 
+  /** The event with its fan-out marker: two strongly consistent reads of a few bytes and one item, at once. */
   async get(fleetId: string, id: string): Promise<EventRecord | undefined> {
-    const result = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: { fleetId, id }, ConsistentRead: true }),
-    );
-    return result.Item === undefined ? undefined : fromItem(result.Item);
+    const [event, marker] = await Promise.all([
+      this.doc.send(new GetCommand({ TableName: this.tableName, Key: { fleetId, id }, ConsistentRead: true })),
+      this.doc.send(new GetCommand({ TableName: this.tableName, Key: { fleetId, id: fanOutMarkerId(id) }, ConsistentRead: true })),
+    ]);
+    return event.Item === undefined ? undefined : fromItem(event.Item, marker?.Item);
   }
 
-  /** Records that every delivery message of the event was sent, so a repeat publish is a no-op. */
-  async markFannedOut(fleetId: string, id: string, now: string): Promise<void> {
+  /**
+   * Records that every delivery message of the event was sent, so a repeat publish is a no-op. A
+   * small item of its own (one write unit) rather than an update of the event, which would rewrite
+   * the whole event. Unconditional: the fan-out marks only an event it has just stored or read.
+   */
+  async markFannedOut(fleetId: string, id: string, now: string, expiresAt: number): Promise<void> {
     await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { fleetId, id },
-        UpdateExpression: 'SET fannedOutAt = :now',
-        ConditionExpression: 'attribute_exists(id)',
-        ExpressionAttributeValues: { ':now': now },
-      }),
-    ).catch((error: unknown) => {
-      // The event expired meanwhile: nothing left to mark.
-      if (!isConditionalCheckFailure(error)) throw error;
-    });
+      new PutCommand({ TableName: this.tableName, Item: { fleetId, id: fanOutMarkerId(id), fannedOutAt: now, expiresAt } }),
+    );
   }
 
   /**
@@ -122,28 +128,35 @@ export class EventsStore implements EventsStorePort {
     return (existing.Item as IdempotencyRecord | undefined)?.eventId ?? eventId;
   }
 
-  /** Events of a fleet with `since <= timestamp <= until` (ISO-8601, UTC), oldest first. */
+  /**
+   * Events of a fleet with `since <= timestamp <= until` (ISO-8601, UTC), oldest first. The time
+   * index holds keys only, so the page's events and fan-out markers are then read by key
+   * (BatchGetItem); an event that expired in between is left out.
+   */
   async listByTime(
     fleetId: string,
     range: { since: string; until: string },
     options: { limit: number; cursor?: string },
   ): Promise<Page<EventRecord>> {
-    const result = await this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: EVENTS_BY_TIME_INDEX,
-        KeyConditionExpression: 'fleetId = :fleetId AND timeKey BETWEEN :from AND :to',
-        ExpressionAttributeValues: {
-          ':fleetId': fleetId,
-          ':from': range.since,
-          // '~' sorts after every id character, so events stamped exactly `until` are included.
-          ':to': `${range.until}#~`,
-        },
-        Limit: options.limit,
-        ExclusiveStartKey: startKeyFromCursor(options.cursor, TIME_INDEX_KEYS, { fleetId }),
-      }),
-    );
-    return { items: (result.Items ?? []).map(fromItem), nextCursor: encodeCursor(result.LastEvaluatedKey) };
+    const page = await queryEventsByTime(this.doc, this.tableName, fleetId, {
+      since: range.since,
+      until: range.until,
+      ascending: true,
+      limit: options.limit,
+      ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+    });
+    // The events the narrow index only names, and every event's fan-out marker, in one set of reads.
+    const keys = page.items.flatMap((item) => [
+      ...(item.fromLegacyIndex ? [] : [{ fleetId, id: item.id }]),
+      { fleetId, id: fanOutMarkerId(item.id) },
+    ]);
+    const found = await batchGetByKey(this.doc, this.tableName, keys);
+    const items: EventRecord[] = [];
+    for (const { fromLegacyIndex, ...item } of page.items) {
+      const stored = fromLegacyIndex ? item : found.get(itemKey(fleetId, item.id));
+      if (stored !== undefined) items.push(fromItem(stored, found.get(itemKey(fleetId, fanOutMarkerId(item.id)))));
+    }
+    return { items, ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }) };
   }
 }
 

@@ -10,6 +10,7 @@ import AgentModule from 'undici/lib/dispatcher/agent.js';
 import buildConnectorModule from 'undici/lib/core/connect.js';
 import requestOnDispatcher from 'undici/lib/api/api-request.js';
 import type { AddressPolicy } from '../core/address';
+import { MAX_BODY_EXCERPT_BYTES } from '../core/attempt-excerpt';
 import type { AttemptErrorKind } from '../core/records';
 import { parseRetryAfter } from '../core/schedule';
 
@@ -75,7 +76,8 @@ export interface HttpDelivery {
   close(): Promise<void>;
 }
 
-export const DEFAULT_MAX_EXCERPT_BYTES = 4_096;
+/** What a delivery attempt stores of the body (core/attempt-excerpt.ts); nothing past it is read. */
+export const DEFAULT_MAX_EXCERPT_BYTES = MAX_BODY_EXCERPT_BYTES;
 export const DEFAULT_MAX_HEADER_BYTES = 2_048;
 const DEFAULT_CONNECTIONS = 64;
 /** Connection set-up bound (TCP + TLS); the attempt's own timeout, up to 300 s, bounds the whole POST. */

@@ -12,6 +12,7 @@ import { PROJECT_ROOT } from '../../lib/paths';
 const PACKAGE_DIR = join(PROJECT_ROOT, 'packages', 'construct');
 const HANDLERS = ['api', 'fanout', 'dispatcher'];
 const PACK_TIMEOUT_MS = 480_000;
+const ROOT_MANIFEST = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8'));
 
 interface Run {
   code: number;
@@ -46,6 +47,49 @@ function consumerEnv(outdir: string): NodeJS.ProcessEnv {
   return env;
 }
 
+/**
+ * A TypeScript app using the public surface. The @ts-expect-error lines fail the compile if a
+ * declaration the package ships degrades to `any` (a missing module does that under skipLibCheck).
+ */
+const CONSUMER_TS = `import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Role, AccountRootPrincipal } from 'aws-cdk-lib/aws-iam';
+import { WebhookService, parseHooklineContext, type HooklineContext, type WebhookServiceProps } from '@hookline/cdk';
+
+const app = new App();
+const stack = new Stack(app, 'Consumer');
+const context: HooklineContext = parseHooklineContext({ dispatcherTimeoutSeconds: 60 });
+const props: WebhookServiceProps = {
+  eventSource: 'acme.orders',
+  maxAttempts: 5,
+  removalPolicy: RemovalPolicy.DESTROY,
+  dispatcherTimeout: Duration.seconds(context.dispatcherTimeoutSeconds ?? 60),
+};
+const webhooks = new WebhookService(stack, 'Webhooks', props);
+webhooks.grantRedrive(new Role(stack, 'Operator', { assumedBy: new AccountRootPrincipal() }));
+const seconds: number | undefined = context.dispatcherTimeoutSeconds;
+// @ts-expect-error a runtime setting keeps its type
+const wrongSetting: WebhookServiceProps = { maxAttempts: 'nine' };
+// @ts-expect-error the context keeps its type
+const wrongContext: HooklineContext = { dispatcherTimeoutSeconds: 'sixty' };
+void [seconds, wrongSetting, wrongContext];
+app.synth();
+`;
+
+/** A CDK app's compiler options (node16/nodenext resolution honours the exports map), every declaration checked. */
+const CONSUMER_TSCONFIG = {
+  compilerOptions: {
+    target: 'ES2022',
+    module: 'NodeNext',
+    moduleResolution: 'NodeNext',
+    strict: true,
+    noEmit: true,
+    skipLibCheck: false,
+    types: ['node'],
+  },
+  // consumer.ts is CommonJS (the app's package.json has no "type"), consumer.mts an ES module.
+  files: ['consumer.ts', 'consumer.mts'],
+};
+
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'hookline-pack-'));
   const packed = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: PACKAGE_DIR, timeout: PACK_TIMEOUT_MS });
@@ -54,18 +98,32 @@ beforeAll(async () => {
   tarball = join(work, info!.filename);
   packedFiles = info!.files.map((f) => f.path);
 
+  // Offline, the tarball's dependency cannot be resolved from the registry: `npm ci` caches
+  // tarballs but not the registry's version lists a range like ^4 is resolved against
+  // (ENOTCACHED). So the registry's answer is played by this repository's installed copy,
+  // packed and installed beside the construct, which then satisfies the construct's range.
+  const dependencyTarballs: string[] = [];
+  for (const dependency of Object.keys(JSON.parse(readFileSync(join(PACKAGE_DIR, 'package.json'), 'utf8')).dependencies ?? {})) {
+    const copy = await run('npm', ['pack', '--json', '--pack-destination', work, join(PROJECT_ROOT, 'node_modules', dependency)], { cwd: work });
+    if (copy.code !== 0) throw new Error(`npm pack of ${dependency} failed: ${copy.stderr}`);
+    dependencyTarballs.push(join(work, (JSON.parse(copy.stdout.slice(copy.stdout.indexOf('['))) as { filename: string }[])[0]!.filename));
+  }
+
   app = join(work, 'app');
   mkdirSync(app);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer-app', version: '1.0.0', private: true }));
-  // Offline: the tarball has no dependencies, and its peers are not fetched (--legacy-peer-deps).
+  // Its peers are not fetched (--legacy-peer-deps).
   const installed = await run(
     'npm',
-    ['install', '--offline', '--ignore-scripts', '--legacy-peer-deps', '--no-audit', '--no-fund', '--no-package-lock', tarball],
+    ['install', '--offline', '--ignore-scripts', '--legacy-peer-deps', '--no-audit', '--no-fund', '--no-package-lock', ...dependencyTarballs, tarball],
     { cwd: app },
   );
   if (installed.code !== 0) throw new Error(`npm install of the tarball failed: ${installed.stderr}`);
-  // The peers come from this repository's node_modules, as if the app had installed them.
+  // The peers come from this repository's node_modules, as if the app had installed them; so
+  // does @types/node, which every TypeScript CDK app has.
   for (const peer of ['aws-cdk-lib', 'constructs']) symlinkSync(join(PROJECT_ROOT, 'node_modules', peer), join(app, 'node_modules', peer), 'dir');
+  mkdirSync(join(app, 'node_modules', '@types'), { recursive: true });
+  symlinkSync(join(PROJECT_ROOT, 'node_modules', '@types', 'node'), join(app, 'node_modules', '@types', 'node'), 'dir');
   const usage = [
     "const app = new App();",
     "const stack = new Stack(app, 'Consumer');",
@@ -77,6 +135,9 @@ beforeAll(async () => {
     join(app, 'app.cjs'),
     `const { App, Stack } = require('aws-cdk-lib');\nconst { WebhookService } = require('@hookline/cdk');\n${usage}\n`,
   );
+  writeFileSync(join(app, 'consumer.ts'), CONSUMER_TS);
+  writeFileSync(join(app, 'consumer.mts'), CONSUMER_TS);
+  writeFileSync(join(app, 'tsconfig.json'), JSON.stringify(CONSUMER_TSCONFIG));
   writeFileSync(join(app, 'app.mjs'), `import { App, Stack } from 'aws-cdk-lib';\nimport { WebhookService } from '@hookline/cdk';\n${usage}\n`);
 }, PACK_TIMEOUT_MS + 120_000);
 
@@ -91,13 +152,21 @@ describe('npm pack of the construct', () => {
     expect(packedFiles.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
     const manifest = JSON.parse(readFileSync(join(app, 'node_modules', '@hookline', 'cdk', 'package.json'), 'utf8'));
     expect(manifest.peerDependencies).toMatchObject({ 'aws-cdk-lib': expect.any(String), constructs: expect.any(String) });
-    expect(manifest.dependencies).toBeUndefined();
+    // zod only: the declarations of the settings props and the context are zod types.
+    expect(manifest.dependencies).toEqual({ zod: ROOT_MANIFEST.dependencies.zod });
     expect(manifest.private).toBeUndefined();
   });
 
   it('installs without esbuild or tsx: nothing but the package and its peers in the app', () => {
     for (const absent of ['esbuild', 'tsx', 'typescript', '.bin/esbuild']) expect(existsSync(join(app, 'node_modules', absent)), absent).toBe(false);
   });
+
+  it("a TypeScript app over the package's declarations compiles with every declaration checked", async () => {
+    const tsc = join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    const result = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: app, timeout: 300_000 });
+    expect(result.stdout + result.stderr).toBe('');
+    expect(result.code).toBe(0);
+  }, 300_000);
 
   for (const entry of ['app.cjs', 'app.mjs']) {
     it(`a fresh CDK app (${entry}) synthesizes it with no credentials and no esbuild, deploying the prebuilt bundles`, async () => {

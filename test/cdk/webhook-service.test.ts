@@ -154,6 +154,31 @@ describe('queues', () => {
     });
   });
 
+  it('the DLQs keep the default RedriveAllowPolicy (no cycle) and refuse SendMessage from every caller but AWS services', () => {
+    for (const dlq of ['Queues/EventsDlq', 'Queues/DeliveriesDlq']) {
+      const queue = resources(template, 'AWS::SQS::Queue')[queueId(dlq)]!;
+      expect(queue.Properties!.RedriveAllowPolicy).toBeUndefined();
+      const policy = resourceByPath(template, 'AWS::SQS::QueuePolicy', `${dlq}/Policy/Resource`).Properties!;
+      expect(policy.Queues).toEqual([{ Ref: queueId(dlq) }]);
+      const denies = policy.PolicyDocument.Statement.filter((s: any) => s.Sid === 'DenyDirectSends');
+      expect(denies).toEqual([
+        {
+          Sid: 'DenyDirectSends',
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Action: 'sqs:SendMessage',
+          Resource: { 'Fn::GetAtt': [queueId(dlq), 'Arn'] },
+          Condition: { Bool: { 'aws:PrincipalIsAWSService': 'false' } },
+        },
+      ]);
+    }
+    // The work queues and the EventBridge target DLQ take sends (EventBridge, the API, the fan-out).
+    for (const queue of ['Queues/Events', 'Queues/Deliveries', 'Events/TargetDlq']) {
+      const policy = resourceByPath(template, 'AWS::SQS::QueuePolicy', `${queue}/Policy/Resource`).Properties!;
+      expect(policy.PolicyDocument.Statement.some((s: any) => s.Effect === 'Deny' && asArray(s.Action).includes('sqs:SendMessage'))).toBe(false);
+    }
+  });
+
   it('no queue has a physical name (nested stacks, several deployments per account, replacements)', () => {
     for (const queue of Object.values(resources(template, 'AWS::SQS::Queue'))) {
       expect(queue.Properties!.QueueName).toBeUndefined();
@@ -347,6 +372,7 @@ describe('IAM: least privilege', () => {
       [table('Subscriptions')]: sorted(TABLE_ACTIONS.api.subscriptions),
       [table('Events')]: sorted(TABLE_ACTIONS.api.events),
       [`${table('Events')}/index/byTime`]: QUERY,
+      [`${table('Events')}/index/byEventTime`]: QUERY,
       [table('Deliveries')]: sorted(TABLE_ACTIONS.api.deliveries),
       [`${table('Deliveries')}/index/bySubscription`]: QUERY,
       [`${table('Deliveries')}/index/bySubscriptionStatus`]: QUERY,
@@ -358,9 +384,18 @@ describe('IAM: least privilege', () => {
     });
   });
 
-  it('no table grant includes an action no Lambda sends (batch, transaction, ConditionCheck, Scan, DescribeTable)', () => {
+  it('no table grant includes an action no Lambda sends (batch writes, transaction, ConditionCheck, Scan, DescribeTable)', () => {
     const all = Object.values(TABLE_ACTIONS).flatMap((byTable) => Object.values(byTable).flat());
-    for (const action of all) expect(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query']).toContain(action);
+    for (const action of all) {
+      expect(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchGetItem']).toContain(action);
+    }
+    // BatchGetItem reads the events a by-time index page names; no other table is read in batches.
+    const batchReaders = Object.values(TABLE_ACTIONS).flatMap((byTable) =>
+      Object.entries(byTable)
+        .filter(([, actions]) => (actions as readonly string[]).includes('dynamodb:BatchGetItem'))
+        .map(([name]) => name),
+    );
+    expect(new Set(batchReaders)).toEqual(new Set(['events']));
     expect(TABLE_ACTIONS.api.events).not.toContain('dynamodb:DeleteItem');
     expect(TABLE_ACTIONS.api.deliveries).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query']);
   });
@@ -371,6 +406,7 @@ describe('IAM: least privilege', () => {
       ...xray,
       [table('Events')]: sorted(TABLE_ACTIONS.fanout.events),
       [`${table('Events')}/index/byTime`]: QUERY,
+      [`${table('Events')}/index/byEventTime`]: QUERY,
       [table('Subscriptions')]: sorted(TABLE_ACTIONS.fanout.subscriptions),
       [queue('Queues/Deliveries')]: SEND,
       [queue('Queues/Events')]: sorted([...new Set([...SEND, ...CONSUME])]),

@@ -113,7 +113,7 @@ describe('events, tests, replays and deliveries', () => {
     expect(second.body.id).toBe(first.body.id);
     // Nothing fans out here, so the repeat may re-send until fannedOutAt is set; mark it like the fan-out does.
     const events = new EventsStore(createDocumentClient(), stack.runtime.tables.events);
-    await events.markFannedOut(FLEET, first.body.id, new Date().toISOString());
+    await events.markFannedOut(FLEET, first.body.id, new Date().toISOString(), 2e9);
     const third = await stack.request('POST', `/fleets/${FLEET}/events`, { body, headers: { 'idempotency-key': 'order-1' } });
     expect(third.body.id).toBe(first.body.id);
 

@@ -280,7 +280,7 @@ describe('EventsStore', () => {
     const repeat = await events.putIfAbsent({ ...event, data: { n: 2 } });
     expect(repeat.created).toBe(false);
     expect(repeat.event.data).toEqual({ n: 1 });
-    await events.markFannedOut('fleet_1', 'evt_1', '2026-01-05T10:00:01.000Z');
+    await events.markFannedOut('fleet_1', 'evt_1', '2026-01-05T10:00:01.000Z', 2e9);
     expect((await events.get('fleet_1', 'evt_1'))?.fannedOutAt).toBe('2026-01-05T10:00:01.000Z');
   });
 

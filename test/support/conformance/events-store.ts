@@ -57,9 +57,9 @@ export function describeEventsStoreConformance(label: string, open: () => Events
       const store = open();
       const f = fleet();
       await store.putIfAbsent(event(f, 'evt_fan', '2026-01-01T00:00:00.000Z'));
-      await store.markFannedOut(f, 'evt_fan', '2026-01-01T00:00:05.000Z');
+      await store.markFannedOut(f, 'evt_fan', '2026-01-01T00:00:05.000Z', 2_000_000_000);
       expect((await store.get(f, 'evt_fan'))?.fannedOutAt).toBe('2026-01-01T00:00:05.000Z');
-      await store.markFannedOut(f, 'evt_gone', '2026-01-01T00:00:05.000Z');
+      await store.markFannedOut(f, 'evt_gone', '2026-01-01T00:00:05.000Z', 2_000_000_000);
       expect(await store.get(f, 'evt_gone')).toBeUndefined();
     });
 
@@ -109,6 +109,43 @@ export function describeEventsStoreConformance(label: string, open: () => Events
       }
       expect(cursor).toBeUndefined();
       expect(seen).toEqual(ids);
+    });
+
+    it('lists with each event its data and fan-out mark, over more events than one read by key takes (100)', async () => {
+      const store = open();
+      const f = fleet();
+      const ids: string[] = [];
+      for (let index = 0; index < 130; index += 1) {
+        const id = `evt_m${String(index).padStart(3, '0')}`;
+        ids.push(id);
+        await store.putIfAbsent(event(f, id, `2026-01-01T00:${String(Math.floor(index / 60)).padStart(2, '0')}:${String(index % 60).padStart(2, '0')}.000Z`, { index }));
+        if (index % 2 === 0) await store.markFannedOut(f, id, `2026-01-02T00:00:00.${String(index).padStart(3, '0')}Z`, 2_000_000_000);
+      }
+      const seen: EventRecord[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < 5 && (page === 0 || cursor !== undefined); page += 1) {
+        const result = await store.listByTime(f, { since: '2026-01-01T00:00:00.000Z', until: '2026-01-01T01:00:00.000Z' }, {
+          limit: 120,
+          ...(cursor === undefined ? {} : { cursor }),
+        });
+        seen.push(...result.items);
+        cursor = result.nextCursor;
+      }
+      expect(seen.map((item) => item.id)).toEqual(ids);
+      expect(seen.map((item) => (item.data as { index: number }).index)).toEqual(ids.map((_, index) => index));
+      expect(seen.filter((item) => item.fannedOutAt !== undefined).map((item) => item.id)).toEqual(ids.filter((_, index) => index % 2 === 0));
+      expect(seen[2]?.fannedOutAt).toBe('2026-01-02T00:00:00.002Z');
+    });
+
+    it('keeps the fan-out mark apart from the event: a repeat put still returns it, and it never lists as an event', async () => {
+      const store = open();
+      const f = fleet();
+      await store.putIfAbsent(event(f, 'evt_k', '2026-01-01T00:00:00.000Z', { v: 1 }));
+      await store.markFannedOut(f, 'evt_k', '2026-01-01T00:00:01.000Z', 2_000_000_000);
+      const repeat = await store.putIfAbsent(event(f, 'evt_k', '2026-01-01T00:00:00.000Z', { v: 2 }));
+      expect(repeat).toMatchObject({ created: false, event: { data: { v: 1 }, fannedOutAt: '2026-01-01T00:00:01.000Z' } });
+      const page = await store.listByTime(f, { since: '2000-01-01T00:00:00.000Z', until: '2100-01-01T00:00:00.000Z' }, { limit: 10 });
+      expect(page.items.map((item) => item.id)).toEqual(['evt_k']);
     });
 
     it("refuses another fleet's cursor", async () => {

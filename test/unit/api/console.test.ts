@@ -1,11 +1,11 @@
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CONSOLE_FILES, CONSOLE_HTML } from '../../../lambdas/api/console-assets.generated';
 import { buildEnvelope } from '../../../lambdas/core/envelope';
 import { deliveryIdFor, newEventId } from '../../../lambdas/core/ids';
 import type { DeliveryRecord, EventRecord } from '../../../lambdas/core/records';
 import { hashTokenSecret } from '../../../lambdas/core/secrets';
-import { DELIVERIES_BY_FLEET_INDEX, EVENTS_BY_TIME_INDEX } from '../../../lambdas/core/table-schema';
+import { DELIVERIES_BY_FLEET_INDEX, EVENTS_BY_EVENT_TIME_INDEX, EVENTS_BY_TIME_INDEX } from '../../../lambdas/core/table-schema';
 import { encodeCursor } from '../../../lambdas/shared/cursor';
 import { createHarness, FLEET, makeToken, NOW, OTHER_FLEET, subscription, TABLES, type Harness } from './harness';
 
@@ -132,25 +132,34 @@ describe('GET /fleets/{fleetId}/events', () => {
   it('lists newest first from the by-time index, without data, with filters as key conditions', async () => {
     const event = storedEvent();
     const { dataJson: _d, ...withoutData } = eventItem(event);
-    h.ddb.on(QueryCommand, { TableName: TABLES.events }).resolves({ Items: [withoutData] });
+    const { fleetId, id, type, source, timeKey } = withoutData;
+    h.ddb.on(QueryCommand, { TableName: TABLES.events, IndexName: EVENTS_BY_EVENT_TIME_INDEX }).resolves({ Items: [{ fleetId, id, type, source, eventTime: timeKey }] });
+    h.ddb.on(QueryCommand, { TableName: TABLES.events, IndexName: EVENTS_BY_TIME_INDEX }).resolves({ Items: [] });
+    // The fan-out time comes from the event's marker item, read by key.
+    h.ddb.on(BatchGetCommand).resolves({ Responses: { [TABLES.events]: [{ fleetId, id: `fan#${id}`, fannedOutAt: '2024-05-10T12:00:01.000Z' }] } });
     const response = await h.call('GET', `/fleets/${FLEET}/events`, {
       query: { type: 'github.push', since: '2024-05-10T13:00:00+02:00', until: '2024-05-10T12:30:00Z', limit: '5' },
     });
     expect(response.status).toBe(200);
     expect(response.body).toEqual({
-      data: [{ id: event.id, fleetId: FLEET, type: event.type, timestamp: event.timestamp, source: 'api' }],
+      data: [{ id: event.id, fleetId: FLEET, type: event.type, timestamp: event.timestamp, source: 'api', fannedOutAt: '2024-05-10T12:00:01.000Z' }],
       nextCursor: null,
     });
     const input = h.ddb.commandCalls(QueryCommand)[0]!.args[0].input;
     expect(input).toMatchObject({
-      IndexName: EVENTS_BY_TIME_INDEX,
+      IndexName: EVENTS_BY_EVENT_TIME_INDEX,
       ScanIndexForward: false,
       Limit: 5,
-      KeyConditionExpression: 'fleetId = :fleetId AND timeKey BETWEEN :since AND :until',
+      KeyConditionExpression: 'fleetId = :fleetId AND #sk BETWEEN :since AND :until',
       FilterExpression: '#type = :type',
       ExpressionAttributeValues: { ':fleetId': FLEET, ':since': '2024-05-10T11:00:00.000Z', ':until': '2024-05-10T12:30:00.000Z#~', ':type': 'github.push' },
     });
-    expect(input.ProjectionExpression).not.toContain('data');
+    // The narrow index holds no data; the full, older index is read without it.
+    const legacy = h.ddb.commandCalls(QueryCommand)[1]!.args[0].input;
+    expect(legacy.IndexName).toBe(EVENTS_BY_TIME_INDEX);
+    expect(legacy.ProjectionExpression).toBeDefined();
+    expect(Object.values(legacy.ExpressionAttributeNames ?? {})).not.toContain('dataJson');
+    expect(Object.values(legacy.ExpressionAttributeNames ?? {})).not.toContain('data');
   });
 
   it.each([

@@ -1,7 +1,8 @@
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deliveryIdFor, isId } from '../../../lambdas/core/ids';
 import type { EventRecord } from '../../../lambdas/core/records';
+import { EVENTS_BY_EVENT_TIME_INDEX, EVENTS_BY_TIME_INDEX } from '../../../lambdas/core/table-schema';
 import { encodeCursor } from '../../../lambdas/shared/cursor';
 import { createHarness, FLEET, NOW, QUEUES, subscription, TABLES, type Harness } from './harness';
 
@@ -28,7 +29,7 @@ describe('POST /fleets/{fleetId}/events', () => {
       timestamp: NOW.toISOString(),
       // Stored as JSON text: a DynamoDB map cannot hold every JSON document (see EventsStore).
       dataJson: JSON.stringify({ threadId: 't1' }),
-      timeKey: `${NOW.toISOString()}#${response.body.id}`,
+      eventTime: `${NOW.toISOString()}#${response.body.id}`,
       source: 'api',
       expiresAt: Math.floor(NOW.getTime() / 1000) + 30 * 86_400,
     });
@@ -138,7 +139,12 @@ describe('POST /fleets/{fleetId}/webhooks/{id}/replay', () => {
       event('evt_b', 'thread.failed', '2024-05-10T10:01:00.000Z'),
       event('evt_c', 'thread.completed', '2024-05-10T10:02:00.000Z'),
     ];
-    h.ddb.on(QueryCommand, { TableName: TABLES.events }).resolves({ Items: events });
+    // The narrow time index names the events; they are then read by key.
+    h.ddb.on(QueryCommand, { TableName: TABLES.events, IndexName: EVENTS_BY_TIME_INDEX }).resolves({ Items: [] });
+    h.ddb
+      .on(QueryCommand, { TableName: TABLES.events, IndexName: EVENTS_BY_EVENT_TIME_INDEX })
+      .resolves({ Items: events.map(({ fleetId, id, type, source, timeKey }) => ({ fleetId, id, type, source, eventTime: timeKey })) });
+    h.ddb.on(BatchGetCommand).resolves({ Responses: { [TABLES.events]: events } });
     const response = await h.call('POST', `/fleets/${FLEET}/webhooks/${sub.id}/replay`, {
       body: { since: '2024-05-10T09:00:00Z', until: '2024-05-10T11:00:00Z' },
     });
@@ -150,10 +156,10 @@ describe('POST /fleets/{fleetId}/webhooks/{id}/replay', () => {
       deliveryIdFor(FLEET, 'evt_c', sub.id, events[2]!.timestamp),
     ]);
     expect(messages.every((m) => m.reason === 'replay')).toBe(true);
-    expect(h.ddb.commandCalls(QueryCommand)[0]!.args[0].input.ExpressionAttributeValues).toMatchObject({
-      ':from': '2024-05-10T09:00:00.000Z',
-      ':to': '2024-05-10T11:00:00.000Z#~',
-    });
+    expect(h.ddb.commandCalls(QueryCommand).map((call) => call.args[0].input.ExpressionAttributeValues)).toEqual([
+      { ':fleetId': FLEET, ':since': '2024-05-10T09:00:00.000Z', ':until': '2024-05-10T11:00:00.000Z#~' },
+      { ':fleetId': FLEET, ':since': '2024-05-10T09:00:00.000Z', ':until': '2024-05-10T11:00:00.000Z#~' },
+    ]);
   });
 
   it('continues a range larger than its page budget through the events queue', async () => {
@@ -162,11 +168,20 @@ describe('POST /fleets/{fleetId}/webhooks/{id}/replay', () => {
       const sub = subscription();
       paged.ddb.on(GetCommand, { TableName: TABLES.subscriptions }).resolves({ Item: sub });
       let page = 0;
-      paged.ddb.on(QueryCommand, { TableName: TABLES.events }).callsFake(() => {
+      paged.ddb.on(QueryCommand, { TableName: TABLES.events, IndexName: EVENTS_BY_TIME_INDEX }).resolves({ Items: [] });
+      paged.ddb.on(QueryCommand, { TableName: TABLES.events, IndexName: EVENTS_BY_EVENT_TIME_INDEX }).callsFake(() => {
         page += 1;
         const e = event(`evt_${page}`, 'thread.completed', '2024-05-10T10:00:00.000Z');
-        return { Items: [e], LastEvaluatedKey: { fleetId: FLEET, id: e.id, timeKey: e.timeKey } };
+        const key = { fleetId: FLEET, id: e.id, eventTime: e.timeKey };
+        return { Items: [{ ...key, type: e.type, source: e.source }], LastEvaluatedKey: key };
       });
+      paged.ddb.on(BatchGetCommand).callsFake((input: { RequestItems: Record<string, { Keys: { id: string }[] }> }) => ({
+        Responses: {
+          [TABLES.events]: (input.RequestItems[TABLES.events]?.Keys ?? [])
+            .filter((key) => !key.id.startsWith('fan#'))
+            .map((key) => event(key.id, 'thread.completed', '2024-05-10T10:00:00.000Z')),
+        },
+      }));
       const response = await paged.call('POST', `/fleets/${FLEET}/webhooks/${sub.id}/replay`, {
         body: { since: '2024-05-10T09:00:00Z', until: '2024-05-10T11:00:00Z' },
       });
@@ -179,7 +194,8 @@ describe('POST /fleets/{fleetId}/webhooks/{id}/replay', () => {
           subscriptionId: sub.id,
           since: '2024-05-10T09:00:00.000Z',
           until: '2024-05-10T11:00:00.000Z',
-          cursor: encodeCursor({ fleetId: FLEET, id: 'evt_2', timeKey: '2024-05-10T10:00:00.000Z#evt_2' }),
+          // `N`: a cursor into the narrow time index (the full, older one is read first and was empty).
+          cursor: `N${encodeCursor({ fleetId: FLEET, id: 'evt_2', eventTime: '2024-05-10T10:00:00.000Z#evt_2' })}`,
         },
       ]);
     } finally {

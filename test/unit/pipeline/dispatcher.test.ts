@@ -304,7 +304,7 @@ describe('dispatcher: a successful attempt', () => {
     expect(values[':r']).toBe('0');
     expect(values[':h']).toBe('m-1');
     expect(values[':attempt']).toEqual([
-      expect.objectContaining({ round: 1, attempt: 1, statusCode: 200, latencyMs: 12, responseContentLength: 4 }),
+      expect.objectContaining({ round: 1, attempt: 1, code: 200, ms: 12, size: 4 }),
     ]);
     expect(values[':webhookUrl']).toBe(sub.url);
     // Only the claim's holder records, and the record releases the claim and leaves the by-status index.
@@ -398,7 +398,7 @@ describe('dispatcher: retries are delayed messages, never messages held in fligh
     const values = writes('record')[0]?.ExpressionAttributeValues ?? {};
     expect(values[':status']).toBe('pending');
     expect(values[':nextAttemptAt']).toBe(new Date(clock.getTime() + 30_000).toISOString());
-    expect(values[':attempt']).toEqual([expect.objectContaining({ round: 1, attempt: 2, statusCode: 500, retryInSeconds: 30 })]);
+    expect(values[':attempt']).toEqual([expect.objectContaining({ round: 1, attempt: 2, code: 500, retryIn: 30 })]);
     expect(sent()).toEqual([{ queueUrl: QUEUES.deliveries, delaySeconds: 30, body: bare({ ...message, round: '0', attempt: 3 }) }]);
     expect(visibilityChanges()).toEqual([]);
   });
@@ -420,7 +420,7 @@ describe('dispatcher: retries are delayed messages, never messages held in fligh
     await handler(sqsEvent(sqsRecord(messageFor(sub))));
     const due = new Date(clock.getTime() + 43_200_000).toISOString();
     expect(writes('record')[0]?.ExpressionAttributeValues?.[':nextAttemptAt']).toBe(due);
-    expect(writes('record')[0]?.ExpressionAttributeValues?.[':attempt']).toEqual([expect.objectContaining({ retryInSeconds: 43_200 })]);
+    expect(writes('record')[0]?.ExpressionAttributeValues?.[':attempt']).toEqual([expect.objectContaining({ retryIn: 43_200 })]);
     // SQS delays a message at most 900 s; the wait beyond is carried by notBefore, not by a visibility timeout.
     expect(sent()).toEqual([{ queueUrl: QUEUES.deliveries, delaySeconds: 900, body: bare({ ...messageFor(sub), round: '0', attempt: 2, notBefore: due }) }]);
     expect(visibilityChanges()).toEqual([]);
@@ -659,7 +659,7 @@ describe('dispatcher: one POST of a delivery at a time', () => {
       ':status': 'pending',
       ':r': '0',
       ':errorKind': 'interrupted',
-      ':attempt': [expect.objectContaining({ round: 1, attempt: 1, errorKind: 'interrupted', retryInSeconds: 5 })],
+      ':attempt': [expect.objectContaining({ round: 1, attempt: 1, kind: 'interrupted', retryIn: 5 })],
     });
     expect(sent()).toEqual([{ queueUrl: QUEUES.deliveries, delaySeconds: 5, body: bare({ ...messageFor(sub), round: '0', attempt: 2 }) }]);
     // An interruption says nothing about the endpoint: its failing clock is left alone.
@@ -1598,6 +1598,19 @@ describe('dispatcher: operator events and lastTriggeredAt', () => {
     clock = new Date(clock.getTime() + 20_000);
     await handler(sqsEvent(sqsRecord(messageFor(sub))));
     expect(subscriptionWrites('touch')).toHaveLength(2);
+  });
+
+  it('lastTriggeredAt: the records of one batch to one endpoint share one touch', async () => {
+    const sub = subscription();
+    mockSubscription(sub);
+    subscriptionTable();
+    const records = ['evt_a', 'evt_b', 'evt_c', 'evt_d'].map((id) =>
+      sqsRecord(messageFor(sub, { deliveryId: deliveryIdFor(sub.fleetId, id, sub.id, EVENT.timestamp), event: { ...EVENT, id } })),
+    );
+    const response = await build(() => answer(200)).handler(sqsEvent(...records));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(writes('record')).toHaveLength(4);
+    expect(subscriptionWrites('touch')).toHaveLength(1);
   });
 
   it('an interrupted attempt touches nothing on the subscription', async () => {

@@ -63,6 +63,14 @@ function sentMessages(): DeliveryMessage[] {
     .map((entry) => JSON.parse(entry.MessageBody ?? '') as DeliveryMessage);
 }
 
+/** The fan-out markers written to the events table. */
+function marks(): Record<string, unknown>[] {
+  return ddb
+    .commandCalls(PutCommand, { TableName: TABLES.events })
+    .map((call) => call.args[0].input.Item as Record<string, unknown>)
+    .filter((item) => String(item.id).startsWith('fan#'));
+}
+
 function eventBridgeBody(overrides: Record<string, unknown> = {}, detail: Record<string, unknown> = {}) {
   return {
     version: '0',
@@ -112,8 +120,10 @@ describe('fan-out of an EventBridge event', () => {
       type: 'thread.completed',
       timestamp: '2025-03-01T10:00:00.000Z',
       source: 'eventbridge',
-      timeKey: '2025-03-01T10:00:00.000Z#evt_6a7e8feb-b491-4cf7-a9f1-bf3703467718',
+      // The narrow time index's key; `timeKey` would copy the whole event into the first by-time index.
+      eventTime: '2025-03-01T10:00:00.000Z#evt_6a7e8feb-b491-4cf7-a9f1-bf3703467718',
     });
+    expect(stored).not.toHaveProperty('timeKey');
     expect(stored.expiresAt).toBe(Date.parse('2025-03-01T10:00:05.000Z') / 1000 + 30 * 86_400);
 
     const messages = sentMessages();
@@ -127,9 +137,9 @@ describe('fan-out of an EventBridge event', () => {
       reason: 'fanout',
       nonce: expect.stringMatching(/^[A-Za-z0-9_-]{16}$/),
     });
-    const marks = ddb.commandCalls(UpdateCommand, { TableName: TABLES.events });
-    expect(marks).toHaveLength(1);
-    expect(marks[0]?.args[0].input.UpdateExpression).toBe('SET fannedOutAt = :now');
+    // The mark is a small item of its own, never a rewrite of the event.
+    expect(marks()).toEqual([{ fleetId: 'fleet-1', id: `fan#${stored.id}`, fannedOutAt: '2025-03-01T10:00:05.000Z', expiresAt: stored.expiresAt }]);
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
   });
 
   it('uses the producer id when given, and builds the same delivery ids when the record runs again', async () => {
@@ -156,7 +166,7 @@ describe('fan-out of an EventBridge event', () => {
     const response = await build()(sqsEvent(sqsRecord(eventBridgeBody())));
     expect(response.batchItemFailures).toEqual([]);
     expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
-    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+    expect(marks()).toHaveLength(0);
   });
 
   it('finishes an interrupted fan-out from the stored copy of the event', async () => {
@@ -170,13 +180,16 @@ describe('fan-out of an EventBridge event', () => {
       source: 'api',
       expiresAt: 1,
     };
-    ddb.on(PutCommand, { TableName: TABLES.events }).rejects(Object.assign(new Error('exists'), { name: 'ConditionalCheckFailedException' }));
-    ddb.on(GetCommand, { TableName: TABLES.events }).resolves({ Item: storedEvent });
+    ddb.on(PutCommand, { TableName: TABLES.events }).callsFake((input: { Item: { id: string } }) => {
+      if (input.Item.id.startsWith('fan#')) return {};
+      throw Object.assign(new Error('exists'), { name: 'ConditionalCheckFailedException' });
+    });
+    ddb.on(GetCommand, { TableName: TABLES.events, Key: { fleetId: 'fleet-1', id: 'order-42' } }).resolves({ Item: storedEvent });
     mockSubscriptionPages(subscriptions(1));
     await build()(sqsEvent(sqsRecord(eventBridgeBody({}, { id: 'order-42', data: { first: false } }))));
     const [message] = sentMessages();
     expect(message?.event).toEqual({ id: 'order-42', type: 'thread.completed', timestamp: storedEvent.timestamp, data: { first: true } });
-    expect(ddb.commandCalls(UpdateCommand, { TableName: TABLES.events })).toHaveLength(1);
+    expect(marks()).toHaveLength(1);
   });
 });
 
@@ -262,7 +275,7 @@ describe('large fleets and SQS limits', () => {
     expect(calls).toHaveLength(120);
     const messages = sentMessages();
     expect(new Set(messages.map((message) => message.deliveryId)).size).toBe(1_200);
-    expect(ddb.commandCalls(UpdateCommand, { TableName: TABLES.events })).toHaveLength(1);
+    expect(marks()).toHaveLength(1);
   });
 
   it('keeps each SendMessageBatch under the request size limit for large events', async () => {
@@ -297,7 +310,66 @@ describe('large fleets and SQS limits', () => {
     const failed = await build()(sqsEvent(record));
     expect(failed.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
     // Not fanned out: the retry of this record sends the (same) messages again.
-    expect(ddb.commandCalls(UpdateCommand, { TableName: TABLES.events })).toHaveLength(0);
+    expect(marks()).toHaveLength(0);
     expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(0);
   });
 });
+
+describe('one invocation packs the delivery messages of all its records', () => {
+  const records = (count: number) =>
+    Array.from({ length: count }, (_, index) => sqsRecord(eventBridgeBody({ id: `0000000${index}-b491-4cf7-a9f1-bf3703467718` })));
+
+  it('sends ten events at fan-out 1 in one SendMessageBatch call, each with its fleet as group', async () => {
+    mockSubscriptionPages(subscriptions(1));
+    const batch = records(10);
+    const response = await build()(sqsEvent(...batch));
+    expect(response.batchItemFailures).toEqual([]);
+    const calls = sqsMock.commandCalls(SendMessageBatchCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.args[0].input.Entries).toHaveLength(10);
+    expect(calls[0]?.args[0].input.Entries?.every((entry) => entry.MessageGroupId === 'fleet-1')).toBe(true);
+    expect(new Set(sentMessages().map((message) => message.event.id)).size).toBe(10);
+    expect(marks()).toHaveLength(10);
+  });
+
+  it('fills calls across records: 4 records × 3 subscriptions are 2 calls, not 4', async () => {
+    mockSubscriptionPages(subscriptions(3));
+    const response = await build()(sqsEvent(...records(4)));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(sqsMock.commandCalls(SendMessageBatchCommand).map((call) => call.args[0].input.Entries?.length)).toEqual([10, 2]);
+    expect(sentMessages()).toHaveLength(12);
+  });
+
+  it('fails only the record whose own message SQS kept refusing; the others are marked fanned out', async () => {
+    mockSubscriptionPages(subscriptions(1));
+    const batch = records(3);
+    const doomed = 'evt_00000001-b491-4cf7-a9f1-bf3703467718';
+    sqsMock.on(SendMessageBatchCommand).callsFake((input: { Entries: { Id: string; MessageBody: string }[] }) => ({
+      Successful: input.Entries.filter((entry) => !entry.MessageBody.includes(doomed)).map((entry) => ({ Id: entry.Id, MessageId: 'm', MD5OfMessageBody: '' })),
+      Failed: input.Entries.filter((entry) => entry.MessageBody.includes(doomed)).map((entry) => ({ Id: entry.Id, Code: 'InternalError', SenderFault: false })),
+    }));
+    const response = await build()(sqsEvent(...batch));
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: batch[1]?.messageId }]);
+    // The three messages shared the first call; only the refused one was retried.
+    const calls = sqsMock.commandCalls(SendMessageBatchCommand);
+    expect(calls[0]?.args[0].input.Entries).toHaveLength(3);
+    expect(calls.slice(1).every((call) => call.args[0].input.Entries?.length === 1)).toBe(true);
+    expect(marks().map((mark) => mark.id)).toEqual(
+      expect.arrayContaining(['fan#evt_00000000-b491-4cf7-a9f1-bf3703467718', 'fan#evt_00000002-b491-4cf7-a9f1-bf3703467718']),
+    );
+    expect(marks()).toHaveLength(2);
+    // A send failure is transient: the record comes back after the queue's visibility timeout.
+    expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)).toHaveLength(0);
+  });
+
+  it('keeps a record that failed before sending out of the shared call without failing the others', async () => {
+    mockSubscriptionPages(subscriptions(1));
+    const good = records(2);
+    const bad = sqsRecord(eventBridgeBody({ 'detail-type': 'thread.exploded' }));
+    const response = await build()(sqsEvent(good[0]!, bad, good[1]!));
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: bad.messageId }]);
+    expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(1);
+    expect(marks()).toHaveLength(2);
+  });
+});
+
