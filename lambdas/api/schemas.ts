@@ -386,7 +386,32 @@ function deliveryViews(DeliveryStatus: z.ZodType<(typeof DELIVERY_STATUSES)[numb
     })
     .openapi('DeliverySummary');
 
-  const Attempt = z
+  const Attempt = attemptView(ErrorKind);
+
+  const DeliveryPayload = z
+    .object({
+      body: z.string().openapi({ description: 'The JSON envelope exactly as POSTed and signed.' }),
+      headers: z.record(z.string(), z.string()).openapi({
+        description:
+          'The request headers of the latest attempt. Signatures are computed per attempt and never stored: ' +
+          'their values are shown truncated.',
+      }),
+    })
+    .openapi('DeliveryPayload');
+
+  const Delivery = DeliverySummary.extend({
+    round: z.number().int().optional().openapi({ description: 'Rounds started so far.' }),
+    responseHeaders: z.record(z.string(), z.string()).optional().openapi({ description: "The latest attempt's response headers (see Attempt)." }),
+    attempts: z.array(Attempt),
+    payload: DeliveryPayload.nullable().openapi({ description: 'What was sent; null once the event is past its retention.' }),
+  }).openapi('Delivery');
+
+  return { DeliverySummary, Delivery };
+}
+
+/** One attempt as a delivery's page lists it. */
+function attemptView(ErrorKind: z.ZodType<string>) {
+  return z
     .object({
       round: z.number().int().openapi({ description: 'Round of the delivery (a retry request, replay or DLQ redrive starts a new one).' }),
       attempt: z.number().int().openapi({ description: 'Attempt number within its round.' }),
@@ -408,26 +433,6 @@ function deliveryViews(DeliveryStatus: z.ZodType<(typeof DELIVERY_STATUSES)[numb
       retryInSeconds: z.number().optional(),
     })
     .openapi('Attempt');
-
-  const DeliveryPayload = z
-    .object({
-      body: z.string().openapi({ description: 'The JSON envelope exactly as POSTed and signed.' }),
-      headers: z.record(z.string(), z.string()).openapi({
-        description:
-          'The request headers of the latest attempt. Signatures are computed per attempt and never stored: ' +
-          'their values are shown truncated.',
-      }),
-    })
-    .openapi('DeliveryPayload');
-
-  const Delivery = DeliverySummary.extend({
-    round: z.number().int().optional().openapi({ description: 'Rounds started so far.' }),
-    responseHeaders: z.record(z.string(), z.string()).optional().openapi({ description: "The latest attempt's response headers (see Attempt)." }),
-    attempts: z.array(Attempt),
-    payload: DeliveryPayload.nullable().openapi({ description: 'What was sent; null once the event is past its retention.' }),
-  }).openapi('Delivery');
-
-  return { DeliverySummary, Delivery };
 }
 
 function replaySchemas(settings: DeploymentSettings) {
