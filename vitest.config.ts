@@ -2,15 +2,13 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * One vitest run holds every lane as a project: `npm test` (and CI) runs them all, and
- * `npm run test:unit` runs only the fast ones (the `unit` and `unit-isolated` projects). A test file belongs to
+ * `npm run test:unit` runs only the fast ones (the `unit` project). A test file belongs to
  * the lane of its folder; docs/architecture.md says which folder is which.
  */
 const lane = (name: string, include: string[], exclude: string[] = [], options: object = {}) => ({
   extends: true as const,
   test: { name, include, exclude, ...options },
 });
-
-const ISOLATED_UNIT_TESTS = 'test/unit/api/cli.test.ts';
 
 export default defineConfig({
   test: {
@@ -22,11 +20,10 @@ export default defineConfig({
     projects: [
       // Pure functions and the handlers over in-memory fakes (loopback HTTP at most): seconds. They
       // mock no module and set no environment, so a few worker processes run them all with one
-      // module cache; a fresh process per file spends most of the lane starting and importing.
-      lane('unit', ['test/unit/**/*.test.ts'], [ISOLATED_UNIT_TESTS], { isolate: false }),
-      // Opens local mode's DynamoDB data directory twice in a row; in a shared worker the second
-      // open can fail, so it keeps a process of its own (`npm run test:unit` runs both).
-      lane('unit-isolated', [ISOLATED_UNIT_TESTS]),
+      // module cache; a fresh process per file spends most of the lane starting and importing. An
+      // AWS client mock patches the client class itself, so it comes from mockAwsClient
+      // (test/support/aws-mock.ts), which puts the class back after the file (lint enforces it).
+      lane('unit', ['test/unit/**/*.test.ts'], [], { isolate: false }),
       // The local AWS stand-ins (dynalite, SQS, EventBridge, Secrets Manager) and the pipeline over them.
       lane('integration', ['test/integration/**/*.test.ts']),
       // Faults, fuzzing, limits, crash safety, tenancy and SSRF.

@@ -10,6 +10,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { METRICS } from '../lambdas/core/metrics';
 import { OPERATOR_SOURCE_SUFFIX } from '../lambdas/shared/operator-events';
 import { ENV } from '../lambdas/shared/environment';
 import { HooklineApi } from './api';
@@ -315,17 +316,17 @@ export class WebhookService extends Construct {
 
   /** HTTP attempts made (Sum). */
   metricDeliveryAttempts(options?: MetricOptions): Metric {
-    return this.deliveryMetric('attempts', 'Sum', options);
+    return this.deliveryMetric(METRICS.attempts, 'Sum', options);
   }
 
   /** Attempts the receiver answered with 2xx (Sum). */
   metricDeliveriesSucceeded(options?: MetricOptions): Metric {
-    return this.deliveryMetric('succeeded', 'Sum', options);
+    return this.deliveryMetric(METRICS.succeeded, 'Sum', options);
   }
 
   /** Failed attempts of one kind (`timeout`, `connection`, `dns`, `tls`, `http`, `blocked`, `interrupted`), Sum. */
   metricDeliveriesFailed(errorKind: string, options?: MetricOptions): Metric {
-    return this.deliveryMetric('failed', 'Sum', options, { errorKind });
+    return this.deliveryMetric(METRICS.failed, 'Sum', options, { errorKind });
   }
 
   /** Failed attempts of every kind, one series per kind (a CloudWatch SEARCH expression). */
@@ -333,21 +334,21 @@ export class WebhookService extends Construct {
     const seconds = period?.toSeconds() ?? 300;
     const namespace = this.metricsNamespace.replace(/"/g, '');
     return new MathExpression({
-      expression: `SEARCH('{"${namespace}",errorKind,service} MetricName="failed" service="${DISPATCHER_SERVICE_NAME}"', 'Sum', ${seconds})`,
+      expression: `SEARCH('{"${namespace}",errorKind,service} MetricName="${METRICS.failed}" service="${DISPATCHER_SERVICE_NAME}"', 'Sum', ${seconds})`,
       usingMetrics: {},
-      label: 'failed',
+      label: METRICS.failed,
       ...(period === undefined ? {} : { period }),
     });
   }
 
   /** Deliveries that used every attempt of a round (Sum). */
   metricDeliveriesExhausted(options?: MetricOptions): Metric {
-    return this.deliveryMetric('exhausted', 'Sum', options);
+    return this.deliveryMetric(METRICS.exhausted, 'Sum', options);
   }
 
   /** Attempt latency in milliseconds, request to response (p99 unless `statistic` says otherwise). */
   metricDeliveryLatency(options?: MetricOptions): Metric {
-    return this.deliveryMetric('latency', 'p99', options);
+    return this.deliveryMetric(METRICS.latency, 'p99', options);
   }
 
   /**

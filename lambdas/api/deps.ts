@@ -8,7 +8,7 @@ import type { EventLog } from '../shared/event-log';
 import type { EventsStorePort } from '../shared/events-store';
 import type { InboundSourcesStore } from '../shared/inbound-sources-store';
 import type { SigningSecrets } from '../shared/signing-secrets';
-import type { SubscriptionsStore } from '../shared/subscriptions-store';
+import type { SubscriptionsStorePort } from '../shared/subscriptions-store';
 import type { TokenLookup } from './auth';
 import type { Resolver } from './endpoint-check';
 
@@ -26,9 +26,12 @@ export interface ResponseInfo {
   latencyMs: number;
 }
 
+/** The subscriptions store as the API uses it: the webhook routes' CRUD and rotation, and the reads of other routes. */
+export type ApiSubscriptions = Pick<SubscriptionsStorePort, 'create' | 'get' | 'list' | 'update' | 'delete' | 'replaceSecret'>;
+
 export interface ApiDeps {
   settings: DeploymentSettings;
-  subscriptions: SubscriptionsStore;
+  subscriptions: ApiSubscriptions;
   /** Every events store operation: publish, replay, and the reads of an event. */
   events: EventsStorePort;
   deliveries: DeliveriesStore;

@@ -66,9 +66,35 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 /**
  * Every schema the API validates with and documents. Built from the deployment settings because
- * the catalog and the attempts ceiling are per deployment; the OpenAPI document shows them.
+ * the catalog and the attempts ceiling are per deployment; the OpenAPI document shows them. Each
+ * resource has its own builder below; this one puts them together.
  */
 export function buildSchemas(settings: DeploymentSettings) {
+  const types = eventTypeSchemas(settings);
+  const webhooks = webhookSchemas(settings, types.Events);
+  return {
+    ...webhooks,
+    WebhookPage: page(webhooks.Webhook, 'WebhookPage'),
+    ListQuery: z.strictObject(PAGE_QUERY_FIELDS),
+    ...deliverySchemas(types.AnyEventType),
+    ...replaySchemas(settings),
+    ...publishSchemas(types.SubscribableEventType),
+    ...resultSchemas(),
+    ErrorBody: errorSchema(),
+  };
+}
+
+/** A page of a list: its items and the cursor of the next. */
+const page = <T extends z.ZodType>(item: T, name: string) =>
+  z
+    .object({
+      data: z.array(item),
+      nextCursor: z.string().nullable().openapi({ description: 'Pass as `cursor` for the next page; null on the last.' }),
+    })
+    .openapi(name);
+
+/** Event types as a publish, a subscription and a delivery filter name them: the deployment's catalog. */
+function eventTypeSchemas(settings: DeploymentSettings) {
   const catalog = settings.eventCatalog as [string, ...string[]];
 
   const eventTypeError = (issue: { input?: unknown }) =>
@@ -99,6 +125,15 @@ export function buildSchemas(settings: DeploymentSettings) {
       example: ['thread.completed', 'approval.requested'].filter((type) => catalog.includes(type)),
     });
 
+  const AnyEventType = z.string().refine((type) => type === TEST_EVENT_TYPE || catalog.includes(type) || isInboundEventType(type), {
+    error: 'is not an event type of this deployment',
+  });
+
+  return { SubscribableEventType, Events, AnyEventType };
+}
+
+/** The fields of a webhook a create or an update may set, with this deployment's limits. */
+function webhookFieldSchemas(settings: DeploymentSettings) {
   const Url = z
     .string()
     .min(1, 'is required')
@@ -111,48 +146,7 @@ export function buildSchemas(settings: DeploymentSettings) {
       example: 'https://example.com/webhooks/hookline',
     });
 
-  const headerName = z
-    .string()
-    .max(MAX_HEADER_NAME_LENGTH, `must be at most ${MAX_HEADER_NAME_LENGTH} characters long`)
-    .refine(isValidHeaderName, { error: "must be an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)" })
-    .refine((name) => !PROTOTYPE_KEYS.has(name.toLowerCase()), { error: 'is not allowed as a header name' })
-    .refine((name) => !isReservedHeaderName(name, settings.signatureHeaderPrefix), {
-      error: (issue) => reservedHeaderReason(String(issue.input), settings.signatureHeaderPrefix),
-    });
-
-  const Headers = z
-    .record(
-      headerName,
-      z
-        .string()
-        .max(MAX_HEADER_VALUE_LENGTH, `must be at most ${MAX_HEADER_VALUE_LENGTH} characters long`)
-        .refine(isValidHeaderValue, { error: 'must be printable ASCII without line breaks or surrounding spaces' }),
-    )
-    .superRefine((headers, ctx) => {
-      const names = Object.keys(headers);
-      if (names.length > MAX_CUSTOM_HEADERS) {
-        ctx.addIssue({ code: 'custom', path: [], message: `must have at most ${MAX_CUSTOM_HEADERS} headers` });
-      }
-      const total = names.reduce((sum, name) => sum + name.length + (headers[name]?.length ?? 0), 0);
-      if (total > MAX_HEADERS_TOTAL_BYTES) {
-        ctx.addIssue({ code: 'custom', path: [], message: `must be at most ${MAX_HEADERS_TOTAL_BYTES} bytes in all` });
-      }
-      const seen = new Set<string>();
-      for (const name of names) {
-        const lower = name.toLowerCase();
-        if (seen.has(lower)) ctx.addIssue({ code: 'custom', path: [name], message: 'repeats a header name (names are case-insensitive)' });
-        seen.add(lower);
-      }
-    })
-    .openapi({
-      description:
-        `Extra request headers (at most ${MAX_CUSTOM_HEADERS}). They cannot override content-type, user-agent, ` +
-        `webhook-* or ${settings.signatureHeaderPrefix}-* headers, nor set headers that change how the request is ` +
-        'framed, decoded or routed (host, content-length, content-encoding, transfer-encoding, te, trailer, connection, ' +
-        'keep-alive, upgrade, expect, proxy-*, x-http-method-override and the like).',
-      example: { 'X-Customer': 'acme' },
-    });
-
+  const Headers = customHeadersSchema(settings);
   const Name = z.string().min(1).max(MAX_NAME_LENGTH).openapi({ example: 'Production receiver' });
   const Description = z.string().max(MAX_DESCRIPTION_LENGTH).openapi({ example: 'Thread events for the billing service' });
   const TimeoutSeconds = z
@@ -198,15 +192,59 @@ export function buildSchemas(settings: DeploymentSettings) {
         `Without it, ${settings.endpointMaxConcurrency > 0 ? `${settings.endpointMaxConcurrency} applies while the endpoint is slow` : 'no cap applies'}.`,
       example: 5,
     });
-  function refuseInsecureTls(input: { tlsVerify?: boolean | undefined }, ctx: z.RefinementCtx): void {
-    if (input.tlsVerify === false && !settings.allowInsecureTls) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['tlsVerify'],
-        message: 'can be false only where the deployment allows insecure TLS (setting allowInsecureTls), and this one does not',
-      });
-    }
-  }
+  return { Url, Headers, Name, Description, TimeoutSeconds, TlsVerify, MaxAttempts, RateLimitPerSecond, MaxConcurrency };
+}
+
+/** A webhook's custom request headers: names and values HTTP allows, none Hookline sets itself. */
+function customHeadersSchema(settings: DeploymentSettings) {
+  const headerName = z
+    .string()
+    .max(MAX_HEADER_NAME_LENGTH, `must be at most ${MAX_HEADER_NAME_LENGTH} characters long`)
+    .refine(isValidHeaderName, { error: "must be an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)" })
+    .refine((name) => !PROTOTYPE_KEYS.has(name.toLowerCase()), { error: 'is not allowed as a header name' })
+    .refine((name) => !isReservedHeaderName(name, settings.signatureHeaderPrefix), {
+      error: (issue) => reservedHeaderReason(String(issue.input), settings.signatureHeaderPrefix),
+    });
+
+  return z
+    .record(
+      headerName,
+      z
+        .string()
+        .max(MAX_HEADER_VALUE_LENGTH, `must be at most ${MAX_HEADER_VALUE_LENGTH} characters long`)
+        .refine(isValidHeaderValue, { error: 'must be printable ASCII without line breaks or surrounding spaces' }),
+    )
+    .superRefine((headers, ctx) => {
+      const names = Object.keys(headers);
+      if (names.length > MAX_CUSTOM_HEADERS) {
+        ctx.addIssue({ code: 'custom', path: [], message: `must have at most ${MAX_CUSTOM_HEADERS} headers` });
+      }
+      const total = names.reduce((sum, name) => sum + name.length + (headers[name]?.length ?? 0), 0);
+      if (total > MAX_HEADERS_TOTAL_BYTES) {
+        ctx.addIssue({ code: 'custom', path: [], message: `must be at most ${MAX_HEADERS_TOTAL_BYTES} bytes in all` });
+      }
+      const seen = new Set<string>();
+      for (const name of names) {
+        const lower = name.toLowerCase();
+        if (seen.has(lower)) ctx.addIssue({ code: 'custom', path: [name], message: 'repeats a header name (names are case-insensitive)' });
+        seen.add(lower);
+      }
+    })
+    .openapi({
+      description:
+        `Extra request headers (at most ${MAX_CUSTOM_HEADERS}). They cannot override content-type, user-agent, ` +
+        `webhook-* or ${settings.signatureHeaderPrefix}-* headers, nor set headers that change how the request is ` +
+        'framed, decoded or routed (host, content-length, content-encoding, transfer-encoding, te, trailer, connection, ' +
+        'keep-alive, upgrade, expect, proxy-*, x-http-method-override and the like).',
+      example: { 'X-Customer': 'acme' },
+    });
+
+}
+
+function webhookSchemas(settings: DeploymentSettings, Events: z.ZodType<string[]>) {
+  const fields = webhookFieldSchemas(settings);
+  const { Url, Headers, Name, Description, TimeoutSeconds, TlsVerify, MaxAttempts, RateLimitPerSecond, MaxConcurrency } = fields;
+  const refuseInsecureTls = insecureTlsRefusal(settings);
 
   const CreateWebhook = z
     .strictObject({
@@ -250,7 +288,33 @@ export function buildSchemas(settings: DeploymentSettings) {
       example: { enabled: false },
     });
 
-  const Webhook = z
+  const Webhook = webhookView();
+  const WebhookWithSecret = Webhook.extend({
+    secret: z.string().openapi({
+      description: 'The signing secret, shown only by create and rotate.',
+      example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+    }),
+  }).openapi('WebhookWithSecret');
+
+  return { CreateWebhook, UpdateWebhook, Webhook, WebhookWithSecret };
+}
+
+/** A create or an update may turn TLS verification off only where the deployment allows it. */
+function insecureTlsRefusal(settings: DeploymentSettings) {
+  return (input: { tlsVerify?: boolean | undefined }, ctx: z.RefinementCtx): void => {
+    if (input.tlsVerify === false && !settings.allowInsecureTls) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tlsVerify'],
+        message: 'can be false only where the deployment allows insecure TLS (setting allowInsecureTls), and this one does not',
+      });
+    }
+  };
+}
+
+/** A webhook as the API shows it (never its secret: WebhookWithSecret adds that for create and rotate). */
+function webhookView() {
+  return z
     .object({
       id: z.string().openapi({ example: 'wh_01J0Z8K7Q3N5X2B4C6D8E0F1G2' }),
       fleetId: z.string().openapi({ example: 'fleet_abc123' }),
@@ -281,29 +345,11 @@ export function buildSchemas(settings: DeploymentSettings) {
         .openapi('EndpointHealth'),
     })
     .openapi('Webhook');
+}
 
-  const WebhookWithSecret = Webhook.extend({
-    secret: z.string().openapi({
-      description: 'The signing secret, shown only by create and rotate.',
-      example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
-    }),
-  }).openapi('WebhookWithSecret');
-
-  const ListQuery = z.strictObject(PAGE_QUERY_FIELDS);
-
-  const page = <T extends z.ZodType>(item: T, name: string) =>
-    z
-      .object({
-        data: z.array(item),
-        nextCursor: z.string().nullable().openapi({ description: 'Pass as `cursor` for the next page; null on the last.' }),
-      })
-      .openapi(name);
-
+/** Deliveries: the list filter, the summary a list shows and the whole record with its attempts. */
+function deliverySchemas(AnyEventType: z.ZodType<string>) {
   const DeliveryStatus = z.enum(DELIVERY_STATUSES).openapi('DeliveryStatus');
-  const AnyEventType = z.string().refine((type) => type === TEST_EVENT_TYPE || catalog.includes(type) || isInboundEventType(type), {
-    error: 'is not an event type of this deployment',
-  });
-
   const DeliveryListQuery = z
     .strictObject({
       ...PAGE_QUERY_FIELDS,
@@ -313,7 +359,12 @@ export function buildSchemas(settings: DeploymentSettings) {
       until: isoDateTime().optional().openapi({ description: 'Deliveries created at or before this time.' }),
     })
     .refine(sinceBeforeUntil, { error: 'must not be before since', path: ['until'] });
+  const { DeliverySummary, Delivery } = deliveryViews(DeliveryStatus);
+  return { DeliveryListQuery, DeliverySummary, Delivery, DeliveryPage: page(DeliverySummary, 'DeliveryPage') };
+}
 
+/** A delivery as a list shows it (the summary) and as its own page does (attempts and payload). */
+function deliveryViews(DeliveryStatus: z.ZodType<(typeof DELIVERY_STATUSES)[number]>) {
   const ErrorKind = z.enum(['timeout', 'connection', 'dns', 'tls', 'http', 'blocked', 'interrupted']);
 
   const DeliverySummary = z
@@ -338,7 +389,32 @@ export function buildSchemas(settings: DeploymentSettings) {
     })
     .openapi('DeliverySummary');
 
-  const Attempt = z
+  const Attempt = attemptView(ErrorKind);
+
+  const DeliveryPayload = z
+    .object({
+      body: z.string().openapi({ description: 'The JSON envelope exactly as POSTed and signed.' }),
+      headers: z.record(z.string(), z.string()).openapi({
+        description:
+          'The request headers of the latest attempt. Signatures are computed per attempt and never stored: ' +
+          'their values are shown truncated.',
+      }),
+    })
+    .openapi('DeliveryPayload');
+
+  const Delivery = DeliverySummary.extend({
+    round: z.number().int().optional().openapi({ description: 'Rounds started so far.' }),
+    responseHeaders: z.record(z.string(), z.string()).optional().openapi({ description: "The latest attempt's response headers (see Attempt)." }),
+    attempts: z.array(Attempt),
+    payload: DeliveryPayload.nullable().openapi({ description: 'What was sent; null once the event is past its retention.' }),
+  }).openapi('Delivery');
+
+  return { DeliverySummary, Delivery };
+}
+
+/** One attempt as a delivery's page lists it. */
+function attemptView(ErrorKind: z.ZodType<string>) {
+  return z
     .object({
       round: z.number().int().openapi({ description: 'Round of the delivery (a retry request, replay or DLQ redrive starts a new one).' }),
       attempt: z.number().int().openapi({ description: 'Attempt number within its round.' }),
@@ -360,25 +436,9 @@ export function buildSchemas(settings: DeploymentSettings) {
       retryInSeconds: z.number().optional(),
     })
     .openapi('Attempt');
+}
 
-  const DeliveryPayload = z
-    .object({
-      body: z.string().openapi({ description: 'The JSON envelope exactly as POSTed and signed.' }),
-      headers: z.record(z.string(), z.string()).openapi({
-        description:
-          'The request headers of the latest attempt. Signatures are computed per attempt and never stored: ' +
-          'their values are shown truncated.',
-      }),
-    })
-    .openapi('DeliveryPayload');
-
-  const Delivery = DeliverySummary.extend({
-    round: z.number().int().optional().openapi({ description: 'Rounds started so far.' }),
-    responseHeaders: z.record(z.string(), z.string()).optional().openapi({ description: "The latest attempt's response headers (see Attempt)." }),
-    attempts: z.array(Attempt),
-    payload: DeliveryPayload.nullable().openapi({ description: 'What was sent; null once the event is past its retention.' }),
-  }).openapi('Delivery');
-
+function replaySchemas(settings: DeploymentSettings) {
   const ReplayRequest = z
     .strictObject({ since: isoDateTime(), until: isoDateTime() })
     .superRefine((range, ctx) => {
@@ -401,6 +461,10 @@ export function buildSchemas(settings: DeploymentSettings) {
     })
     .openapi('ReplayResult');
 
+  return { ReplayRequest, ReplayResult };
+}
+
+function publishSchemas(SubscribableEventType: z.ZodType<string>) {
   const PublishRequest = z
     .strictObject({
       type: SubscribableEventType,
@@ -435,12 +499,22 @@ export function buildSchemas(settings: DeploymentSettings) {
       }),
     })
     .openapi('PublishEventResult');
+  return { PublishRequest, IdempotencyKey, PublishResult };
+}
+
+/** What the test and retry actions answer. */
+function resultSchemas() {
   const TestResult = z
     .object({ deliveryId: z.string(), eventId: z.string() })
     .openapi('TestDeliveryResult');
   const RetryResult = z.object({ deliveryId: z.string() }).openapi('RetryDeliveryResult');
 
-  const ErrorBody = z
+  return { TestResult, RetryResult };
+}
+
+/** Every 4xx and 5xx answer's body. */
+function errorSchema() {
+  return z
     .object({
       error: z.object({
         code: z.string().openapi({ example: 'invalid_request' }),
@@ -453,27 +527,6 @@ export function buildSchemas(settings: DeploymentSettings) {
       }),
     })
     .openapi('Error');
-
-  return {
-    CreateWebhook,
-    UpdateWebhook,
-    Webhook,
-    WebhookWithSecret,
-    WebhookPage: page(Webhook, 'WebhookPage'),
-    ListQuery,
-    DeliveryListQuery,
-    DeliverySummary,
-    Delivery,
-    DeliveryPage: page(DeliverySummary, 'DeliveryPage'),
-    ReplayRequest,
-    ReplayResult,
-    PublishRequest,
-    IdempotencyKey,
-    PublishResult,
-    TestResult,
-    RetryResult,
-    ErrorBody,
-  };
 }
 
 export type ApiSchemas = ReturnType<typeof buildSchemas>;

@@ -22,12 +22,16 @@ const DAY_SECONDS = 86_400;
 /** Rotations of one subscription racing each other: each loser re-reads and rotates on top, this many times at most. */
 const ROTATE_TRIES = 3;
 
+/** The webhook subscription routes: CRUD, secret rotation and the test event. */
 export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[] {
-  const { subscriptions, secrets, logger } = deps;
+  return [createWebhookRoute, listWebhooksRoute, getWebhookRoute, updateWebhookRoute, deleteWebhookRoute, rotateSecretRoute, testEventRoute].map(
+    (route) => route(deps, schemas),
+  );
+}
 
-  const load = (fleetId: string, id: string) => loadSubscription(subscriptions, fleetId, id);
-
-  const create = defineRoute<undefined, CreateWebhookInput>({
+/** POST: a new subscription and its signing secret, shown this once. */
+function createWebhookRoute(deps: RouteDeps, schemas: ApiSchemas): RouteSpec {
+  return defineRoute<undefined, CreateWebhookInput>({
     method: 'POST',
     path: COLLECTION,
     operationId: 'createWebhook',
@@ -45,7 +49,7 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
       const id = newSubscriptionId(now.getTime());
       const secret = generateSigningSecret();
       // Sealed on the record itself: no per-subscription secret to create, pay for or clean up on failure.
-      const sealed = await secrets.seal(fleetId, id, { current: secret });
+      const sealed = await deps.secrets.seal(fleetId, id, { current: secret });
       const record: SubscriptionRecord = {
         fleetId,
         id,
@@ -64,7 +68,7 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
         createdAt: now.toISOString(),
         updatedAt: now.toISOString(),
       };
-      await subscriptions.create(record);
+      await deps.subscriptions.create(record);
       return {
         statusCode: 201,
         headers: { location: `/fleets/${encodeURIComponent(fleetId)}/webhooks/${id}` },
@@ -72,8 +76,11 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
       };
     },
   });
+}
 
-  const list = defineRoute<{ limit?: number; cursor?: string }>({
+/** GET the collection: one page, oldest first. */
+function listWebhooksRoute(deps: RouteDeps, schemas: ApiSchemas): RouteSpec {
+  return defineRoute<{ limit?: number; cursor?: string }>({
     method: 'GET',
     path: COLLECTION,
     operationId: 'listWebhooks',
@@ -84,15 +91,18 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
     query: schemas.ListQuery,
     responses: [{ status: 200, description: 'One page.', schema: schemas.WebhookPage }],
     async handle({ params, query }) {
-      const page = await subscriptions.list(params.fleetId as string, {
+      const page = await deps.subscriptions.list(params.fleetId as string, {
         limit: query.limit ?? DEFAULT_PAGE_SIZE,
         ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
       });
       return { statusCode: 200, body: { data: page.items.map(webhookView), nextCursor: page.nextCursor ?? null } };
     },
   });
+}
 
-  const get = defineRoute({
+/** GET one subscription, never its secret. */
+function getWebhookRoute(deps: RouteDeps, schemas: ApiSchemas): RouteSpec {
+  return defineRoute({
     method: 'GET',
     path: ITEM,
     operationId: 'getWebhook',
@@ -102,12 +112,15 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
     resource: 'webhook',
     responses: [{ status: 200, description: 'The subscription.', schema: schemas.Webhook }],
     async handle({ params }) {
-      const record = await load(params.fleetId as string, params.id as string);
+      const record = await loadSubscription(deps.subscriptions, params.fleetId as string, params.id as string);
       return { statusCode: 200, body: webhookView(record) };
     },
   });
+}
 
-  const update = defineRoute<undefined, UpdateWebhookInput>({
+/** PATCH: a partial update; `null` removes an optional field. */
+function updateWebhookRoute(deps: RouteDeps, schemas: ApiSchemas): RouteSpec {
+  return defineRoute<undefined, UpdateWebhookInput>({
     method: 'PATCH',
     path: ITEM,
     operationId: 'updateWebhook',
@@ -134,13 +147,16 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
       if (body.rateLimitPerSecond !== undefined) patch.rateLimitPerSecond = body.rateLimitPerSecond;
       if (body.maxConcurrency !== undefined) patch.maxConcurrency = body.maxConcurrency;
       if (body.tlsVerify !== undefined) patch.tlsVerify = body.tlsVerify;
-      const updated = await subscriptions.update(fleetId, id, patch, deps.now().toISOString());
+      const updated = await deps.subscriptions.update(fleetId, id, patch, deps.now().toISOString());
       if (updated === undefined) throw resourceNotFound('webhook');
       return { statusCode: 200, body: webhookView(updated) };
     },
   });
+}
 
-  const remove = defineRoute({
+/** DELETE: the subscription with its sealed secret; its pending deliveries end disabled. */
+function deleteWebhookRoute(deps: RouteDeps, _schemas: ApiSchemas): RouteSpec {
+  return defineRoute({
     method: 'DELETE',
     path: ITEM,
     operationId: 'deleteWebhook',
@@ -156,14 +172,17 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
       const id = params.id as string;
       if (!isId('wh', id)) throw resourceNotFound('webhook');
       // The sealed secret goes with the item: nothing of it stays readable once this returns.
-      const deleted = await subscriptions.delete(fleetId, id);
+      const deleted = await deps.subscriptions.delete(fleetId, id);
       if (deleted === undefined) throw resourceNotFound('webhook');
       await deps.deliveries.endPendingAsDisabled(deleted.id, 'the webhook was deleted', deps.now().toISOString());
       return { statusCode: 204 };
     },
   });
+}
 
-  const rotate = defineRoute({
+/** POST …/rotate: a new secret, the previous one signing alongside it for the grace period. */
+function rotateSecretRoute(deps: RouteDeps, schemas: ApiSchemas): RouteSpec {
+  return defineRoute({
     method: 'POST',
     path: `${ITEM}/rotate`,
     operationId: 'rotateWebhookSecret',
@@ -174,13 +193,13 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
     responses: [{ status: 200, description: 'The subscription with its new secret.', schema: schemas.WebhookWithSecret }],
     async handle({ params }) {
       const fleetId = params.fleetId as string;
-      let record = await load(fleetId, params.id as string);
+      let record = await loadSubscription(deps.subscriptions, fleetId, params.id as string);
       const now = deps.now();
       const secret = generateSigningSecret();
       for (let tries = 1; ; tries += 1) {
-        const current = await openForRotation(record);
+        const current = await openForRotation(deps, record);
         const value = current === undefined ? { current: secret } : rotateSecretValue(current, secret, now, deps.settings.rotationGraceHours);
-        const updated = await subscriptions.replaceSecret(fleetId, record.id, record.sealedSecret, await secrets.seal(fleetId, record.id, value), now.toISOString());
+        const updated = await deps.subscriptions.replaceSecret(fleetId, record.id, record.sealedSecret, await deps.secrets.seal(fleetId, record.id, value), now.toISOString());
         if (updated === 'missing') throw resourceNotFound('webhook');
         if (updated !== 'changed') return { statusCode: 200, body: { ...webhookView(updated), secret } };
         // Another rotation landed first: rotate on top of it, so the secret it showed keeps its grace period.
@@ -189,28 +208,15 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
             { field: 'secret', reason: 'changed by a concurrent rotation' },
           ]);
         }
-        record = await load(fleetId, record.id);
+        record = await loadSubscription(deps.subscriptions, fleetId, record.id);
       }
     },
   });
+}
 
-  /** The secrets in clear; undefined when the stored value cannot be opened, which a rotation then replaces. */
-  async function openForRotation(record: SubscriptionRecord): Promise<SigningSecretValue | undefined> {
-    try {
-      return await secrets.get(record);
-    } catch (error) {
-      if (!(error instanceof SealedSecretError)) throw error;
-      // It signs nothing as it is; the rotation is how an operator recovers, with no grace period for it.
-      logger.error('the stored signing secret could not be opened; rotating without a grace period', {
-        fleetId: record.fleetId,
-        subscriptionId: record.id,
-        reason: error.message,
-      });
-      return undefined;
-    }
-  }
-
-  const test = defineRoute({
+/** POST …/test: a webhook.test event to this endpoint only. */
+function testEventRoute(deps: RouteDeps, schemas: ApiSchemas): RouteSpec {
+  return defineRoute({
     method: 'POST',
     path: `${ITEM}/test`,
     operationId: 'sendTestEvent',
@@ -221,7 +227,7 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
     responses: [{ status: 202, description: 'Enqueued.', schema: schemas.TestResult }],
     async handle({ params }) {
       const fleetId = params.fleetId as string;
-      const record = await load(fleetId, params.id as string);
+      const record = await loadSubscription(deps.subscriptions, fleetId, params.id as string);
       requireEnabled(record, 'test it');
       const now = deps.now();
       const timestamp = now.toISOString();
@@ -250,7 +256,20 @@ export function webhookRoutes(deps: RouteDeps, schemas: ApiSchemas): RouteSpec[]
       return { statusCode: 202, body: { deliveryId: message.deliveryId, eventId } };
     },
   });
-
-  return [create, list, get, update, remove, rotate, test];
 }
 
+/** The secrets in clear; undefined when the stored value cannot be opened, which a rotation then replaces. */
+async function openForRotation(deps: RouteDeps, record: SubscriptionRecord): Promise<SigningSecretValue | undefined> {
+  try {
+    return await deps.secrets.get(record);
+  } catch (error) {
+    if (!(error instanceof SealedSecretError)) throw error;
+    // It signs nothing as it is; the rotation is how an operator recovers, with no grace period for it.
+    deps.logger.error('the stored signing secret could not be opened; rotating without a grace period', {
+      fleetId: record.fleetId,
+      subscriptionId: record.id,
+      reason: error.message,
+    });
+    return undefined;
+  }
+}

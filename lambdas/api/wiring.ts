@@ -18,6 +18,7 @@ import { TokensStore } from '../shared/tokens-store';
 import { keyRingSealer } from '../core/inbound/sealer';
 import { createApi } from './api';
 import type { ApiDeps } from './deps';
+import { inboundMetric, METRICS } from '../core/metrics';
 
 export type ApiLambdaHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -58,17 +59,17 @@ export function wireApi(source: NodeJS.ProcessEnv, overrides: Partial<Pick<ApiDe
       sources: new InboundSourcesStore(doc, env.inboundSourcesTable),
       sealer: keyRingSealer(sealingKeys),
       onIngest: ({ provider, outcome }) => {
-        metrics.addMetric(`Inbound_${outcome}`, MetricUnit.Count, 1);
-        metrics.addMetric(`Inbound_${provider}_${outcome}`, MetricUnit.Count, 1);
+        metrics.addMetric(inboundMetric(outcome), MetricUnit.Count, 1);
+        metrics.addMetric(inboundMetric(outcome, provider), MetricUnit.Count, 1);
       },
     },
     sqs: tracing.client(createSqsClient()),
     queues: { eventsUrl: env.eventsQueueUrl, deliveriesUrl: env.deliveriesQueueUrl },
     logger,
     onResponse: ({ statusCode }) => {
-      metrics.addMetric('ApiRequests', MetricUnit.Count, 1);
-      if (statusCode >= 500) metrics.addMetric('Api5xx', MetricUnit.Count, 1);
-      else if (statusCode >= 400) metrics.addMetric('Api4xx', MetricUnit.Count, 1);
+      metrics.addMetric(METRICS.apiRequests, MetricUnit.Count, 1);
+      if (statusCode >= 500) metrics.addMetric(METRICS.api5xx, MetricUnit.Count, 1);
+      else if (statusCode >= 400) metrics.addMetric(METRICS.api4xx, MetricUnit.Count, 1);
     },
     ...overrides,
   });

@@ -14,15 +14,16 @@ import type { runReplay } from '../shared/replay';
 import { QueueOutbox, QueueSendError } from '../shared/queue-sender';
 import { withKeys, type RecordLogger } from '../shared/observability';
 import { processSqsBatch, type SqsHandler } from '../shared/sqs-batch';
-import type { SubscriptionsStore } from '../shared/subscriptions-store';
+import type { SubscriptionsStorePort } from '../shared/subscriptions-store';
 import { parseEventsQueueMessage, type IncomingEvent } from './messages';
+import { METRICS } from '../core/metrics';
 
 /** The events store as the fan-out uses it: store once, mark fanned out, and read by time for replay jobs. */
 export type FanoutEvents = Pick<EventsStorePort, 'putIfAbsent' | 'markFannedOut' | 'listByTime'>;
 
 export interface FanoutDeps {
   events: FanoutEvents;
-  subscriptions: SubscriptionsStore;
+  subscriptions: FanoutSubscriptions;
   sqs: SQSClient;
   eventsQueueUrl: string;
   deliveriesQueueUrl: string;
@@ -37,6 +38,9 @@ export interface FanoutDeps {
   /** SendMessageBatch calls in flight at once. */
   sendConcurrency?: number;
 }
+
+/** The subscriptions store as the fan-out uses it: walk a fleet's subscriptions; a replay continuation reads one. */
+export type FanoutSubscriptions = Pick<SubscriptionsStorePort, 'pages' | 'get'>;
 
 /** SendMessageBatch calls in flight at once by default. */
 export const DEFAULT_SEND_CONCURRENCY = 10;
@@ -99,8 +103,8 @@ export function createFanout(deps: FanoutDeps): SqsHandler {
   async function finish(prepared: PreparedFanout): Promise<void> {
     const { event, matched, logger } = prepared;
     await deps.events.markFannedOut(event.fleetId, event.id, now().toISOString(), event.expiresAt);
-    deps.metrics.addMetric('eventsFannedOut', MetricUnit.Count, 1);
-    deps.metrics.addMetric('deliveriesEnqueued', MetricUnit.Count, matched);
+    deps.metrics.addMetric(METRICS.eventsFannedOut, MetricUnit.Count, 1);
+    deps.metrics.addMetric(METRICS.deliveriesEnqueued, MetricUnit.Count, matched);
     logger.info('event fanned out', { eventType: event.type, deliveries: matched, storedBefore: prepared.storedBefore });
   }
 
@@ -134,7 +138,7 @@ export function createFanout(deps: FanoutDeps): SqsHandler {
     } catch (error) {
       const logger = withKeys(deps.logger, keys);
       if (error instanceof PermanentError) {
-        deps.metrics.addMetric('eventsRejected', MetricUnit.Count, 1);
+        deps.metrics.addMetric(METRICS.eventsRejected, MetricUnit.Count, 1);
         logger.error('events-queue message set aside for the DLQ', {
           reason: error.message,
           receiveCount: record.attributes.ApproximateReceiveCount,

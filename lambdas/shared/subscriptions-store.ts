@@ -32,8 +32,54 @@ export type SubscriptionPatch = Partial<{
 /** Why replaceSecret did not write: the subscription is gone, or its secret changed since it was read. */
 export type SecretReplaceMiss = 'missing' | 'changed';
 
+/** One failed attempt as recordFailure stores it. */
+export interface FailureInput {
+  now: string;
+  lastError: string;
+  countsForCircuit: boolean;
+}
+
+/** The failing clock's start and the consecutive failures after recordFailure. */
+export interface FailureCount {
+  failingSince?: string;
+  consecutiveFailures: number;
+}
+
+/**
+ * What Hookline needs of a subscriptions store. Each handler depends on the part it uses (a `Pick`
+ * declared beside it: the API's, the fan-out's, the dispatcher's), and every implementation — the
+ * DynamoDB store below and the in-memory one of the unit tests — passes one conformance suite
+ * (test/support/conformance/subscriptions-store.ts).
+ */
+export interface SubscriptionsStorePort {
+  /** Fails with a conditional-check failure when the (fleetId, id) exists. */
+  create(record: SubscriptionRecord): Promise<void>;
+  get(fleetId: string, id: string, consistent?: boolean): Promise<SubscriptionRecord | undefined>;
+  list(fleetId: string, options: { limit: number; cursor?: string }): Promise<Page<SubscriptionRecord>>;
+  pages(fleetId: string, pageSize?: number): AsyncGenerator<SubscriptionRecord[]>;
+  update(fleetId: string, id: string, patch: SubscriptionPatch, now: string): Promise<SubscriptionRecord | undefined>;
+  replaceSecret(
+    fleetId: string,
+    id: string,
+    expectedSealed: string | undefined,
+    next: SealedSigningSecrets,
+    now: string | undefined,
+  ): Promise<SubscriptionRecord | SecretReplaceMiss>;
+  scanAll(pageSize?: number): AsyncGenerator<SubscriptionRecord[]>;
+  delete(fleetId: string, id: string): Promise<SubscriptionRecord | undefined>;
+  disable(fleetId: string, id: string, reason: string, now: string): Promise<boolean>;
+  touch(fleetId: string, id: string, at: string, notBefore: string): Promise<void>;
+  recordFailure(fleetId: string, id: string, input: FailureInput): Promise<FailureCount | undefined>;
+  openCircuit(fleetId: string, id: string, circuit: CircuitRecord, from: 'closed' | 'half-open'): Promise<boolean>;
+  claimProbe(fleetId: string, id: string, nowMs: number, probeUntil: number): Promise<boolean>;
+  releaseProbe(fleetId: string, id: string, probeUntil: number): Promise<void>;
+  closeCircuit(fleetId: string, id: string): Promise<void>;
+  setSlow(fleetId: string, id: string, since: string | undefined): Promise<void>;
+  clearFailing(fleetId: string, id: string): Promise<void>;
+}
+
 /** Subscriptions table access. Every read is keyed by (fleetId, id), which is what keeps fleets apart. */
-export class SubscriptionsStore {
+export class SubscriptionsStore implements SubscriptionsStorePort {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -268,8 +314,8 @@ export class SubscriptionsStore {
   async recordFailure(
     fleetId: string,
     id: string,
-    input: { now: string; lastError: string; countsForCircuit: boolean },
-  ): Promise<{ failingSince?: string; consecutiveFailures: number } | undefined> {
+    input: FailureInput,
+  ): Promise<FailureCount | undefined> {
     try {
       const result = await this.doc.send(
         new UpdateCommand({

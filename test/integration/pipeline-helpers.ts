@@ -15,6 +15,7 @@ import { SubscriptionsStore } from '../../lambdas/shared/subscriptions-store';
 import { startPipeline, type Pipeline, type PipelineOptions } from '../../local/pipeline';
 import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../local/runtime';
 import type { DeploymentSettingsInput } from '../../lambdas/core/settings';
+import { waitFor as sharedWaitFor } from '../support/wait';
 
 export interface ReceivedRequest {
   path: string;
@@ -197,17 +198,9 @@ export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<numb
   );
 }
 
-/** Polls until `check` returns a value other than undefined; fails with `what` after the timeout. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+/** Polls until `check` returns a value other than undefined; fails with `what` after the timeout (test/support/wait.ts). */
+export function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
+  return sharedWaitFor(what, check, { timeoutMs });
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { sleep } from '../support/wait';

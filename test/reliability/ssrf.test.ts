@@ -2,7 +2,6 @@ import { createServer } from 'node:http';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDispatcher } from '../../lambdas/dispatcher/dispatcher';
 import { createAddressPolicy } from '../../lambdas/core/address';
@@ -18,6 +17,7 @@ import { close, listen, startCountingListener, type CountingListener } from './s
 import { storeSubscription, waitFor } from './support/subscriptions';
 import { EndpointGates } from '../../lambdas/shared/endpoint-gates';
 import { createDocumentClient } from '../../lambdas/shared/clients';
+import { sqsRecord } from '../support/sqs-records';
 
 /**
  * SSRF with allowPrivateTargets off. Every internal target is refused at create with a 400 naming
@@ -201,7 +201,7 @@ describe('SSRF at delivery', () => {
           event,
           reason: 'fanout',
         };
-        const response = await dispatcher({ Records: [sqsRecord(message)] });
+        const response = await dispatcher({ Records: [sqsRecord(message, { messageId: `m-${message.deliveryId}` })] });
         // Not retried: the message is done with (deleted by the event source mapping).
         expect(response.batchItemFailures).toEqual([]);
         const record = await stack.deliveries.get(message.deliveryId);
@@ -219,23 +219,3 @@ describe('SSRF at delivery', () => {
     }
   });
 });
-
-function sqsRecord(message: DeliveryMessage): SQSRecord {
-  const messageId = `m-${message.deliveryId}`;
-  return {
-    messageId,
-    receiptHandle: `rh-${messageId}`,
-    body: JSON.stringify(message),
-    attributes: {
-      ApproximateReceiveCount: '1',
-      SentTimestamp: String(Date.now()),
-      SenderId: 'test',
-      ApproximateFirstReceiveTimestamp: String(Date.now()),
-    },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:hookline-deliveries',
-    awsRegion: 'us-east-1',
-  };
-}

@@ -16,6 +16,7 @@ import { runReplay } from '../../../lambdas/shared/replay';
 import { ENV } from '../../../lambdas/shared/environment';
 import type { SigningSecrets } from '../../../lambdas/shared/signing-secrets';
 import { testSigningSecrets } from '../../support/sealing-key';
+import { sqsRecord as sharedSqsRecord } from '../../support/sqs-records';
 import type { SqsHandler } from '../../../lambdas/shared/sqs-batch';
 import { SubscriptionsStore } from '../../../lambdas/shared/subscriptions-store';
 import type { LocalRuntime } from '../../../local/runtime';
@@ -129,22 +130,7 @@ export function buildFanout(runtime: LocalRuntime, clients: HandlerClients, over
 
 /** An SQS record as the event source mapping hands it over. */
 export function sqsRecord(body: unknown, options: { messageId: string; receiveCount?: number }): SQSRecord {
-  return {
-    messageId: options.messageId,
-    receiptHandle: `rh-${options.messageId}-${options.receiveCount ?? 1}`,
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-    attributes: {
-      ApproximateReceiveCount: String(options.receiveCount ?? 1),
-      SentTimestamp: String(Date.now()),
-      SenderId: 'reliability',
-      ApproximateFirstReceiveTimestamp: String(Date.now()),
-    },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:hookline-test',
-    awsRegion: 'us-east-1',
-  };
+  return sharedSqsRecord(body, options);
 }
 
 export function deliveryMessage(fields: Omit<DeliveryMessage, 'v' | 'reason'>): DeliveryMessage {

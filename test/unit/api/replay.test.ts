@@ -1,5 +1,5 @@
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { mockClient } from 'aws-sdk-client-mock';
+import { mockAwsClient } from '../../support/aws-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deliveryIdFor } from '../../../lambdas/core/ids';
 import type { EventRecord, ReplayJobMessage, SubscriptionRecord } from '../../../lambdas/core/records';
@@ -8,7 +8,7 @@ import { QueueSendError } from '../../../lambdas/shared/queue-sender';
 import { runReplay, type ReplayDeps } from '../../../lambdas/shared/replay';
 import { FLEET, QUEUES, subscription } from './harness';
 
-const sqsMock = mockClient(SQSClient);
+const sqsMock = mockAwsClient(SQSClient);
 const sqs = new SQSClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
 
 function event(index: number, type = 'thread.completed'): EventRecord {

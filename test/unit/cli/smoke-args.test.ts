@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { mockClient } from 'aws-sdk-client-mock';
+import { mockAwsClient } from '../../support/aws-mock';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { smokeTargetFromArgs } from '../../../cli/smoke';
 import { writeInstanceFile } from '../../../local/instance-file';
 
-const cloudFormation = mockClient(CloudFormationClient);
+const cloudFormation = mockAwsClient(CloudFormationClient);
 const dirs: string[] = [];
 afterEach(() => cloudFormation.reset());
 afterAll(() => {

@@ -3,7 +3,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
+import { mockAwsClient } from '../../support/aws-mock';
 import { ulid } from 'ulid';
 import { Webhook } from 'standardwebhooks';
 import { createHmac } from 'node:crypto';
@@ -32,9 +32,9 @@ import {
 } from './harness';
 import { EndpointGates } from '../../../lambdas/shared/endpoint-gates';
 
-const ddb = mockClient(DynamoDBDocumentClient);
-const sqsMock = mockClient(SQSClient);
-const secretsMock = mockClient(SecretsManagerClient);
+const ddb = mockAwsClient(DynamoDBDocumentClient);
+const sqsMock = mockAwsClient(SQSClient);
+const secretsMock = mockAwsClient(SecretsManagerClient);
 
 type Responder = (request: HttpPostRequest) => HttpAttemptResult | Promise<HttpAttemptResult>;
 

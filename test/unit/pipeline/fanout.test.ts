@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
+import { mockAwsClient } from '../../support/aws-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deliveryIdFor } from '../../../lambdas/core/ids';
 import type { DeliveryMessage, EventRecord, ReplayJobMessage, SubscriptionRecord } from '../../../lambdas/core/records';
@@ -13,8 +13,8 @@ import type { runReplay } from '../../../lambdas/shared/replay';
 import { SubscriptionsStore } from '../../../lambdas/shared/subscriptions-store';
 import { captureOutput, QUEUES, sqsEvent, sqsRecord, subscription, TABLES, testObservability, testSettings } from './harness';
 
-const ddb = mockClient(DynamoDBDocumentClient);
-const sqsMock = mockClient(SQSClient);
+const ddb = mockAwsClient(DynamoDBDocumentClient);
+const sqsMock = mockAwsClient(SQSClient);
 
 let output: ReturnType<typeof captureOutput>;
 let replayCalls: Parameters<typeof runReplay>[];

@@ -1,9 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { randomUUID } from 'node:crypto';
 import { parseDeploymentSettings, type DeploymentSettingsInput } from '../../../lambdas/core/settings';
 import type { SubscriptionRecord } from '../../../lambdas/core/records';
+import { captureOutput as captureAllOutput } from '../../support/output-capture';
 import { sealedSecrets } from '../../support/sealing-key';
 
 export const TABLES = {
@@ -26,59 +25,15 @@ export function testSettings(overrides: DeploymentSettingsInput = {}) {
   });
 }
 
-export function sqsRecord(body: unknown, options: { receiveCount?: number; messageId?: string } = {}): SQSRecord {
-  const messageId = options.messageId ?? randomUUID();
-  return {
-    messageId,
-    receiptHandle: `rh-${messageId}`,
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-    attributes: {
-      ApproximateReceiveCount: String(options.receiveCount ?? 1),
-      SentTimestamp: String(Date.now()),
-      SenderId: 'AIDATEST',
-      ApproximateFirstReceiveTimestamp: String(Date.now()),
-    },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:test',
-    awsRegion: 'us-east-1',
-  };
-}
-
-export function sqsEvent(...records: SQSRecord[]): SQSEvent {
-  return { Records: records };
-}
+export { sqsEvent, sqsRecord } from '../../support/sqs-records';
 
 /**
  * Everything Powertools writes (log lines on stdout and stderr, EMF metrics on stdout), captured
- * by wrapping both streams' write; `logs()` keeps the log lines, parsed.
+ * (test/support/output-capture.ts); `logs()` keeps the log lines, parsed, `raw()` everything.
  */
 export function captureOutput(): { logs: () => Record<string, unknown>[]; raw: () => string; restore: () => void } {
-  const chunks: string[] = [];
-  const streams = [process.stdout, process.stderr] as const;
-  const originals = streams.map((stream) => stream.write);
-  for (const stream of streams) {
-    stream.write = ((chunk: string | Uint8Array) => {
-      chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return true;
-    }) as typeof stream.write;
-  }
-  return {
-    raw: () => chunks.join(''),
-    logs: () =>
-      chunks
-        .join('')
-        .split('\n')
-        .filter((line) => line.trim().startsWith('{'))
-        .map((line) => JSON.parse(line) as Record<string, unknown>)
-        .filter((line) => 'level' in line),
-    restore: () => {
-      streams.forEach((stream, index) => {
-        stream.write = originals[index] as typeof stream.write;
-      });
-    },
-  };
+  const capture = captureAllOutput();
+  return { logs: capture.logLines, raw: capture.text, restore: capture.restore };
 }
 
 export function testObservability() {

@@ -1,5 +1,5 @@
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { mockClient } from 'aws-sdk-client-mock';
+import { mockAwsClient } from '../../support/aws-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   chunkForBatches,
@@ -9,7 +9,7 @@ import {
   sendJsonBatch,
 } from '../../../lambdas/shared/queue-sender';
 
-const sqsMock = mockClient(SQSClient);
+const sqsMock = mockAwsClient(SQSClient);
 const sqs = new SQSClient({ region: 'us-east-1' });
 
 describe('chunkForBatches', () => {

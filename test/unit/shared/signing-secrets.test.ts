@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { mockClient } from 'aws-sdk-client-mock';
+import { mockAwsClient } from '../../support/aws-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { keyRingSealer } from '../../../lambdas/core/inbound/sealer';
 import { PermanentError } from '../../../lambdas/core/errors';
@@ -9,7 +9,7 @@ import { SealingKeys } from '../../../lambdas/shared/sealing-keys';
 import { SigningSecrets } from '../../../lambdas/shared/signing-secrets';
 import { TEST_KEY_RING, TEST_SEALING_KEY_ARN, TEST_SIGNING_SECRET } from '../../support/sealing-key';
 
-const sm = mockClient(SecretsManagerClient);
+const sm = mockAwsClient(SecretsManagerClient);
 const client = new SecretsManagerClient({ region: 'us-east-1', credentials: { accessKeyId: 't', secretAccessKey: 't' } });
 const OLD = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
 const AT = new Date('2030-01-01T00:00:00.000Z');
