@@ -2,9 +2,11 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import { performance } from 'node:perf_hooks';
 
 /**
- * Times every undici request from creation to the end of its response, through undici's own
- * diagnostics channels. Hookline's HTTP delivery and the bare undici baseline both run on undici,
- * so one probe measures both the same way, without touching the code under test.
+ * Times every HTTP request from creation to its response, through the clients' own diagnostics
+ * channels, without touching the code under test: undici's (the bare baseline) from creation to
+ * the end of the response, and `node:http`'s (Hookline's delivery) from the request's start to its
+ * response head — `node:http` publishes nothing at the body's end; the receiver's bodies are a
+ * few bytes, so the two end points are the same packet in practice.
  */
 export interface HttpProbe {
   /** Starts collecting (drops earlier samples). */
@@ -28,8 +30,7 @@ export function createHttpProbe(): HttpProbe {
     started.delete(request);
     samples.push(performance.now() - at);
   };
-  diagnosticsChannel.subscribe('undici:request:create', onCreate);
-  diagnosticsChannel.subscribe('undici:request:trailers', onComplete);
+  for (const [name, listener] of CHANNELS(onCreate, onComplete)) diagnosticsChannel.subscribe(name, listener);
   return {
     start: () => {
       samples = [];
@@ -40,8 +41,16 @@ export function createHttpProbe(): HttpProbe {
       return samples;
     },
     dispose: () => {
-      diagnosticsChannel.unsubscribe('undici:request:create', onCreate);
-      diagnosticsChannel.unsubscribe('undici:request:trailers', onComplete);
+      for (const [name, listener] of CHANNELS(onCreate, onComplete)) diagnosticsChannel.unsubscribe(name, listener);
     },
   };
 }
+
+type Listener = (message: unknown) => void;
+
+const CHANNELS = (onCreate: Listener, onComplete: Listener): [string, Listener][] => [
+  ['undici:request:create', onCreate],
+  ['undici:request:trailers', onComplete],
+  ['http.client.request.start', onCreate],
+  ['http.client.response.finish', onComplete],
+];

@@ -1,23 +1,35 @@
+import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { StoreConfig } from './store';
 import { serveWorker } from './worker';
 
 /**
- * The loopback AWS stand-in of section 1: one HTTP server that answers the few DynamoDB (JSON 1.0),
- * Secrets Manager and SQS (JSON 1.1) operations a dispatcher makes, as fast as a server can, so
+ * The loopback AWS stand-in of sections 1 and 2: one HTTP server that answers the few DynamoDB (JSON 1.0),
+ * Secrets Manager and SQS (JSON 1.1) operations a dispatcher or a fan-out makes, as fast as a server can, so
  * the SDK's real path (middleware stack, serialisation, SigV4, node:http) runs in the dispatcher
  * process and the store costs next to nothing in its own. Items of the subscriptions table are
  * answered from the configuration; writes are counted, not kept: the claim answers a first claim,
  * which is what every delivery of the benchmark is. Also a UDP sink for X-Ray segments.
  */
-const config = JSON.parse(process.env.BENCH_STORE_CONFIG ?? '{}') as StoreConfig;
+const config = JSON.parse(readFileSync(process.env.BENCH_STORE_CONFIG_FILE as string, 'utf8')) as StoreConfig;
 const subscriptions = new Map<string, string>();
 for (const item of config.subscriptionItems) {
   subscriptions.set(`${item.fleetId?.S}\0${item.id?.S}`, JSON.stringify({ Item: item }));
 }
+/** Each fleet's items oldest first (ids are ULIDs), for the fan-out's paged Query. */
+const fleets = new Map<string, { id: string; json: string }[]>();
+for (const item of config.subscriptionItems) {
+  const fleet = fleets.get(String(item.fleetId?.S)) ?? [];
+  fleet.push({ id: String(item.id?.S), json: JSON.stringify(item) });
+  fleets.set(String(item.fleetId?.S), fleet);
+}
+for (const fleet of fleets.values()) fleet.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 let calls = new Map<string, number>();
+/** Entries received in SendMessageBatch calls, since the last reset. */
+let batchEntries = 0;
 let segments = 0;
 
 function answer(target: string, input: Record<string, unknown>): unknown {
@@ -48,6 +60,8 @@ function answer(target: string, input: Record<string, unknown>): unknown {
     }
     case 'DynamoDB_20120810.PutItem':
       return {};
+    case 'DynamoDB_20120810.Query':
+      return queryPage(input);
     case 'secretsmanager.GetSecretValue': {
       const value = config.secrets[String(input.SecretId)];
       if (value === undefined) throw Object.assign(new Error('secret not found'), { type: 'ResourceNotFoundException' });
@@ -55,9 +69,35 @@ function answer(target: string, input: Record<string, unknown>): unknown {
     }
     case 'AmazonSQS.SendMessage':
       return { MessageId: 'bench', MD5OfMessageBody: '00000000000000000000000000000000' };
+    case 'AmazonSQS.SendMessageBatch': {
+      // The SDK checks each body's MD5, as it would against SQS.
+      const entries = (input.Entries ?? []) as { Id: string; MessageBody: string }[];
+      batchEntries += entries.length;
+      const successful = entries.map((entry) => ({
+        Id: entry.Id,
+        MessageId: 'bench',
+        MD5OfMessageBody: createHash('md5').update(entry.MessageBody, 'utf8').digest('hex'),
+      }));
+      return { Successful: successful, Failed: [] };
+    }
     default:
       throw Object.assign(new Error(`the benchmark store has no answer for ${target}`), { type: 'UnknownOperationException' });
   }
+}
+
+/** One page of a fleet's subscriptions (KeyConditionExpression fleetId = :fleetId), as DynamoDB pages it. */
+function queryPage(input: Record<string, unknown>): string {
+  if (input.TableName !== config.subscriptionsTable) return '{"Items":[],"Count":0,"ScannedCount":0}';
+  const fleetId = String(((input.ExpressionAttributeValues ?? {}) as Record<string, { S?: string }>)[':fleetId']?.S);
+  const fleet = fleets.get(fleetId) ?? [];
+  const after = (input.ExclusiveStartKey as Record<string, { S?: string }> | undefined)?.id?.S;
+  const start = after === undefined ? 0 : fleet.findIndex((item) => item.id > after);
+  const limit = typeof input.Limit === 'number' ? input.Limit : fleet.length;
+  const page = start < 0 ? [] : fleet.slice(start, start + limit);
+  const last = page.at(-1);
+  const more = last !== undefined && start + page.length < fleet.length;
+  const lastKey = more ? `,"LastEvaluatedKey":${JSON.stringify({ fleetId: { S: fleetId }, id: { S: last.id } })}` : '';
+  return `{"Items":[${page.map((item) => item.json).join(',')}],"Count":${page.length},"ScannedCount":${page.length}${lastKey}}`;
 }
 
 function handle(request: IncomingMessage, response: ServerResponse): void {
@@ -95,9 +135,10 @@ serveWorker(
     if (body.type === 'reset') {
       calls = new Map();
       segments = 0;
+      batchEntries = 0;
       return {};
     }
-    return { calls: Object.fromEntries(calls), segments };
+    return { calls: Object.fromEntries(calls), segments, batchEntries };
   },
   () => {
     server.closeAllConnections();

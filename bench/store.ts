@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { SubscriptionRecord } from '../lambdas/core/records';
 import { startWorker } from './worker';
 
@@ -14,6 +17,8 @@ export interface StoreStats {
   calls: Record<string, number>;
   /** X-Ray segment datagrams received. */
   segments: number;
+  /** Messages received in SendMessageBatch calls. */
+  batchEntries: number;
 }
 
 export interface LoopbackStore {
@@ -40,7 +45,11 @@ export async function startLoopbackStore(input: {
     subscriptionItems: input.subscriptions.map((item) => (toAttributeValue(item) as { M: Record<string, { S?: string }> }).M),
     secrets: Object.fromEntries(input.secrets),
   };
-  const worker = await startWorker<{ port: number; xrayPort: number }>('store-main.ts', { BENCH_STORE_CONFIG: JSON.stringify(config) });
+  // In a file, not the environment: a fan-out fleet's items pass the kernel's 128 KB bound on one variable.
+  const dir = await mkdtemp(join(tmpdir(), 'hookline-bench-store-'));
+  const configFile = join(dir, 'config.json');
+  await writeFile(configFile, JSON.stringify(config));
+  const worker = await startWorker<{ port: number; xrayPort: number }>('store-main.ts', { BENCH_STORE_CONFIG_FILE: configFile }).finally(() => rm(dir, { recursive: true, force: true }));
   return {
     origin: `http://127.0.0.1:${worker.ready.port}`,
     xrayAddress: `127.0.0.1:${worker.ready.xrayPort}`,

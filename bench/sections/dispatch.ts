@@ -344,7 +344,7 @@ function report(first: Variant, main: Map<string, Measured>, rest: { variant: Va
       `CPU per delivery = user + system CPU of the dispatcher's (or baseline's) own process over the run ÷ deliveries (1 KB): ${[memory, loopback, traced, tracedSdk, bare, floor, floor1, floor2].map(cpuRow).join('; ')}`,
       'the dispatcher makes two store writes per attempt (claim before the POST, record after it) and reads the subscription and secret once per cache lifetime; the fair floor counts one signed write (the record), the "2 writes" floor both',
       'traced as deployed = AWS_EXECUTION_ENV, LAMBDA_TASK_ROOT, AWS_XRAY_DAEMON_ADDRESS (a UDP sink), AWS_XRAY_CONTEXT_MISSING=LOG_ERROR and a sampled _X_AMZN_TRACE_ID per invocation (every invocation traced: the upper bound; Lambda samples 1/s + 5 % by default); "with the X-Ray SDK" adds HOOKLINE_TRACING=sdk (Powertools Tracer: handler and AWS-call subsegments); "as deployed" is the default mode',
-      `per attempt = undici request created → response complete (the webhook POST only); every delivery reached the receiver and was claimed and recorded; ${verified} sampled deliveries passed both signature checks`,
+      `per attempt = the webhook POST only: the baseline's undici request created → response complete, Hookline's node:http request started → response head (bodies of a few bytes); every delivery reached the receiver and was claimed and recorded; ${verified} sampled deliveries passed both signature checks`,
       `targets are this release's: ÷ bare POST ≥ ${TARGETS.bare}, ÷ fair floor ≥ ${TARGETS.floorMemory} in memory / ≥ ${TARGETS.floorLoopback} loopback, traced CPU ≤ ${TARGETS.tracedCpu}× untraced (compass: 0.85 and 1.0)`,
     ],
     details: {

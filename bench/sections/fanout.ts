@@ -9,6 +9,7 @@ import { DEFAULT_SEND_CONCURRENCY } from '../../lambdas/fanout/fanout';
 import { createLambdaContext } from '../../local/lambda-context';
 import type { SectionRequest } from '../child';
 import { installMemoryAws, type MemoryAws } from '../memory-aws';
+import { startLoopbackStore, type LoopbackStore } from '../store';
 import { figure, type Figure } from '../results';
 import { deadline, type SectionOutcome } from '../section';
 import { median } from '../stats';
@@ -33,6 +34,9 @@ interface SizeResult {
   baselinePerSecond: number;
   hooklineRounds: number[];
   baselineRounds: number[];
+  /** Process CPU (user + system) per message enqueued, median of the rounds. */
+  hooklineCpuMicros: number;
+  baselineCpuMicros: number;
   sendCalls: number;
   callsPerMessage: number;
   idealCallsPerMessage: number;
@@ -76,7 +80,13 @@ export async function runFanoutSection({ options }: SectionRequest): Promise<Sec
     POWERTOOLS_METRICS_NAMESPACE: 'Hookline',
     POWERTOOLS_LOG_LEVEL: 'INFO',
   };
-  Object.assign(process.env, env);
+  // The loopback store (its own process) answers the same calls over HTTP once the in-memory rounds are done:
+  // every client of the handler and the baseline is made with it as endpoint, and sends in memory until then.
+  const store = await startLoopbackStore({ subscriptionsTable: env[ENV.subscriptionsTable] as string, subscriptions: [...fleets.values()].flat(), secrets: new Map() });
+  // The SQS client sends to the queue URL's host: the queues live at the store too.
+  env[ENV.eventsQueueUrl] = `${store.origin}/${BENCH_ACCOUNT}/${QUEUE_NAME}`;
+  env[ENV.deliveriesQueueUrl] = `${store.origin}/${BENCH_ACCOUNT}/bench-deliveries`;
+  Object.assign(process.env, env, { AWS_ENDPOINT_URL: store.origin });
   const memory = installMemoryAws({
     subscriptions: [...fleets.values()].flat(),
     secrets: new Map(),
@@ -94,10 +104,15 @@ export async function runFanoutSection({ options }: SectionRequest): Promise<Sec
   try {
     const results: SizeResult[] = [];
     for (const [size, subscriptions] of fleets) results.push(await measureSize(bench, size, subscriptions));
-    return report(results);
+    memory.restore();
+    const loopback: LoopbackResult[] = [];
+    for (const [size, subscriptions] of fleets) loopback.push(await measureLoopback(bench, store, size, subscriptions));
+    return report(results, loopback);
   } finally {
     sqs.destroy();
     memory.restore();
+    await store.close();
+    delete process.env.AWS_ENDPOINT_URL;
   }
 }
 
@@ -116,12 +131,21 @@ async function measureSize(bench: Bench, size: number, subscriptions: Subscripti
   const events = Math.max(2, Math.ceil(bench.options.fanoutMessages / size));
   await runHookline(bench, size, Math.min(events, 20));
   await runBaseline(bench, subscriptions, Math.min(events, 20));
-  const hookline: { perSecond: number; calls: number; messages: number; events: number }[] = [];
-  const baseline: number[] = [];
+  const hookline: { perSecond: number; calls: number; messages: number; events: number; cpuMicros: number }[] = [];
+  const baseline: { perSecond: number; cpuMicros: number }[] = [];
+  const runBaselineRound = async () => {
+    const cpu = process.cpuUsage();
+    const perSecond = await runBaseline(bench, subscriptions, events);
+    const used = process.cpuUsage(cpu);
+    baseline.push({ perSecond, cpuMicros: (used.user + used.system) / (events * size) });
+  };
   for (let round = 0; round < bench.options.rounds; round += 1) {
-    if (round % 2 === 1) baseline.push(await runBaseline(bench, subscriptions, events));
-    hookline.push(await runHookline(bench, size, events));
-    if (round % 2 === 0) baseline.push(await runBaseline(bench, subscriptions, events));
+    if (round % 2 === 1) await runBaselineRound();
+    const cpu = process.cpuUsage();
+    const run = await runHookline(bench, size, events);
+    const used = process.cpuUsage(cpu);
+    hookline.push({ ...run, cpuMicros: (used.user + used.system) / run.messages });
+    if (round % 2 === 0) await runBaselineRound();
   }
   const last = hookline.at(-1) as (typeof hookline)[number];
   return {
@@ -129,9 +153,11 @@ async function measureSize(bench: Bench, size: number, subscriptions: Subscripti
     events: last.events,
     messages: last.messages,
     hooklinePerSecond: median(hookline.map((run) => run.perSecond)),
-    baselinePerSecond: median(baseline),
+    baselinePerSecond: median(baseline.map((run) => run.perSecond)),
     hooklineRounds: hookline.map((run) => run.perSecond),
-    baselineRounds: baseline,
+    baselineRounds: baseline.map((run) => run.perSecond),
+    hooklineCpuMicros: median(hookline.map((run) => run.cpuMicros)),
+    baselineCpuMicros: median(baseline.map((run) => run.cpuMicros)),
     sendCalls: last.calls,
     callsPerMessage: last.calls / last.messages,
     idealCallsPerMessage: Math.ceil(size / SQS_BATCH) / size,
@@ -161,9 +187,55 @@ async function runHookline(bench: Bench, size: number, events: number) {
   const problems: string[] = [];
   if (itemFailures > 0) problems.push(`${itemFailures} batch item failures`);
   if (messages !== published * size) problems.push(`${messages} messages enqueued for ${published} events × ${size} subscriptions`);
-  if ((stored.PutCommand ?? 0) !== published) problems.push(`${stored.PutCommand ?? 0} events stored for ${published}`);
+  // Each event is one put, and its fan-out marker (written once every message is sent) another.
+  if ((stored.PutCommand ?? 0) < published) problems.push(`${stored.PutCommand ?? 0} puts for ${published} events`);
   if (problems.length > 0) throw new Error(`fan-out to ${size}: ${problems.join('; ')}`);
   return { perSecond: (messages / elapsed) * 1000, calls, messages, events: published };
+}
+
+interface LoopbackResult {
+  subscriptions: number;
+  hooklineCpuMicros: number;
+  baselineCpuMicros: number;
+}
+
+/**
+ * The same rounds against the loopback store: the SDK's whole path (serialisation, signing, MD5
+ * checks, node:http) runs in this process, the store's answers in its own. CPU per message only.
+ */
+async function measureLoopback(bench: Bench, store: LoopbackStore, size: number, subscriptions: SubscriptionRecord[]): Promise<LoopbackResult> {
+  const events = Math.max(2, Math.ceil(bench.options.fanoutMessages / size));
+  const hookline: number[] = [];
+  const baseline: number[] = [];
+  const cpuPerMessage = async (run: () => Promise<unknown>, messages: number) => {
+    const cpu = process.cpuUsage();
+    await run();
+    const used = process.cpuUsage(cpu);
+    return (used.user + used.system) / messages;
+  };
+  await runHooklineLoopback(bench, store, size, Math.min(events, 20));
+  for (let round = 0; round < bench.options.rounds; round += 1) {
+    hookline.push(await cpuPerMessage(() => runHooklineLoopback(bench, store, size, events), events * size));
+    baseline.push(await cpuPerMessage(() => runBaseline(bench, subscriptions, events), events * size));
+  }
+  return { subscriptions: size, hooklineCpuMicros: median(hookline), baselineCpuMicros: median(baseline) };
+}
+
+async function runHooklineLoopback(bench: Bench, store: LoopbackStore, size: number, events: number): Promise<void> {
+  await store.reset();
+  let itemFailures = 0;
+  for (let published = 0; published < events; ) {
+    const records = [];
+    for (let index = 0; index < EVENTS_PER_INVOCATION && published < events; index += 1, published += 1) {
+      records.push(sqsRecord(JSON.stringify(eventBridgeEvent(`bench-fleet-${size}`, bench.eventSource, bench.data)), QUEUE_NAME));
+    }
+    const response = await bench.fanout({ Records: records }, createLambdaContext('hookline-fanout', 60_000));
+    itemFailures += response.batchItemFailures.length;
+  }
+  const { calls, batchEntries } = await store.stats();
+  if (itemFailures > 0 || batchEntries !== events * size || (calls['DynamoDB_20120810.PutItem'] ?? 0) < events) {
+    throw new Error(`fan-out to ${size} over the loopback store: ${itemFailures} item failures, ${batchEntries} messages for ${events} events, ${JSON.stringify(calls)}`);
+  }
 }
 
 /** The same number of delivery-message bodies, built from a template and sent 10 per call, as many calls in flight as Hookline uses. */
@@ -212,7 +284,7 @@ function eventBridgeEvent(fleetId: string, source: string, data: object) {
   };
 }
 
-function report(results: SizeResult[]): SectionOutcome {
+function report(results: SizeResult[], loopback: LoopbackResult[]): SectionOutcome {
   const figures: Figure[] = [];
   for (const result of results) {
     const size = result.subscriptions.toLocaleString('en-US');
@@ -226,6 +298,14 @@ function report(results: SizeResult[]): SectionOutcome {
         baselineValue: result.baselinePerSecond,
       }),
       figure({
+        id: `fanout.${result.subscriptions}.cpu`,
+        label: `1 event → ${size}: CPU µs per message`,
+        value: result.hooklineCpuMicros,
+        unit: 'µs',
+        baselineLabel: 'bare SendMessageBatch',
+        baselineValue: result.baselineCpuMicros,
+      }),
+      figure({
         id: `fanout.${result.subscriptions}.calls`,
         label: `1 event → ${size}: SQS calls per message`,
         value: result.callsPerMessage,
@@ -236,14 +316,37 @@ function report(results: SizeResult[]): SectionOutcome {
       }),
     );
   }
+  for (const result of loopback) {
+    figures.push(
+      figure({
+        id: `fanout.${result.subscriptions}.cpu.loopback`,
+        label: `1 event → ${result.subscriptions.toLocaleString('en-US')}, loopback store: CPU µs per message`,
+        value: result.hooklineCpuMicros,
+        unit: 'µs',
+        baselineLabel: 'bare SendMessageBatch, loopback',
+        baselineValue: result.baselineCpuMicros,
+      }),
+    );
+  }
   return {
-    title: 'Fan-out (real handler, AWS answered in memory)',
+    title: 'Fan-out (real handler, AWS answered in memory and by a loopback store)',
     figures,
     notes: [
       ...results.map((result) => `fan-out to ${result.subscriptions}: ${result.events} events, ${result.messages} messages in ${result.sendCalls} SendMessageBatch calls (last round)`),
       `Hookline stores the event, pages the subscriptions, matches, derives delivery ids and logs; the baseline only serialises and sends, ${DEFAULT_SEND_CONCURRENCY} calls in flight`,
       'events arrive 10 per invocation, invocations one at a time (one Lambda instance); ~1 KB of event data',
+      `CPU per message = this process's user + system CPU over a round ÷ messages enqueued, median of the rounds; in memory it includes the AWS answers (the SDK's middleware and serialisation run, its HTTP does not); with the loopback store the SDK's whole path runs here and the answers in the store's own process${cpuGoalNote(loopback)}`,
     ],
     details: { sizes: results },
   };
+}
+
+/** The goal for fan-out CPU per message at 1,000 subscriptions, where that size was measured. */
+const FANOUT_CPU_GOAL_MICROS = 50;
+
+function cpuGoalNote(loopback: readonly LoopbackResult[]): string {
+  const thousand = loopback.find((result) => result.subscriptions === 1_000);
+  if (thousand === undefined) return '';
+  const met = thousand.hooklineCpuMicros <= FANOUT_CPU_GOAL_MICROS ? 'met' : 'MISSED';
+  return `; loopback store at 1,000 subscriptions: ${thousand.hooklineCpuMicros.toFixed(1)} µs against a goal of <= ${FANOUT_CPU_GOAL_MICROS} µs (${met})`;
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DeploymentSettings } from '../core/settings';
 import { DELIVERY_STATUSES, isoDateTime, PAGE_QUERY_FIELDS, sinceBeforeUntil, type ApiSchemas } from './schemas';
 

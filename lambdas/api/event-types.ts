@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { badRequest, type FieldProblem } from '../core/errors';
 import { sourceEventTypes } from '../core/inbound/ingest';
 import { isInboundEventType, PROVIDERS } from '../core/inbound/registry';

@@ -7,7 +7,7 @@ import { publishEvent } from './publish';
 import { defineRoute, type RouteSpec } from './route';
 import type { ApiSchemas, PublishInput } from './schemas';
 import { parseInput } from './validation';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const DAY_SECONDS = 86_400;
 export { IDEMPOTENCY_WINDOW_SECONDS } from './publish';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { badRequest, type FieldProblem } from '../core/errors';
 import { GENERIC_SOURCE_NAME, sourceEventTypes } from '../core/inbound/ingest';
 import { PROVIDERS } from '../core/inbound/registry';

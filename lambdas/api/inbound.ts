@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ClientError, payloadTooLarge } from '../core/errors';
 import { eventDataDepthProblem } from '../core/event-data';
 import { inboundEventData, inboundEventType, replayKey, timeWindowProblem } from '../core/inbound/ingest';

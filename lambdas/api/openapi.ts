@@ -1,5 +1,5 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { RouteSpec } from './route';
 import { FLEET_ID_PATTERN, type ApiSchemas } from './schemas';
 import { TEST_EVENT_TYPE } from '../core/settings';

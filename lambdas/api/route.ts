@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ClientError } from '../core/errors';
 import type { Principal } from './auth';
 import type { ApiRequest, ApiResult } from './http';

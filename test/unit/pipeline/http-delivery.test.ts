@@ -189,6 +189,29 @@ describe('createHttpDelivery', () => {
     expect(result.latencyMs).toBeGreaterThanOrEqual(290);
   });
 
+  it('waits past the idle-socket timeout for a slow answer, bounded by the attempt timeout alone', async () => {
+    http = createHttpDelivery({ policy: loopbackOnly, resolve: resolver, idleSocketTimeoutMs: 200 });
+    receiver.routes.set('/slow', (_req, res) => {
+      setTimeout(() => res.end('late but fine'), 600);
+    });
+    // Once over a fresh connection, once over the kept-alive one.
+    for (let round = 0; round < 2; round += 1) {
+      const result = await http.post({ url: `${base()}/slow`, headers: JSON_HEADERS, body: '{}', timeoutMs: 10_000 });
+      expect(result).toMatchObject({ statusCode: 200, responseBodyExcerpt: 'late but fine' });
+    }
+    expect(receiver.connections).toBe(1);
+  });
+
+  it('closes an idle kept-alive connection after the idle timeout, and the next POST resolves and connects anew', async () => {
+    http = createHttpDelivery({ policy: loopbackOnly, resolve: resolver, idleSocketTimeoutMs: 100 });
+    expect((await http.post({ url: `${base()}/`, headers: JSON_HEADERS, body: '{}', timeoutMs: 5_000 })).statusCode).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect((await http.post({ url: `${base()}/`, headers: JSON_HEADERS, body: '{}', timeoutMs: 5_000 })).statusCode).toBe(200);
+    expect(receiver.connections).toBe(2);
+    // The address check runs again on the new connection.
+    expect(resolved).toEqual(['hook.test', 'hook.test']);
+  });
+
   it('times out a body that stalls after the headers', async () => {
     http = createHttpDelivery({ policy: loopbackOnly, resolve: resolver });
     receiver.routes.set('/stall', (_req, res) => {
