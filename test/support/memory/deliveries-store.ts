@@ -174,7 +174,7 @@ export class MemoryDeliveriesStore implements DeliveriesStorePort {
         return (options.since === undefined || key >= options.since) && (until === undefined || key <= until);
       })
       .sort((a, b) => ((a.createdKey as string) < (b.createdKey as string) ? 1 : -1))
-      .filter((item) => start === undefined || (item.createdKey as string) < start.createdKey)
+      .filter((item) => start === undefined || (item.createdKey as string) < (start.createdKey as string))
       .slice(0, options.limit);
     // Like a DynamoDB Query: Limit counts the items read, before the filter; a full read carries a cursor.
     const items = evaluated
