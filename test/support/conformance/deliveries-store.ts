@@ -363,6 +363,18 @@ export function describeDeliveriesStoreConformance(label: string, open: () => Pr
       expect((await store.claim(claimOf('dlv_2', { attempt: 2, newRound: false, holder: 'msg_2', now: NOW + 11_000 }))).claimed).toBe(false);
     });
 
+    it('lets the holder record its attempt after its lease ran out, as long as nobody took the delivery over', async () => {
+      const store = await open();
+      const who = identity('dlv_1');
+      await store.claim(claimOf('dlv_1'));
+      const late = iso(NOW + LEASE_MS + 5000);
+      expect(await store.recordAttempt(writeOf(who, attemptOf(1, { at: late }), { now: late }))).toBe('recorded');
+      await store.claim(claimOf('dlv_2'));
+      await store.claim(claimOf('dlv_2', { round: ROUND_2, holder: 'msg_2', now: NOW + LEASE_MS + 1 }));
+      expect(await store.recordAttempt(writeOf(identity('dlv_2'), attemptOf(1, { at: late }), { now: late }))).toBe('stale');
+      expect(await store.progress('dlv_2')).toMatchObject({ round: ROUND_2, leaseHolder: 'msg_2', completed: 0 });
+    });
+
     it('answers nothing for a delivery it does not hold', async () => {
       const store = await open();
       expect(await store.get('dlv_missing')).toBeUndefined();
