@@ -2,7 +2,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SecretSealer } from '../core/inbound/sealer';
 import type { DeploymentSettings } from '../core/settings';
 import type { TokenRecord } from '../core/records';
-import type { DeliveriesStore } from '../shared/deliveries-store';
+import type { DeliveriesStorePort } from '../shared/deliveries-store';
 import type { DeliveryLog } from '../shared/delivery-log';
 import type { EventLog } from '../shared/event-log';
 import type { EventsStorePort } from '../shared/events-store';
@@ -29,12 +29,15 @@ export interface ResponseInfo {
 /** The subscriptions store as the API uses it: the webhook routes' CRUD and rotation, and the reads of other routes. */
 export type ApiSubscriptions = Pick<SubscriptionsStorePort, 'create' | 'get' | 'list' | 'update' | 'delete' | 'replaceSecret'>;
 
+/** The deliveries store as the API uses it: a delivery's and a subscription's log, and ending a deleted webhook's pending ones. */
+export type ApiDeliveries = Pick<DeliveriesStorePort, 'get' | 'list' | 'endPendingAsDisabled'>;
+
 export interface ApiDeps {
   settings: DeploymentSettings;
   subscriptions: ApiSubscriptions;
   /** Every events store operation: publish, replay, and the reads of an event. */
   events: EventsStorePort;
-  deliveries: DeliveriesStore;
+  deliveries: ApiDeliveries;
   /** Read-only index queries of the console's event and fleet-wide delivery logs. */
   eventLog: EventLog;
   deliveryLog: DeliveryLog;

@@ -8,7 +8,7 @@ import type { OperatorEventDetail, OperatorEventType } from '../core/operator-ev
 import { encodeQueueBody } from '../core/queue-encoding';
 import type { DeliveryMessage, SubscriptionRecord } from '../core/records';
 import type { DeploymentSettings } from '../core/settings';
-import type { DeliveriesStore, DeliveryIdentity } from '../shared/deliveries-store';
+import type { DeliveriesStorePort, DeliveryIdentity } from '../shared/deliveries-store';
 import type { EndpointGates } from '../shared/endpoint-gates';
 import type { HttpDelivery } from '../shared/http-delivery';
 import type { RecordLogger } from '../shared/observability';
@@ -30,9 +30,12 @@ export type DispatcherSubscriptions = Pick<
   'get' | 'claimProbe' | 'releaseProbe' | 'recordFailure' | 'openCircuit' | 'closeCircuit' | 'clearFailing' | 'setSlow' | 'touch' | 'disable'
 >;
 
+/** What the dispatcher writes of deliveries: claims, attempt results, and the ends of deliveries it does not attempt. */
+export type DispatcherDeliveries = Pick<DeliveriesStorePort, 'claim' | 'recordAttempt' | 'endWithoutAttempt' | 'endPendingAsDisabled'>;
+
 export interface DispatcherDeps {
   subscriptions: DispatcherSubscriptions;
-  deliveries: DeliveriesStore;
+  deliveries: DispatcherDeliveries;
   gates: EndpointGates;
   operatorEvents?: OperatorEvents;
   secrets: Pick<SigningSecrets, 'get'>;

@@ -87,8 +87,31 @@ export function subscriptionStatusKey(subscriptionId: string, status: DeliverySt
   return `${subscriptionId}#${status}`;
 }
 
+/**
+ * What every deliveries store promises; each user declares the slice it uses (`Pick<…>`): the
+ * dispatcher (dispatcher/context.ts) and the API (api/deps.ts).
+ * test/support/conformance/deliveries-store.ts checks each implementation against this contract
+ * (the DynamoDB one below on dynalite, the in-memory one the unit tests use).
+ */
+export interface DeliveriesStorePort {
+  claim(input: ClaimInput): Promise<ClaimResult>;
+  progress(id: string): Promise<DeliveryProgress | undefined>;
+  recordAttempt(write: AttemptWrite): Promise<'recorded' | 'stale'>;
+  endWithoutAttempt(
+    identity: DeliveryIdentity,
+    status: Extract<DeliveryStatus, 'disabled' | 'failed'>,
+    reason: string,
+    now: string,
+    expiresAt: number,
+    park?: EndWithoutAttemptOptions,
+  ): Promise<void>;
+  get(id: string): Promise<DeliveryRecord | undefined>;
+  list(subscriptionId: string, options: DeliveryListOptions): Promise<Page<DeliverySummary>>;
+  endPendingAsDisabled(subscriptionId: string, reason: string, now: string): Promise<number>;
+}
+
 /** Deliveries table access: one item per delivery, attempts embedded, writes idempotent per SQS receive. */
-export class DeliveriesStore {
+export class DeliveriesStore implements DeliveriesStorePort {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
