@@ -26,6 +26,7 @@ import { addUsage, apiDestinationsCost, costOf, gbSeconds, monthlyCostTable, NO_
 import { PRICE_REGION, PRICES, PRICES_AS_OF } from '../prices';
 import { figure, type Figure } from '../results';
 import { deadline, type SectionOutcome } from '../section';
+import { gatewayResponseHeaders } from '../../test/support/gateway-headers';
 import { dataForEnvelopeSize } from '../workload';
 
 /**
@@ -409,28 +410,14 @@ async function startTestEndpoint(): Promise<TestEndpoint> {
   };
 }
 
-/**
- * The 16 headers a JSON endpoint behind an API gateway or load balancer typically answers with (Node
- * adds connection and keep-alive): what a delivery's stored excerpt has to cope with.
- */
+/** A gateway-fronted JSON endpoint's headers, with fresh ids per answer as a real one sends. */
 function realisticHeaders(body: string): Record<string, string> {
-  const requestId = randomUUID();
-  return {
-    date: new Date().toUTCString(),
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': String(Buffer.byteLength(body)),
-    'x-request-id': requestId,
-    'x-amzn-requestid': randomUUID(),
-    'x-amzn-trace-id': `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomUUID().replaceAll('-', '').slice(0, 24)}`,
-    'x-amz-apigw-id': 'Ab3dEfGhIAMEbXw=',
-    server: 'nginx',
-    'x-powered-by': 'Express',
-    'cache-control': 'no-store, no-cache, must-revalidate',
-    'strict-transport-security': 'max-age=31536000; includeSubDomains; preload',
-    vary: 'Origin, Accept-Encoding',
-    etag: `W/"${Buffer.byteLength(body).toString(16)}-${requestId.slice(0, 27)}"`,
-    'x-content-type-options': 'nosniff',
-  };
+  const traceHex = randomUUID().replaceAll('-', '').slice(0, 24);
+  return gatewayResponseHeaders(body, {
+    requestId: randomUUID(),
+    amznRequestId: randomUUID(),
+    traceId: `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${traceHex}`,
+  });
 }
 
 function describeUsage(usage: Usage): string {

@@ -7,6 +7,7 @@ import { startApiStack, type ApiStack, type IssuedToken } from './support/api-st
 import { FaultReceiver } from './support/fault-receiver';
 import { tableResolver } from './support/resolver';
 import { waitFor } from './support/subscriptions';
+import { gatewayResponseHeaders } from '../support/gateway-headers';
 
 /**
  * What a delivery stores of an endpoint's answer, end to end (API → fan-out → dispatcher → a real
@@ -38,32 +39,13 @@ afterAll(async () => {
   await receiver?.stop();
 });
 
-/** 16 headers with Node's own connection, keep-alive and date: what a gateway-fronted JSON API answers. */
-function gatewayHeaders(body: Buffer): Record<string, string> {
-  return {
-    date: new Date().toUTCString(),
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': String(body.length),
-    'x-request-id': '1e84260e-d5f1-40a9-a8a6-1c23a5e168be',
-    'x-amzn-requestid': 'fb42535d-02b1-4ced-a8ea-913ad073fc3c',
-    'x-amzn-trace-id': 'Root=1-674a1b2c-0123456789abcdef01234567',
-    'x-amz-apigw-id': 'Ab3dEfGhIAMEbXw=',
-    server: 'nginx',
-    'x-powered-by': 'Express',
-    'cache-control': 'no-store, no-cache, must-revalidate',
-    'strict-transport-security': 'max-age=31536000; includeSubDomains; preload',
-    vary: 'Origin, Accept-Encoding',
-    etag: 'W/"5c-1e84260ed5f140a9a8a61c23a5e"',
-    'x-content-type-options': 'nosniff',
-  };
-}
 
 /** Creates a webhook answering `answer`, publishes one event, and waits for its delivery to end. */
 async function deliverOnce(fleet: string, status: number, body: Buffer, extra: Record<string, unknown> = {}) {
   const path = `/${fleet}`;
   const created = await stack.call('POST', `/fleets/${fleet}/webhooks`, {
     token: token.token,
-    body: { url: receiver.endpoint(path, () => ({ status, headers: gatewayHeaders(body), body })), ...extra },
+    body: { url: receiver.endpoint(path, () => ({ status, headers: gatewayResponseHeaders(body), body })), ...extra },
   });
   expect(created.status).toBe(201);
   const published = await stack.call('POST', `/fleets/${fleet}/events`, { token: token.token, body: { type: 'thread.completed', data: { n: 1 } } });
