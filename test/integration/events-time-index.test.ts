@@ -9,7 +9,7 @@ import { EventLog } from '../../lambdas/shared/event-log';
 import { eventTimeKey, EventsStore } from '../../lambdas/shared/events-store';
 import { runReplay } from '../../lambdas/shared/replay';
 import { startDynalite, type Dynalite } from '../support/dynalite-tables';
-import { subscription } from '../unit/pipeline/harness';
+import { subscription } from '../support/handler-harness';
 
 /**
  * The events table after the narrow time index: what an event costs to write, and that every

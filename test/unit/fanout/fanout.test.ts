@@ -11,7 +11,7 @@ import { SQS_MAX_BATCH_BYTES } from '../../../lambdas/shared/queue-sender';
 import { EventsStore } from '../../../lambdas/shared/events-store';
 import type { runReplay } from '../../../lambdas/shared/replay';
 import { SubscriptionsStore } from '../../../lambdas/shared/subscriptions-store';
-import { captureOutput, QUEUES, sqsEvent, sqsRecord, subscription, TABLES, testObservability, testSettings } from './harness';
+import { captureOutput, QUEUES, sqsEvent, sqsRecord, subscription, TABLES, testObservability, testSettings } from '../../support/handler-harness';
 
 const ddb = mockAwsClient(DynamoDBDocumentClient);
 const sqsMock = mockAwsClient(SQSClient);

@@ -29,7 +29,7 @@ import {
   TABLES,
   testObservability,
   testSettings,
-} from './harness';
+} from '../../support/handler-harness';
 import { EndpointGates } from '../../../lambdas/shared/endpoint-gates';
 
 const ddb = mockAwsClient(DynamoDBDocumentClient);

@@ -1,9 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { parseDeploymentSettings, type DeploymentSettingsInput } from '../../../lambdas/core/settings';
-import type { SubscriptionRecord } from '../../../lambdas/core/records';
-import { captureOutput as captureAllOutput } from '../../support/output-capture';
-import { sealedSecrets } from '../../support/sealing-key';
+import { parseDeploymentSettings, type DeploymentSettingsInput } from '../../lambdas/core/settings';
+import type { SubscriptionRecord } from '../../lambdas/core/records';
+import { captureOutput as captureAllOutput } from './output-capture';
+import { sealedSecrets } from './sealing-key';
 
 export const TABLES = {
   subscriptions: 'test-subscriptions',
@@ -25,7 +25,7 @@ export function testSettings(overrides: DeploymentSettingsInput = {}) {
   });
 }
 
-export { sqsEvent, sqsRecord } from '../../support/sqs-records';
+export { sqsEvent, sqsRecord } from './sqs-records';
 
 /**
  * Everything Powertools writes (log lines on stdout and stderr, EMF metrics on stdout), captured

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PermanentError } from '../../../lambdas/core/errors';
 import { EVENTS_QUEUE_SOURCES, parseEventsQueueMessage } from '../../../lambdas/fanout/messages';
-import { testSettings } from './harness';
+import { testSettings } from '../../support/handler-harness';
 
 const settings = testSettings();
 const examples: Record<string, object> = {
