@@ -1,8 +1,9 @@
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { InboundSourceRecord } from '../core/inbound/source';
 import { INBOUND_SOURCES_BY_FLEET_INDEX } from '../core/table-schema';
 import { encodeCursor, startKeyFromCursor, type Page } from './cursor';
 import { isConditionalCheckFailure } from './dynamo-errors';
+import { scanPages } from './table-scan';
 
 const INDEX_KEYS = ['fleetId', 'id'] as const;
 
@@ -124,15 +125,8 @@ export class InboundSourcesStore {
   }
 
   /** Every source of every fleet, a page at a time (`hookline secrets rekey` walks them). */
-  async *scanAll(pageSize = 100): AsyncGenerator<InboundSourceRecord[]> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const result = await this.doc.send(
-        new ScanCommand({ TableName: this.tableName, Limit: pageSize, ExclusiveStartKey: startKey, ConsistentRead: true }),
-      );
-      yield (result.Items ?? []) as InboundSourceRecord[];
-      startKey = result.LastEvaluatedKey;
-    } while (startKey !== undefined);
+  scanAll(pageSize = 100): AsyncGenerator<InboundSourceRecord[]> {
+    return scanPages<InboundSourceRecord>(this.doc, this.tableName, pageSize);
   }
 
   /** Deletes the item, sealed credentials included; undefined when no such source in this fleet. */

@@ -3,7 +3,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
-  ScanCommand,
+ 
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
@@ -11,6 +11,7 @@ import type { CircuitRecord, SubscriptionRecord } from '../core/records';
 import type { SealedSigningSecrets } from '../core/sealed-secrets';
 import { encodeCursor, startKeyFromCursor, type Page } from './cursor';
 import { isConditionalCheckFailure } from './dynamo-errors';
+import { scanPages } from './table-scan';
 
 const KEY_NAMES = ['fleetId', 'id'] as const;
 
@@ -228,15 +229,8 @@ export class SubscriptionsStore implements SubscriptionsStorePort {
   }
 
   /** Every subscription of every fleet, a page at a time (`hookline secrets rekey` walks them). */
-  async *scanAll(pageSize = 100): AsyncGenerator<SubscriptionRecord[]> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const result = await this.doc.send(
-        new ScanCommand({ TableName: this.tableName, Limit: pageSize, ExclusiveStartKey: startKey, ConsistentRead: true }),
-      );
-      yield (result.Items ?? []) as SubscriptionRecord[];
-      startKey = result.LastEvaluatedKey;
-    } while (startKey !== undefined);
+  scanAll(pageSize = 100): AsyncGenerator<SubscriptionRecord[]> {
+    return scanPages<SubscriptionRecord>(this.doc, this.tableName, pageSize);
   }
 
   /** Deletes and returns the record, or undefined when it did not exist. */
