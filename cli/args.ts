@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { isId } from '../lambdas/core/ids';
+import { localDataDir, nonEmpty } from './data-dir';
 
 /** Fleet ids as the API accepts them in paths. */
 const FLEET_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -142,7 +143,7 @@ function target(values: Values, env: NodeJS.ProcessEnv): Target {
     const endpoint = values.endpoint ?? nonEmpty(env.AWS_ENDPOINT_URL_DYNAMODB);
     return {
       kind: 'local',
-      dataDir: values['data-dir'] ?? nonEmpty(env.HOOKLINE_DATA_DIR) ?? '.hookline',
+      dataDir: localDataDir(values['data-dir'], env),
       ...(endpoint === undefined ? {} : { endpoint }),
     };
   }
@@ -152,7 +153,7 @@ function target(values: Values, env: NodeJS.ProcessEnv): Target {
   const table = values.table ?? nonEmpty(env.HOOKLINE_TOKENS_TABLE);
   if (table === undefined) {
     if (values.region !== undefined) throw new UsageError('--region goes with --stack or --table');
-    return { kind: 'local', dataDir: nonEmpty(env.HOOKLINE_DATA_DIR) ?? '.hookline' };
+    return { kind: 'local', dataDir: localDataDir(undefined, env) };
   }
   return { kind: 'table', table, ...region };
 }
@@ -165,8 +166,4 @@ function refuseCreateOptions(values: Values): void {
 
 function noExtra(rest: readonly string[]): void {
   if (rest.length > 0) throw new UsageError(`Unexpected argument ${JSON.stringify(rest[0])}`);
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
 }

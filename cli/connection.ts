@@ -4,6 +4,7 @@ import { createHooklineClient, type HooklineClient } from '../client';
 import { GENERATED_TOKEN_FILE } from '../local/dev-token';
 import { readInstanceFile } from '../local/instance-file';
 import { UsageError } from './args';
+import { localDataDir, nonEmpty } from './data-dir';
 import { TargetError } from './errors';
 
 export interface ConnectionFlags {
@@ -17,10 +18,6 @@ export interface Connection {
   token: string;
   /** Where the CLI is talking to, for messages. */
   description: string;
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
 /**
@@ -42,7 +39,7 @@ export function resolveConnection(flags: ConnectionFlags, env: NodeJS.ProcessEnv
     if (token === undefined) throw new UsageError('--api needs a token: pass --token <token> or set HOOKLINE_TOKEN');
     return { baseUrl: url.href.replace(/\/+$/, ''), token, description: url.host };
   }
-  const dataDir = resolve(nonEmpty(flags.dataDir) ?? nonEmpty(env.HOOKLINE_DATA_DIR) ?? '.hookline');
+  const dataDir = resolve(localDataDir(nonEmpty(flags.dataDir), env));
   const instance = readInstanceFile(dataDir);
   if (instance === undefined) {
     throw new TargetError(

@@ -8,6 +8,7 @@ import { InboundSourcesStore } from '../lambdas/shared/inbound-sources-store';
 import { SealingKeys } from '../lambdas/shared/sealing-keys';
 import { SubscriptionsStore } from '../lambdas/shared/subscriptions-store';
 import { startLocalRuntime } from '../local/runtime';
+import { localDataDir } from './data-dir';
 import { rekeyAll, type RekeyStores } from './rekey';
 
 export const SECRETS_USAGE = `Usage: hookline secrets rekey [target] [options]
@@ -120,7 +121,7 @@ function usageProblem(positionals: readonly string[], values: Values): string | 
 
 async function open(values: Values, env: NodeJS.ProcessEnv): Promise<Opened> {
   if (values.local === true) {
-    const dataDir = values['data-dir'] ?? env.HOOKLINE_DATA_DIR ?? '.hookline';
+    const dataDir = localDataDir(values['data-dir'], env);
     const quiet = () => undefined;
     const runtime = await startLocalRuntime({ dataDir, logger: { debug: quiet, info: quiet, warn: quiet, error: quiet } });
     const config = { region: runtime.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };

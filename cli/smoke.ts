@@ -16,6 +16,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { verify } from '../client/verify';
 import { readInstanceFile } from '../local/instance-file';
 import type { Target } from './args';
+import { localDataDir } from './data-dir';
 import { openTokensStore } from './target';
 import { createToken, revokeToken } from './tokens';
 
@@ -212,7 +213,7 @@ export async function smokeTargetFromArgs(argv: readonly string[], env: NodeJS.P
       waitSeconds,
     };
   }
-  const dataDir = values['data-dir'] ?? env.HOOKLINE_DATA_DIR ?? '.hookline';
+  const dataDir = localDataDir(values['data-dir'], env);
   const instance = readInstanceFile(dataDir);
   if (instance === undefined) throw new Error(`no running local Hookline on ${dataDir}: start it with \`npm start\` (same HOOKLINE_DATA_DIR) first\n${USAGE}`);
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
