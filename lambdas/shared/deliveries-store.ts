@@ -4,6 +4,7 @@ import type { AttemptRecord, DeliveryProgress, DeliveryRecord, DeliveryStatus } 
 import { DELIVERIES_BY_STATUS_INDEX, DELIVERIES_BY_SUBSCRIPTION_INDEX } from '../core/table-schema';
 import { encodeCursor, startKeyFromCursor, type Page } from './cursor';
 import { isConditionalCheckFailure } from './dynamo-errors';
+import { sortKeyRange } from './key-range';
 
 /**
  * Attempts live inside their delivery item so that an attempt costs one write. Past this many the
@@ -333,18 +334,10 @@ export class DeliveriesStore implements DeliveriesStorePort {
     const byStatus = options.status !== undefined && options.status !== 'succeeded';
     const partitionName = byStatus ? 'subscriptionStatus' : 'subscriptionId';
     const partitionValue = byStatus ? subscriptionStatusKey(subscriptionId, options.status as DeliveryStatus) : subscriptionId;
-    const values: Record<string, unknown> = { ':pk': partitionValue };
-    let keyCondition = `${partitionName} = :pk`;
-    if (options.since !== undefined && options.until !== undefined) {
-      keyCondition += ' AND createdKey BETWEEN :since AND :until';
-    } else if (options.since !== undefined) {
-      keyCondition += ' AND createdKey >= :since';
-    } else if (options.until !== undefined) {
-      keyCondition += ' AND createdKey <= :until';
-    }
-    if (options.since !== undefined) values[':since'] = options.since;
     // '~' sorts after every id character, so deliveries created exactly at `until` are included.
-    if (options.until !== undefined) values[':until'] = `${options.until}#~`;
+    const range = sortKeyRange('createdKey', options.since, options.until === undefined ? undefined : `${options.until}#~`);
+    const values: Record<string, unknown> = { ':pk': partitionValue, ...range.values };
+    const keyCondition = `${partitionName} = :pk${range.condition}`;
     const filters: string[] = [];
     if (options.eventType !== undefined) {
       filters.push('eventType = :eventType');

@@ -4,6 +4,7 @@ import type { DeliveryStatus } from '../core/records';
 import { DELIVERIES_BY_FLEET_INDEX } from '../core/table-schema';
 import { encodeCursor, startKeyFromCursor, type Page } from './cursor';
 import type { DeliverySummary } from './deliveries-store';
+import { sortKeyRange } from './key-range';
 
 export interface FleetDeliveryFilter {
   status?: DeliveryStatus;
@@ -44,15 +45,15 @@ export class DeliveryLog {
    * `limit` items (follow nextCursor).
    */
   async listByFleet(fleetId: string, filter: FleetDeliveryFilter): Promise<Page<DeliverySummary>> {
-    const values: Record<string, unknown> = { ':fleetId': fleetId };
-    const names: Record<string, string> = {};
-    let keyCondition = 'fleetId = :fleetId';
-    if (filter.since !== undefined && filter.until !== undefined) keyCondition += ' AND id BETWEEN :since AND :until';
-    else if (filter.since !== undefined) keyCondition += ' AND id >= :since';
-    else if (filter.until !== undefined) keyCondition += ' AND id <= :until';
-    if (filter.since !== undefined) values[':since'] = deliveryIdTimePrefix(filter.since);
     // '~' sorts after every Crockford character, so events of exactly `until` are included.
-    if (filter.until !== undefined) values[':until'] = `${deliveryIdTimePrefix(filter.until)}~`;
+    const range = sortKeyRange(
+      'id',
+      filter.since === undefined ? undefined : deliveryIdTimePrefix(filter.since),
+      filter.until === undefined ? undefined : `${deliveryIdTimePrefix(filter.until)}~`,
+    );
+    const values: Record<string, unknown> = { ':fleetId': fleetId, ...range.values };
+    const names: Record<string, string> = {};
+    const keyCondition = `fleetId = :fleetId${range.condition}`;
 
     const conditions: string[] = [];
     if (filter.status !== undefined) {

@@ -1,6 +1,7 @@
 import { BatchGetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { EVENT_TIME_ATTRIBUTE, EVENTS_BY_EVENT_TIME_INDEX, EVENTS_BY_TIME_INDEX } from '../core/table-schema';
 import { encodeCursor, InvalidCursorError, startKeyFromCursor, type Page } from './cursor';
+import { sortKeyRange } from './key-range';
 
 /**
  * Reads a fleet's events by time across both by-time indexes of the events table: the narrow
@@ -63,15 +64,9 @@ function decodePhaseCursor(fleetId: string, cursor: string | undefined, order: r
 }
 
 function keyCondition(query: TimeIndexQuery): { expression: string; values: Record<string, string> } {
-  const values: Record<string, string> = {};
-  let expression = 'fleetId = :fleetId';
-  if (query.since !== undefined) values[':since'] = query.since;
   // '~' sorts after every id character, so events stamped exactly `until` are included.
-  if (query.until !== undefined) values[':until'] = `${query.until}#~`;
-  if (query.since !== undefined && query.until !== undefined) expression += ` AND #sk BETWEEN :since AND :until`;
-  else if (query.since !== undefined) expression += ' AND #sk >= :since';
-  else if (query.until !== undefined) expression += ' AND #sk <= :until';
-  return { expression, values };
+  const range = sortKeyRange('#sk', query.since, query.until === undefined ? undefined : `${query.until}#~`);
+  return { expression: `fleetId = :fleetId${range.condition}`, values: range.values };
 }
 
 export async function queryEventsByTime(
