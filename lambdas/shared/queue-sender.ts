@@ -35,8 +35,8 @@ export class QueueSendError extends Error {
  * Every body goes through encodeQueueBody: characters SQS refuses (U+FFFE, U+FFFF, …) travel as
  * JSON escapes, so any JSON the API accepted reaches the consumer's JSON.parse unchanged.
  *
- * Sends JSON bodies in batches (10 entries, 256 KiB at most), several batches at once, retrying the
- * entries SQS refused.
+ * Sends JSON bodies through a {@link QueueOutbox}: batches of 10 entries and 256 KiB at most, several
+ * at once, retrying the entries SQS refused.
  * Throws QueueSendError when some still fail, so the caller's record is retried and nothing is lost.
  */
 export async function sendJsonBatch(
@@ -45,61 +45,13 @@ export async function sendJsonBatch(
   bodies: readonly unknown[],
   options: BatchSendOptions = {},
 ): Promise<{ calls: number }> {
-  const { concurrency = 5, retries = 3, baseDelayMs = 50 } = options;
-  let pending = bodies.map((body) => encodeQueueBody(body));
-  let calls = 0;
-  let reasons: string[] = [];
-  for (let round = 0; pending.length > 0 && round <= retries; round += 1) {
-    if (round > 0) await sleep(baseDelayMs * 2 ** (round - 1));
-    const chunks = chunkForBatches(pending);
-    const failed: string[] = [];
-    reasons = [];
-    await forEachLimited(chunks, concurrency, async (chunk) => {
-      calls += 1;
-      try {
-        const result = await sqs.send(
-          new SendMessageBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: chunk.map((body, index) => ({
-              Id: String(index),
-              MessageBody: body,
-              ...(options.messageGroupId === undefined ? {} : { MessageGroupId: options.messageGroupId }),
-            })),
-          }),
-        );
-        for (const entry of result.Failed ?? []) {
-          const body = chunk[Number(entry.Id)];
-          if (body !== undefined) failed.push(body);
-          reasons.push(`${entry.Code ?? 'error'}${entry.SenderFault === true ? ' (sender fault)' : ''}`);
-        }
-      } catch (error) {
-        failed.push(...chunk);
-        reasons.push(error instanceof Error ? error.name : 'error');
-      }
-    });
-    pending = failed;
-  }
-  if (pending.length > 0) throw new QueueSendError(pending.length, reasons);
-  return { calls };
-}
-
-/** Groups bodies into batches SQS accepts: at most 10 entries and 256 KiB of bodies each. */
-export function chunkForBatches(bodies: readonly string[]): string[][] {
-  const chunks: string[][] = [];
-  let current: string[] = [];
-  let currentBytes = 0;
-  for (const body of bodies) {
-    const bytes = Buffer.byteLength(body, 'utf8');
-    if (current.length === SQS_BATCH_SIZE || (current.length > 0 && currentBytes + bytes > SQS_MAX_BATCH_BYTES)) {
-      chunks.push(current);
-      current = [];
-      currentBytes = 0;
-    }
-    current.push(body);
-    currentBytes += bytes;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
+  const { messageGroupId, ...sendOptions } = options;
+  const outbox = new QueueOutbox<number>(sqs, queueUrl, sendOptions);
+  for (const [index, body] of bodies.entries()) await outbox.add(index, body, messageGroupId);
+  await outbox.flush();
+  const failed = bodies.filter((_, index) => outbox.hasFailed(index)).length;
+  if (failed > 0) throw new QueueSendError(failed, [...outbox.failureReasons()]);
+  return { calls: outbox.calls };
 }
 
 /**
@@ -214,18 +166,6 @@ export async function sendJson(sqs: SQSClient, queueUrl: string, body: unknown, 
       ...(options.messageGroupId === undefined ? {} : { MessageGroupId: options.messageGroupId }),
     }),
   );
-}
-
-async function forEachLimited<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next] as T;
-      next += 1;
-      await run(item);
-    }
-  });
-  await Promise.all(workers);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -2,7 +2,6 @@ import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk
 import { mockAwsClient } from '../../support/aws-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
-  chunkForBatches,
   QueueSendError,
   SQS_MAX_BATCH_BYTES,
   sendJson,
@@ -12,18 +11,25 @@ import {
 const sqsMock = mockAwsClient(SQSClient);
 const sqs = new SQSClient({ region: 'us-east-1' });
 
-describe('chunkForBatches', () => {
-  it('packs at most 10 entries per batch', () => {
-    const chunks = chunkForBatches(Array.from({ length: 25 }, (_, i) => `"${i}"`));
-    expect(chunks.map((chunk) => chunk.length)).toEqual([10, 10, 5]);
+describe('batches', () => {
+  beforeEach(() => sqsMock.reset());
+  const acceptAll = (input: { Entries: { Id: string }[] }) => ({ Successful: input.Entries.map((entry) => ({ Id: entry.Id })), Failed: [] });
+  const entriesPerCall = () => sqsMock.commandCalls(SendMessageBatchCommand).map((call) => call.args[0].input.Entries ?? []);
+
+  it('packs at most 10 entries per batch', async () => {
+    sqsMock.on(SendMessageBatchCommand).callsFake(acceptAll);
+    await sendJsonBatch(sqs, 'https://queue', Array.from({ length: 25 }, (_, i) => i));
+    expect(entriesPerCall().map((entries) => entries.length)).toEqual([10, 10, 5]);
   });
 
-  it('never lets a batch exceed 256 KiB of bodies', () => {
+  it('never lets a batch exceed 256 KiB of bodies', async () => {
+    sqsMock.on(SendMessageBatchCommand).callsFake(acceptAll);
     const body = 'x'.repeat(100_000);
-    const chunks = chunkForBatches([body, body, body, body, body]);
-    expect(chunks.map((chunk) => chunk.length)).toEqual([2, 2, 1]);
-    for (const chunk of chunks) {
-      expect(chunk.reduce((sum, b) => sum + Buffer.byteLength(b), 0)).toBeLessThanOrEqual(SQS_MAX_BATCH_BYTES);
+    await sendJsonBatch(sqs, 'https://queue', [body, body, body, body, body]);
+    const calls = entriesPerCall();
+    expect(calls.map((entries) => entries.length)).toEqual([2, 2, 1]);
+    for (const entries of calls) {
+      expect(entries.reduce((sum, entry) => sum + Buffer.byteLength(entry.MessageBody ?? ''), 0)).toBeLessThanOrEqual(SQS_MAX_BATCH_BYTES);
     }
   });
 });
