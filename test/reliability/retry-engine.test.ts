@@ -189,12 +189,20 @@ describe('long waits', () => {
       const due = Date.parse(stored.nextAttemptAt ?? '');
       expect(Math.abs(due - (before + 43_200_000))).toBeLessThan(120_000);
 
-      // The wait is a delayed message carrying the due time, not an in-flight one.
-      const attributes = await h.sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: h.runtime.queues.deliveriesUrl, AttributeNames: ['ApproximateNumberOfMessagesDelayed', 'ApproximateNumberOfMessagesNotVisible'] }),
-      );
-      expect(Number(attributes.Attributes?.ApproximateNumberOfMessagesDelayed)).toBe(1);
-      expect(Number(attributes.Attributes?.ApproximateNumberOfMessagesNotVisible)).toBe(0);
+      // The wait is a delayed message carrying the due time, not an in-flight one. The record is
+      // written before the next message is sent and the current one deleted: poll until both are done.
+      const counts = async () => {
+        const attributes = await h.sqs.send(
+          new GetQueueAttributesCommand({ QueueUrl: h.runtime.queues.deliveriesUrl, AttributeNames: ['ApproximateNumberOfMessagesDelayed', 'ApproximateNumberOfMessagesNotVisible'] }),
+        );
+        return { delayed: Number(attributes.Attributes?.ApproximateNumberOfMessagesDelayed), notVisible: Number(attributes.Attributes?.ApproximateNumberOfMessagesNotVisible) };
+      };
+      const settled = await waitFor('the retry waiting as a delayed message', async () => {
+        const now = await counts();
+        return now.delayed === 1 && now.notVisible === 0 ? now : undefined;
+      }, 20_000).catch(() => counts());
+      expect(settled.delayed).toBe(1);
+      expect(settled.notVisible).toBe(0);
       await sleep(2_000);
       expect(await record(h, id)).toMatchObject({ attemptCount: 1 });
     } finally {
